@@ -1,0 +1,200 @@
+"""Real audio devices through sounddevice (PortAudio).
+
+The PortAudio callbacks only copy: the input callback hands each block to the
+event loop (a bounded queue that counts overflows instead of blocking), the
+output callback copies queued samples out or plays silence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+import threading
+from collections.abc import AsyncIterator
+from typing import Any
+
+import numpy as np
+
+from voiced.audio import Resampler, StreamClock, to_int16
+from voiced.errors import AudioDeviceError
+from voiced.types import SAMPLE_RATE_HZ
+
+log = logging.getLogger(__name__)
+
+
+def _sounddevice() -> Any:
+    try:
+        import sounddevice
+    except OSError as exc:  # the PortAudio library itself is missing
+        raise AudioDeviceError(
+            f"PortAudio is not available ({exc}); install Debian's libportaudio2"
+        ) from None
+    return sounddevice
+
+
+def list_devices() -> list[dict[str, Any]]:
+    sd = _sounddevice()
+    try:
+        devices = sd.query_devices()
+    except Exception as exc:
+        raise AudioDeviceError(f"cannot list audio devices ({exc})") from None
+    return [dict(d, index=i) for i, d in enumerate(devices)]
+
+
+def find_device(name: str, kind: str) -> int | None:
+    """Device index for a (part of a) device name; None means the system default.
+
+    kind is "input" or "output". Raises AudioDeviceError naming the devices that exist.
+    """
+    channels_key = f"max_{kind}_channels"
+    candidates = [d for d in list_devices() if d[channels_key] > 0]
+    if not candidates:
+        raise AudioDeviceError(f"no audio {kind} device found")
+    if not name:
+        return None
+    exact = [d for d in candidates if d["name"].lower() == name.lower()]
+    partial = [d for d in candidates if name.lower() in d["name"].lower()]
+    match = exact or partial
+    if not match:
+        names = ", ".join(repr(d["name"]) for d in candidates)
+        raise AudioDeviceError(f"no audio {kind} device named {name!r}; {kind}s: {names}")
+    return int(match[0]["index"])
+
+
+def _pick_rate(sd: Any, device: int | None, kind: str, wanted_hz: int) -> int:
+    check = sd.check_input_settings if kind == "input" else sd.check_output_settings
+    try:
+        check(device=device, samplerate=wanted_hz, channels=1, dtype="int16")
+        return wanted_hz
+    except Exception:
+        info = sd.query_devices(device, kind)
+        return int(info["default_samplerate"])
+
+
+class MicrophoneSource:
+    """16 kHz mono int16 frames from a microphone (resampled if it cannot do 16 kHz)."""
+
+    def __init__(self, device: str, frame_ms: int, queue_frames: int, clock: StreamClock) -> None:
+        self.frame_samples = SAMPLE_RATE_HZ * frame_ms // 1000
+        self.overflows = 0
+        self._device_name = device
+        self._clock = clock
+        self._queue: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=queue_frames)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stream: Any = None
+        self._resampler: Resampler | None = None
+
+    def open(self) -> None:
+        sd = _sounddevice()
+        device = find_device(self._device_name, "input")
+        rate = _pick_rate(sd, device, "input", SAMPLE_RATE_HZ)
+        self._resampler = Resampler(rate, SAMPLE_RATE_HZ)
+        self._loop = asyncio.get_running_loop()
+        try:
+            self._stream = sd.InputStream(
+                device=device,
+                samplerate=rate,
+                channels=1,
+                dtype="int16",
+                blocksize=rate * self.frame_samples // SAMPLE_RATE_HZ,
+                callback=self._callback,
+            )
+            self._stream.start()
+        except Exception as exc:
+            raise AudioDeviceError(f"cannot open the microphone ({exc})") from None
+        self._opened_s = self._clock.now()
+        log.info("microphone open: %s at %d Hz", self._stream.device, rate)
+
+    def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        if status.input_overflow:
+            self.overflows += 1
+        assert self._loop is not None
+        self._loop.call_soon_threadsafe(self._enqueue, indata[:, 0].copy())
+
+    def _enqueue(self, block: np.ndarray) -> None:
+        if self._queue.full():
+            self.overflows += 1
+            return
+        self._queue.put_nowait(block)
+
+    async def frames(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        if self._stream is None:
+            self.open()
+        assert self._resampler is not None
+        pending = np.zeros(0, dtype=np.int16)
+        n = self.frame_samples
+        while True:
+            block = await self._queue.get()
+            pending = np.concatenate([pending, self._resampler.process(block)])
+            while len(pending) >= n:
+                frame, pending = pending[:n], pending[n:]
+                # The frame just arrived, so it began one frame length ago.
+                yield frame, self._clock.now() - n / SAMPLE_RATE_HZ
+
+    def close(self) -> None:
+        if self._stream is not None:
+            self._stream.close(ignore_errors=True)
+            self._stream = None
+
+
+class SpeakerSink:
+    """Plays int16 audio on a speaker; the stream stays open and plays silence when idle."""
+
+    def __init__(self, device: str, sample_rate_hz: int, clock: StreamClock) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._queue: collections.deque[np.ndarray] = collections.deque()
+        self._queued = 0
+        sd = _sounddevice()
+        index = find_device(device, "output")
+        self._device_hz = _pick_rate(sd, index, "output", sample_rate_hz)
+        self._resampler = Resampler(sample_rate_hz, self._device_hz)
+        try:
+            self._stream = sd.OutputStream(
+                device=index,
+                samplerate=self._device_hz,
+                channels=1,
+                dtype="int16",
+                callback=self._callback,
+                latency="low",
+            )
+            self._stream.start()
+        except Exception as exc:
+            raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
+        self._busy_until = 0.0
+        log.info("speaker open: %s at %d Hz", self._stream.device, self._device_hz)
+
+    def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
+        out = outdata[:, 0]
+        filled = 0
+        with self._lock:
+            while filled < frames and self._queue:
+                chunk = self._queue[0]
+                take = min(len(chunk), frames - filled)
+                out[filled : filled + take] = chunk[:take]
+                filled += take
+                if take == len(chunk):
+                    self._queue.popleft()
+                else:
+                    self._queue[0] = chunk[take:]
+            self._queued -= filled
+        out[filled:] = 0
+
+    def play(self, audio: np.ndarray) -> float:
+        samples = self._resampler.process(to_int16(audio))
+        now = self._clock.now()
+        with self._lock:
+            ahead_s = self._queued / self._device_hz
+            self._queue.append(samples)
+            self._queued += len(samples)
+        start = now + ahead_s + float(self._stream.latency)
+        self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
+        return start
+
+    def busy_until(self) -> float:
+        return self._busy_until
+
+    def close(self) -> None:
+        self._stream.close(ignore_errors=True)

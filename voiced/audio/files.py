@@ -1,0 +1,117 @@
+"""Files standing in for the microphone and the speaker."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import numpy as np
+
+from voiced.audio import StreamClock, to_int16
+from voiced.errors import AudioFileError
+from voiced.types import SAMPLE_RATE_HZ
+
+
+class FileSource:
+    """An audio file played into the loop at real-time pace, as a microphone would."""
+
+    def __init__(self, audio: np.ndarray, frame_ms: int, clock: StreamClock) -> None:
+        self.audio = to_int16(audio)
+        self.frame_samples = SAMPLE_RATE_HZ * frame_ms // 1000
+        self._clock = clock
+
+    @property
+    def duration_s(self) -> float:
+        return len(self.audio) / SAMPLE_RATE_HZ
+
+    async def frames(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        n = self.frame_samples
+        for start in range(0, len(self.audio), n):
+            frame = self.audio[start : start + n]
+            if len(frame) < n:
+                frame = np.pad(frame, (0, n - len(frame)))
+            start_s = start / SAMPLE_RATE_HZ
+            # A frame is "captured" once its last sample has been spoken.
+            wait_s = start_s + n / SAMPLE_RATE_HZ - self._clock.now()
+            if wait_s > 0:
+                await asyncio.sleep(wait_s)
+            yield frame, start_s
+
+    def close(self) -> None:
+        pass
+
+
+class FileSink:
+    """Writes what would be heard to a WAV file, time-aligned with the input stream.
+
+    Output sample n is what would play at stream time n / rate; silence where
+    nothing plays. The file is written on close.
+    """
+
+    def __init__(self, path: Path, sample_rate_hz: int, clock: StreamClock) -> None:
+        self.path = path
+        self.sample_rate_hz = sample_rate_hz
+        self._clock = clock
+        self._chunks: list[tuple[int, np.ndarray]] = []
+        self._end = 0
+        self.min_duration_s = 0.0
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("wb"):
+                pass  # fail now, not after the whole run, if it cannot be written
+        except OSError as exc:
+            raise AudioFileError(f"{path}: cannot write ({exc.strerror})") from None
+
+    def play(self, audio: np.ndarray) -> float:
+        start = max(round(self._clock.now() * self.sample_rate_hz), self._end)
+        self._chunks.append((start, to_int16(audio)))
+        self._end = start + len(audio)
+        return start / self.sample_rate_hz
+
+    def busy_until(self) -> float:
+        return self._end / self.sample_rate_hz
+
+    def close(self) -> None:
+        total = max(self._end, round(self.min_duration_s * self.sample_rate_hz))
+        out = np.zeros(total, dtype=np.int16)
+        for start, chunk in self._chunks:
+            out[start : start + len(chunk)] = chunk
+        write_wav(self.path, out, self.sample_rate_hz)
+
+
+class BufferSink:
+    """Collects reply audio back to back, for one-shot commands (`voiced respond`)."""
+
+    def __init__(self, sample_rate_hz: int, clock: StreamClock) -> None:
+        self.sample_rate_hz = sample_rate_hz
+        self._clock = clock
+        self.chunks: list[np.ndarray] = []
+
+    def play(self, audio: np.ndarray) -> float:
+        self.chunks.append(to_int16(audio))
+        return self._clock.now()
+
+    def busy_until(self) -> float:
+        return 0.0
+
+    def audio(self) -> np.ndarray:
+        return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
+
+    def close(self) -> None:
+        pass
+
+
+def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
+    """Write mono int16 audio; a half-written file is never left in place."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    try:
+        with wave.open(str(tmp), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(sample_rate_hz)
+            wav.writeframes(to_int16(audio).tobytes())
+        tmp.replace(path)
+    except OSError as exc:
+        raise AudioFileError(f"{path}: cannot write ({exc.strerror})") from None

@@ -1,0 +1,282 @@
+"""Command line: argument parsing, exit codes and wiring; the logic lives elsewhere."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import signal
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from voiced import __version__
+from voiced.config import Settings, load_settings
+from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, VoicedError
+
+log = logging.getLogger("voiced")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="voiced", description="A private voice companion that runs on this machine."
+    )
+    parser.add_argument("--version", action="version", version=f"voiced {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, metavar="FILE", help="extra TOML config layer")
+    common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = sub.add_parser("run", parents=[common], help="listen and answer (the daemon loop)")
+    run.add_argument("--input-file", type=Path, metavar="WAV", help="read speech from a file")
+    run.add_argument("--output-file", type=Path, metavar="WAV", help="write replies to a file")
+
+    tr = sub.add_parser("transcribe", parents=[common], help="transcribe audio files")
+    tr.add_argument("--json", action="store_true", help="one JSON object per line")
+    tr.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
+    say = sub.add_parser("say", parents=[common], help="speak a text aloud or into a WAV")
+    say.add_argument("text", metavar="TEXT")
+    say.add_argument("--out", type=Path, metavar="WAV")
+
+    ask = sub.add_parser("ask", parents=[common], help="one text turn through the LLM")
+    ask.add_argument("text", metavar="TEXT")
+
+    respond = sub.add_parser("respond", parents=[common], help="one spoken turn from a file")
+    respond.add_argument("input", type=Path, metavar="IN.wav")
+    respond.add_argument("--out", type=Path, required=True, metavar="OUT.wav")
+    respond.add_argument("--json", action="store_true", help="print transcript, reply, timings")
+
+    sub.add_parser("devices", parents=[common], help="list audio devices")
+    return parser
+
+
+def _setup_logging(verbose: bool) -> None:
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    for noisy in ("faster_whisper", "piper", "numba", "asyncio"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.engines.loader import make_stt
+    from voiced.engines.whisper import read_audio_file
+
+    stt = make_stt(settings)
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            audio = read_audio_file(path)
+        except AudioFileError as exc:  # report it, and still do the other files
+            print(f"voiced: {exc.message}", file=sys.stderr)
+            code = exc.exit_code
+            continue
+        text = stt.transcribe(audio).text
+        print(json.dumps({"file": str(path), "text": text}) if args.json else f"{path}: {text}")
+        sys.stdout.flush()
+    return code
+
+
+def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.engines.loader import make_tts
+    from voiced.text import speakable
+
+    tts = make_tts(settings)
+    chunks = list(tts.synthesize(speakable(args.text)))
+    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+    if args.out:
+        from voiced.audio.files import write_wav
+
+        write_wav(args.out, audio, tts.sample_rate_hz)
+        return EXIT_OK
+    from voiced.audio import StreamClock
+    from voiced.audio.devices import SpeakerSink
+
+    clock = StreamClock()
+    sink = SpeakerSink(settings.audio.output_device, tts.sample_rate_hz, clock)
+    try:
+        sink.play(audio)
+        time.sleep(max(0.0, sink.busy_until() - clock.now()) + 0.1)
+    finally:
+        sink.close()
+    return EXIT_OK
+
+
+def _conversation(settings: Settings, llm: object) -> object:
+    from voiced.dialogue import Conversation
+
+    budget = settings.llm.context_tokens - settings.llm.max_tokens - 32
+    return Conversation(settings.llm.persona, llm.count_tokens, budget)  # type: ignore[attr-defined]
+
+
+def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.dialogue import reply_sentences
+    from voiced.engines.loader import make_llm
+
+    llm = make_llm(settings)
+    messages = _conversation(settings, llm).messages_for(args.text)  # type: ignore[attr-defined]
+    print(" ".join(reply_sentences(llm, messages, settings.llm.max_sentences)))
+    return EXIT_OK
+
+
+def _runner(settings: Settings, with_vad: bool = False):  # type: ignore[no-untyped-def]
+    from voiced.audio import StreamClock
+    from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
+    from voiced.pipeline import Engines, TurnRunner, Workers
+
+    started = time.monotonic()
+    llm = make_llm(settings)
+    engines = Engines(
+        stt=make_stt(settings),
+        llm=llm,
+        tts=make_tts(settings),
+        vad=make_vad(settings) if with_vad else None,
+    )
+    conversation = _conversation(settings, llm)
+    runner = TurnRunner(engines, settings, StreamClock(), conversation, Workers())  # type: ignore[arg-type]
+    log.info("models loaded in %.2f s", time.monotonic() - started)
+    return runner
+
+
+def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.audio.files import BufferSink, write_wav
+    from voiced.engines.whisper import read_audio_file
+    from voiced.types import TurnTimings
+
+    audio = read_audio_file(args.input)
+    runner = _runner(settings)
+    sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
+    sink.chunks.clear()
+
+    async def turn():  # type: ignore[no-untyped-def]
+        runner.clock.restart()
+        timings = TurnTimings(speech_end_s=0.0, endpoint_s=0.0)
+        try:
+            return await runner.respond(audio, sink, timings)
+        finally:
+            runner.workers.shutdown()
+
+    result = asyncio.run(turn())
+    write_wav(args.out, sink.audio(), sink.sample_rate_hz)
+    if args.json:
+        print(json.dumps({
+            "file": str(args.input),
+            "transcript": result.transcript.text,
+            "reply": result.reply,
+            "out": str(args.out),
+            "timings": result.timings.as_dict(),
+        }))
+    else:
+        print(f"heard: {result.transcript.text or '(no speech)'}")
+        print(f"reply: {result.reply}")
+    return EXIT_OK
+
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.audio.devices import MicrophoneSource, SpeakerSink, find_device
+    from voiced.audio.files import FileSink, FileSource
+    from voiced.engines.whisper import read_audio_file
+    from voiced.pipeline import Pipeline
+
+    # Check what the user named before the slow model loading.
+    input_audio = read_audio_file(args.input_file) if args.input_file else None
+    if input_audio is None:
+        find_device(settings.audio.input_device, "input")
+    if args.output_file is None:
+        find_device(settings.audio.output_device, "output")
+
+    runner = _runner(settings, with_vad=True)
+    runner.warm_up()
+    clock = runner.clock
+    rate = runner.engines.tts.sample_rate_hz
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        clock.restart()
+        source = (
+            FileSource(input_audio, settings.audio.frame_ms, clock)
+            if input_audio is not None
+            else MicrophoneSource(
+                settings.audio.input_device,
+                settings.audio.frame_ms,
+                settings.audio.queue_frames,
+                clock,
+            )
+        )
+        if args.output_file:
+            sink = FileSink(args.output_file, rate, clock)
+            if isinstance(source, FileSource):
+                sink.min_duration_s = source.duration_s
+        else:
+            sink = SpeakerSink(settings.audio.output_device, rate, clock)
+        if isinstance(source, MicrophoneSource):
+            source.open()
+        assert runner.engines.vad is not None
+        pipeline = Pipeline(runner, runner.engines.vad, source, sink)
+        log.info("listening")
+        try:
+            await pipeline.run()
+        except asyncio.CancelledError:
+            log.info("stopping")
+        finally:
+            source.close()
+            sink.close()
+            runner.workers.shutdown()
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
+def cmd_devices(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.audio.devices import list_devices
+
+    for device in list_devices():
+        kinds = []
+        if device["max_input_channels"] > 0:
+            kinds.append(f"in:{device['max_input_channels']}")
+        if device["max_output_channels"] > 0:
+            kinds.append(f"out:{device['max_output_channels']}")
+        rate = int(device["default_samplerate"])
+        print(f"{device['index']:3d}  {device['name']}  ({' '.join(kinds)}, {rate} Hz)")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
+    "run": cmd_run,
+    "transcribe": cmd_transcribe,
+    "say": cmd_say,
+    "ask": cmd_ask,
+    "respond": cmd_respond,
+    "devices": cmd_devices,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _setup_logging(args.verbose)
+    try:
+        settings = load_settings(args.config)
+        return COMMANDS[args.command](args, settings)
+    except VoicedError as exc:
+        for line in exc.message.splitlines():
+            print(f"voiced: {line}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return EXIT_OK
+    except Exception as exc:
+        if args.verbose:
+            raise
+        print(f"voiced: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+              file=sys.stderr)
+        return EXIT_FAILURE

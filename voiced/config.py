@@ -1,0 +1,275 @@
+"""Settings: frozen dataclasses filled from layered TOML files, strictly validated.
+
+Layers, later wins: the defaults shipped in config/voiced.toml, then
+/etc/voiced/voiced.toml, then $XDG_CONFIG_HOME/voiced/voiced.toml, then the
+file given with --config. Every problem is reported as `FILE: key: problem`.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+from voiced.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_FILE = ROOT / "config" / "voiced.toml"
+DEFAULT_MODELS_DIR = ROOT / "models"
+
+
+@dataclass(frozen=True)
+class AudioSettings:
+    input_device: str = ""
+    """Microphone, by (part of) its name as `voiced devices` lists it; empty for the default."""
+    output_device: str = ""
+    """Speaker, by (part of) its name; empty for the default."""
+    frame_ms: int = 30
+    """VAD frame length: 10, 20 or 30 ms."""
+    queue_frames: int = 200
+    """Frames the capture queue holds before it counts overflows and drops."""
+    echo_tail_ms: int = 300
+    """How long the microphone stays deaf after the assistant stops speaking."""
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.frame_ms not in (10, 20, 30):
+            problems.append(("frame_ms", "must be 10, 20 or 30"))
+        if self.queue_frames < 10:
+            problems.append(("queue_frames", "must be at least 10"))
+        if self.echo_tail_ms < 0:
+            problems.append(("echo_tail_ms", "must not be negative"))
+        return problems
+
+
+@dataclass(frozen=True)
+class VadSettings:
+    aggressiveness: int = 2
+    """webrtcvad mode, 0 (lenient) to 3 (strict)."""
+    start_frames: int = 3
+    """Voiced frames in a row that start an utterance."""
+    end_silence_ms: int = 600
+    """Trailing silence that ends an utterance."""
+    preroll_ms: int = 300
+    """Audio kept from before the start so the first syllable is not lost."""
+    min_speech_ms: int = 200
+    """Utterances with less voiced audio than this are ignored (clicks, coughs)."""
+    max_utterance_s: float = 20.0
+    """An utterance is cut here even if the speaker goes on."""
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if not 0 <= self.aggressiveness <= 3:
+            problems.append(("aggressiveness", "must be between 0 and 3"))
+        if self.start_frames < 1:
+            problems.append(("start_frames", "must be at least 1"))
+        if self.end_silence_ms < 30:
+            problems.append(("end_silence_ms", "must be at least 30"))
+        if self.preroll_ms < 0:
+            problems.append(("preroll_ms", "must not be negative"))
+        if self.min_speech_ms < 0:
+            problems.append(("min_speech_ms", "must not be negative"))
+        if self.max_utterance_s <= 1:
+            problems.append(("max_utterance_s", "must be more than 1 second"))
+        return problems
+
+
+@dataclass(frozen=True)
+class SttSettings:
+    model: str = "whisper-tiny.en"
+    """A faster-whisper (CTranslate2) model directory; relative paths are under models/."""
+    language: str = "en"
+    compute_type: str = "int8"
+    beam_size: int = 1
+    threads: int = 2
+    no_speech_threshold: float = 0.5
+    """Segments whisper thinks are this likely not speech are dropped."""
+    logprob_threshold: float = -0.5
+    """…when their average log-probability is also below this."""
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.beam_size < 1:
+            problems.append(("beam_size", "must be at least 1"))
+        if self.threads < 1:
+            problems.append(("threads", "must be at least 1"))
+        if not 0 < self.no_speech_threshold <= 1:
+            problems.append(("no_speech_threshold", "must be in (0, 1]"))
+        return problems
+
+
+PERSONA = (
+    "You are Sam, a warm and friendly voice assistant talking with a person out loud. "
+    "Answer in one or two short, simple sentences. "
+    "Never use lists, markdown, emoji or code. "
+    "If you do not know something, say so briefly."
+)
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    model: str = "llm/SmolLM2-135M-Instruct.Q4_1.gguf"
+    """A GGUF chat model; relative paths are under models/. Its own chat template is used."""
+    persona: str = PERSONA
+    context_tokens: int = 2048
+    max_tokens: int = 60
+    max_sentences: int = 2
+    """Spoken replies stop after this many sentences."""
+    temperature: float = 0.2
+    top_p: float = 0.9
+    top_k: int = 40
+    repeat_penalty: float = 1.15
+    deadline_s: float = 10.0
+    """Generation stops here whatever the model is doing."""
+    threads: int = 2
+    stop: list[str] = field(default_factory=lambda: ["<|im_end|>", "\nUser:", "\nuser:"])
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.context_tokens < 256:
+            problems.append(("context_tokens", "must be at least 256"))
+        if not 1 <= self.max_tokens < self.context_tokens // 2:
+            problems.append(("max_tokens", "must be at least 1 and under half of context_tokens"))
+        if self.max_sentences < 1:
+            problems.append(("max_sentences", "must be at least 1"))
+        if not 0 <= self.temperature <= 2:
+            problems.append(("temperature", "must be between 0 and 2"))
+        if not 0 < self.top_p <= 1:
+            problems.append(("top_p", "must be in (0, 1]"))
+        if self.deadline_s <= 0:
+            problems.append(("deadline_s", "must be positive"))
+        if self.threads < 1:
+            problems.append(("threads", "must be at least 1"))
+        return problems
+
+
+@dataclass(frozen=True)
+class TtsSettings:
+    voice: str = "piper/en_US-joe-medium.onnx"
+    """A Piper voice (.onnx with its .onnx.json beside it); relative paths are under models/."""
+    length_scale: float = 1.0
+    """Speaking pace: above 1 is slower, below 1 faster."""
+    volume: float = 1.0
+    threads: int = 1
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if not 0.3 <= self.length_scale <= 3:
+            problems.append(("length_scale", "must be between 0.3 and 3"))
+        if not 0 <= self.volume <= 4:
+            problems.append(("volume", "must be between 0 and 4"))
+        if self.threads < 1:
+            problems.append(("threads", "must be at least 1"))
+        return problems
+
+
+@dataclass(frozen=True)
+class Settings:
+    audio: AudioSettings = field(default_factory=AudioSettings)
+    vad: VadSettings = field(default_factory=VadSettings)
+    stt: SttSettings = field(default_factory=SttSettings)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    tts: TtsSettings = field(default_factory=TtsSettings)
+    models_dir: Path = DEFAULT_MODELS_DIR
+
+    def model_path(self, name: str) -> Path:
+        path = Path(name).expanduser()
+        return path if path.is_absolute() else self.models_dir / path
+
+
+SECTIONS: dict[str, type] = {
+    "audio": AudioSettings,
+    "vad": VadSettings,
+    "stt": SttSettings,
+    "llm": LlmSettings,
+    "tts": TtsSettings,
+}
+
+
+def _type_ok(value: Any, annotation: Any) -> bool:
+    hint = annotation if not isinstance(annotation, str) else eval(annotation, vars(typing))  # noqa: S307
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item,) = typing.get_args(hint)
+        return isinstance(value, list) and all(_type_ok(v, item) for v in value)
+    if origin in (typing.Union, types.UnionType):
+        return any(_type_ok(value, arm) for arm in typing.get_args(hint))
+    if hint is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    return isinstance(value, hint)
+
+
+def _type_name(annotation: Any) -> str:
+    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
+            "list[str]": "a list of strings"}.get(str(annotation), str(annotation))
+
+
+def merge_layer(settings: Settings, data: dict[str, Any], source: str) -> Settings:
+    """Apply one parsed TOML layer; raise ConfigError listing every problem in it."""
+    problems: list[str] = []
+    changes: dict[str, Any] = {}
+    for section, table in data.items():
+        if section == "models_dir":
+            if isinstance(table, str):
+                changes["models_dir"] = Path(table).expanduser()
+            else:
+                problems.append(f"{source}: models_dir: must be a string")
+            continue
+        cls = SECTIONS.get(section)
+        if cls is None:
+            problems.append(f"{source}: {section}: unknown section")
+            continue
+        if not isinstance(table, dict):
+            problems.append(f"{source}: {section}: must be a table")
+            continue
+        known = {f.name: f for f in fields(cls)}
+        values = {}
+        for key, value in table.items():
+            if key not in known:
+                problems.append(f"{source}: {section}.{key}: unknown key")
+            elif not _type_ok(value, known[key].type):
+                expected = _type_name(known[key].type)
+                problems.append(f"{source}: {section}.{key}: must be {expected}")
+            else:
+                values[key] = float(value) if known[key].type == "float" else value
+        updated = replace(getattr(settings, section), **values)
+        problems += [f"{source}: {section}.{key}: {why}" for key, why in updated.check()]
+        changes[section] = updated
+    if problems:
+        raise ConfigError("\n".join(problems))
+    return replace(settings, **changes)
+
+
+def read_layer(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+
+
+def layer_files(explicit: Path | None) -> list[Path]:
+    """The config files that apply, in the order they are merged."""
+    xdg = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    files = [DEFAULT_CONFIG_FILE, Path("/etc/voiced/voiced.toml"), xdg / "voiced" / "voiced.toml"]
+    found = [p for p in files if p.is_file()]
+    if explicit is not None:
+        if not explicit.is_file():
+            raise ConfigError(f"{explicit}: no such config file")
+        found.append(explicit)
+    return found
+
+
+def load_settings(explicit: Path | None = None) -> Settings:
+    settings = Settings()
+    for path in layer_files(explicit):
+        settings = merge_layer(settings, read_layer(path), str(path))
+    return settings

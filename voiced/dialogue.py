@@ -1,0 +1,84 @@
+"""The conversation: persona, history kept within the context, and short spoken replies."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+from voiced.engines import ChatModel, Message
+from voiced.text import SentenceSplitter, speakable
+
+_MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template adds around each message
+
+
+class Conversation:
+    """System persona plus alternating turns, trimmed oldest-first to a token budget."""
+
+    def __init__(self, persona: str, count_tokens: Callable[[str], int], budget_tokens: int) -> None:
+        self.persona = persona
+        self.history: list[Message] = []
+        self._count = count_tokens
+        self._budget = budget_tokens
+
+    def _cost(self, message: Message) -> int:
+        return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
+
+    def messages_for(self, user_text: str) -> list[Message]:
+        """The prompt for a new user turn: persona, as much recent history as fits, the turn."""
+        system = {"role": "system", "content": self.persona}
+        user = {"role": "user", "content": user_text}
+        room = self._budget - self._cost(system) - self._cost(user)
+        kept: list[Message] = []
+        # Walk back in whole exchanges (user + assistant) so no reply loses its question.
+        for i in range(len(self.history) - 2, -1, -2):
+            pair = self.history[i : i + 2]
+            cost = sum(self._cost(m) for m in pair)
+            if cost > room:
+                break
+            room -= cost
+            kept = pair + kept
+        return [system, *kept, user]
+
+    def add_exchange(self, user_text: str, reply_text: str) -> None:
+        """Record a finished turn; reply_text is what was actually said."""
+        if reply_text:
+            self.history += [
+                {"role": "user", "content": user_text},
+                {"role": "assistant", "content": reply_text},
+            ]
+
+
+def reply_sentences(
+    llm: ChatModel,
+    messages: list[Message],
+    max_sentences: int,
+    on_first_token: Callable[[], None] | None = None,
+    should_stop: Callable[[], bool] = lambda: False,
+) -> Iterator[str]:
+    """Stream the model's reply as speakable sentences, at most max_sentences of them.
+
+    Blocking: drain it in a worker thread. Closing the generator stops generation.
+    """
+    splitter = SentenceSplitter()
+    count = 0
+    pieces = llm.stream(messages)
+    try:
+        for piece in pieces:
+            if should_stop():
+                return
+            if on_first_token is not None:
+                on_first_token()
+                on_first_token = None
+            for sentence in splitter.feed(piece):
+                text = speakable(sentence)
+                if text:
+                    yield text
+                    count += 1
+                    if count >= max_sentences:
+                        return
+        rest = speakable(splitter.flush())
+        if rest:
+            yield rest
+    finally:
+        close = getattr(pieces, "close", None)
+        if close is not None:
+            close()  # stops the model generating words nobody will hear

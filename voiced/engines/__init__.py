@@ -1,0 +1,44 @@
+"""Engine interfaces: the small seams between the pipeline and the real models.
+
+Each real engine lives in its own module and imports its heavy library inside,
+so the rest of voiced (and its unit tests) loads without them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+import numpy as np
+
+from voiced.types import Transcript
+
+Message = dict[str, str]
+
+
+class VoiceActivity(Protocol):
+    def is_speech(self, frame: np.ndarray) -> bool:
+        """Whether one 10/20/30 ms frame of 16 kHz int16 audio holds speech."""
+        ...
+
+
+class SpeechToText(Protocol):
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        """Recognise 16 kHz mono audio (int16 or float32 in [-1, 1])."""
+        ...
+
+
+class ChatModel(Protocol):
+    def count_tokens(self, text: str) -> int: ...
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        """Yield the reply as text pieces; blocking, so run it in a worker thread."""
+        ...
+
+
+class TextToSpeech(Protocol):
+    sample_rate_hz: int
+
+    def synthesize(self, text: str) -> Iterator[np.ndarray]:
+        """Yield int16 mono audio at sample_rate_hz; blocking, so run it in a worker thread."""
+        ...

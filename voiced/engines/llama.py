@@ -1,0 +1,62 @@
+"""llama-cpp-python behind the ChatModel interface, using the chat template the GGUF carries."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+from voiced.config import LlmSettings
+from voiced.engines import Message
+from voiced.engines.whisper import FETCH_HINT
+from voiced.errors import ModelError
+
+
+class LlamaChat:
+    def __init__(self, settings: LlmSettings, model_path: Path) -> None:
+        from llama_cpp import Llama
+
+        if not model_path.is_file():
+            raise ModelError(f"language model not found: {model_path}; {FETCH_HINT}")
+        with model_path.open("rb") as handle:
+            if handle.read(4) != b"GGUF":
+                raise ModelError(f"language model {model_path} is not a GGUF file; {FETCH_HINT}")
+        self._settings = settings
+        try:
+            self._llm = Llama(
+                model_path=str(model_path),
+                n_ctx=settings.context_tokens,
+                n_threads=settings.threads,
+                n_threads_batch=settings.threads,
+                verbose=False,
+            )
+        except Exception as exc:
+            raise ModelError(
+                f"language model {model_path} cannot be loaded ({exc}); {FETCH_HINT}"
+            ) from None
+
+    def count_tokens(self, text: str) -> int:
+        return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        s = self._settings
+        deadline = time.monotonic() + s.deadline_s
+        chunks = self._llm.create_chat_completion(
+            messages=list(messages),  # type: ignore[arg-type]
+            stream=True,
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            top_k=s.top_k,
+            repeat_penalty=s.repeat_penalty,
+            stop=s.stop,
+        )
+        try:
+            for chunk in chunks:
+                delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
+                if delta:
+                    yield delta
+                if time.monotonic() > deadline:
+                    break
+        finally:
+            chunks.close()  # type: ignore[union-attr]

@@ -1,0 +1,111 @@
+"""Text handling between the models: making replies speakable and cutting them into sentences."""
+
+from __future__ import annotations
+
+import re
+
+_CODE_BLOCK = re.compile(r"```.*?(```|$)", re.S)
+_INLINE_CODE = re.compile(r"`([^`]*)`")
+_URL = re.compile(r"(https?://|www\.)\S+", re.I)
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|~~)(?=\S)(.+?)(?<=\S)\1")
+_MD_PREFIX = re.compile(r"^\s*(#{1,6}\s+|>\s*|[-*+•]\s+|\d+[.)]\s+)", re.M)
+_EMOJI = re.compile(
+    "[\U0001f000-\U0001faff\U00002600-\U000027bf\U0001f1e6-\U0001f1ff\u200d\ufe0f\u2b50\u2b06\u2934\u2935]"
+)
+_LEFTOVER = re.compile(r"[*#_`|<>{}\[\]\\^~]")
+_SPACES = re.compile(r"[ \t]+")
+_ROLE_PREFIX = re.compile(r"^\s*(assistant|sam|ai)\s*:\s*", re.I)
+
+
+def speakable(text: str) -> str:
+    """Turn model output into plain words a voice can read: no markdown, emoji, code or URLs."""
+    text = _CODE_BLOCK.sub(" ", text)
+    text = _INLINE_CODE.sub(r"\1", text)
+    text = _MD_LINK.sub(r"\1", text)
+    text = _URL.sub("a link", text)
+    text = _MD_EMPHASIS.sub(r"\2", text)
+    text = _MD_PREFIX.sub("", text)
+    text = _EMOJI.sub("", text)
+    text = _LEFTOVER.sub(" ", text)
+    text = _ROLE_PREFIX.sub("", text)
+    text = text.replace("\n", " ")
+    return _SPACES.sub(" ", text).strip()
+
+
+# A sentence ends at . ! ? (or … ;) followed by space, unless the period belongs to a
+# common abbreviation, an initial or a decimal number.
+_ABBREVIATIONS = {
+    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "no", "approx",
+    "mt", "ft", "inc", "ltd", "co",
+}
+_END = re.compile(r"([.!?…;:]+)[\"')\]]*\s+")
+
+
+class SentenceSplitter:
+    """Collects streamed text and hands out each sentence as soon as it is complete."""
+
+    def __init__(self, min_chars: int = 12) -> None:
+        self._buffer = ""
+        self._min_chars = min_chars
+
+    def feed(self, text: str) -> list[str]:
+        """Add streamed text; return the sentences it completed."""
+        self._buffer += text
+        sentences = []
+        start = 0
+        for match in _END.finditer(self._buffer):
+            candidate = self._buffer[start : match.end()].strip()
+            if not self._is_boundary(candidate, match.group(1)):
+                continue
+            if len(candidate) < self._min_chars and match.group(1) in ";:":
+                continue
+            sentences.append(candidate)
+            start = match.end()
+        self._buffer = self._buffer[start:]
+        return sentences
+
+    def flush(self) -> str:
+        """The unfinished rest, once the stream is over."""
+        rest, self._buffer = self._buffer.strip(), ""
+        return rest
+
+    @staticmethod
+    def _is_boundary(candidate: str, mark: str) -> bool:
+        if mark != ".":
+            return True
+        words = candidate[:-1].split()
+        last = words[-1].lower().rstrip(".") if words else ""
+        if last in _ABBREVIATIONS:
+            return False
+        # A single capital letter before the period is an initial ("J. R. R. Tolkien").
+        return not (len(last) == 1 and last.isalpha() and candidate[-2:-1].isupper())
+
+
+def split_sentences(text: str) -> list[str]:
+    """Split a whole text into sentences (the streaming splitter, fed at once)."""
+    splitter = SentenceSplitter()
+    sentences = splitter.feed(text)
+    rest = splitter.flush()
+    return sentences + ([rest] if rest else [])
+
+
+_FILLERS = {
+    "", "uh", "um", "umm", "uhm", "hmm", "hm", "mm", "mmm", "ah", "oh", "er", "erm", "eh",
+    "huh", "you", "bye", "so", "okay so",
+}
+_NON_SPEECH = re.compile(r"^[\s\[(*♪♫].*[\])*♪♫]\s*$|^[\s♪♫.…-]*$")
+
+
+def normalize_words(text: str) -> str:
+    """Lower case, no punctuation: how transcripts are compared and matched."""
+    text = text.lower().replace("’", "'")
+    text = re.sub(r"[^a-z0-9' ]+", " ", text)
+    return " ".join(text.split())
+
+
+def is_filler(text: str) -> bool:
+    """True for transcripts that carry nothing to answer: fillers and whisper's noise captions."""
+    if _NON_SPEECH.match(text):
+        return True
+    return normalize_words(text) in _FILLERS
