@@ -20,9 +20,10 @@ import os
 import subprocess
 import sys
 import tempfile
-import tomllib
 import zipfile
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -72,10 +73,12 @@ def install_model(model: dict, models_dir: Path, python: str) -> None:
             dest = models_dir / entry["dest"]
             dest.parent.mkdir(parents=True, exist_ok=True)
             # Unpack beside the destination, check, then rename: never a half file in place.
-            with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-                with archive.open(entry["member"]) as source:
-                    for block in iter(lambda src=source: src.read(1 << 20), b""):
-                        tmp.write(block)
+            with (
+                tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp,
+                archive.open(entry["member"]) as source,
+            ):
+                for block in iter(lambda src=source: src.read(1 << 20), b""):
+                    tmp.write(block)
             tmp_path = Path(tmp.name)
             if sha256_of(tmp_path) != entry["sha256"]:
                 tmp_path.unlink()

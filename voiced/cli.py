@@ -15,8 +15,12 @@ from pathlib import Path
 import numpy as np
 
 from voiced import __version__
+from voiced.audio import AudioSink
 from voiced.config import Settings, load_settings
+from voiced.dialogue import Conversation
+from voiced.engines import ChatModel
 from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, VoicedError
+from voiced.pipeline import TurnResult, TurnRunner
 
 log = logging.getLogger("voiced")
 
@@ -109,11 +113,9 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _conversation(settings: Settings, llm: object) -> object:
-    from voiced.dialogue import Conversation
-
+def _conversation(settings: Settings, llm: ChatModel) -> Conversation:
     budget = settings.llm.context_tokens - settings.llm.max_tokens - 32
-    return Conversation(settings.llm.persona, llm.count_tokens, budget)  # type: ignore[attr-defined]
+    return Conversation(settings.llm.persona, llm.count_tokens, budget)
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
@@ -121,15 +123,15 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.engines.loader import make_llm
 
     llm = make_llm(settings)
-    messages = _conversation(settings, llm).messages_for(args.text)  # type: ignore[attr-defined]
+    messages = _conversation(settings, llm).messages_for(args.text)
     print(" ".join(reply_sentences(llm, messages, settings.llm.max_sentences)))
     return EXIT_OK
 
 
-def _runner(settings: Settings, with_vad: bool = False):  # type: ignore[no-untyped-def]
+def _runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     from voiced.audio import StreamClock
     from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
-    from voiced.pipeline import Engines, TurnRunner, Workers
+    from voiced.pipeline import Engines, Workers
 
     started = time.monotonic()
     llm = make_llm(settings)
@@ -140,7 +142,7 @@ def _runner(settings: Settings, with_vad: bool = False):  # type: ignore[no-unty
         vad=make_vad(settings) if with_vad else None,
     )
     conversation = _conversation(settings, llm)
-    runner = TurnRunner(engines, settings, StreamClock(), conversation, Workers())  # type: ignore[arg-type]
+    runner = TurnRunner(engines, settings, StreamClock(), conversation, Workers())
     log.info("models loaded in %.2f s", time.monotonic() - started)
     return runner
 
@@ -155,7 +157,7 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
     sink.chunks.clear()
 
-    async def turn():  # type: ignore[no-untyped-def]
+    async def turn() -> TurnResult:
         runner.clock.restart()
         timings = TurnTimings(speech_end_s=0.0, endpoint_s=0.0)
         try:
@@ -166,13 +168,17 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     result = asyncio.run(turn())
     write_wav(args.out, sink.audio(), sink.sample_rate_hz)
     if args.json:
-        print(json.dumps({
-            "file": str(args.input),
-            "transcript": result.transcript.text,
-            "reply": result.reply,
-            "out": str(args.out),
-            "timings": result.timings.as_dict(),
-        }))
+        print(
+            json.dumps(
+                {
+                    "file": str(args.input),
+                    "transcript": result.transcript.text,
+                    "reply": result.reply,
+                    "out": str(args.out),
+                    "timings": result.timings.as_dict(),
+                }
+            )
+        )
     else:
         print(f"heard: {result.transcript.text or '(no speech)'}")
         print(f"reply: {result.reply}")
@@ -214,6 +220,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
                 clock,
             )
         )
+        sink: AudioSink
         if args.output_file:
             sink = FileSink(args.output_file, rate, clock)
             if isinstance(source, FileSource):
@@ -277,6 +284,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         if args.verbose:
             raise
-        print(f"voiced: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
-              file=sys.stderr)
+        print(
+            f"voiced: internal error: {type(exc).__name__}: {exc} (run with -v for details)",
+            file=sys.stderr,
+        )
         return EXIT_FAILURE

@@ -8,12 +8,13 @@ file given with --config. Every problem is reported as `FILE: key: problem`.
 from __future__ import annotations
 
 import os
-import tomllib
 import types
 import typing
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from voiced.errors import ConfigError
 
@@ -206,8 +207,13 @@ def _type_ok(value: Any, annotation: Any) -> bool:
 
 
 def _type_name(annotation: Any) -> str:
-    return {"str": "a string", "int": "an integer", "float": "a number", "bool": "true or false",
-            "list[str]": "a list of strings"}.get(str(annotation), str(annotation))
+    return {
+        "str": "a string",
+        "int": "an integer",
+        "float": "a number",
+        "bool": "true or false",
+        "list[str]": "a list of strings",
+    }.get(str(annotation), str(annotation))
 
 
 def merge_layer(settings: Settings, data: dict[str, Any], source: str) -> Settings:

@@ -13,7 +13,9 @@ _MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template adds around each 
 class Conversation:
     """System persona plus alternating turns, trimmed oldest-first to a token budget."""
 
-    def __init__(self, persona: str, count_tokens: Callable[[str], int], budget_tokens: int) -> None:
+    def __init__(
+        self, persona: str, count_tokens: Callable[[str], int], budget_tokens: int
+    ) -> None:
         self.persona = persona
         self.history: list[Message] = []
         self._count = count_tokens

@@ -81,7 +81,7 @@ class Segmenter:
         self.frame_ms = frame_ms
         self.endpointer = Endpointer.from_settings(vad, frame_ms)
         self._min_voiced_frames = vad.min_speech_ms // frame_ms
-        preroll_frames = vad.preroll_ms // frame_ms + vad.start_frames
+        preroll_frames = vad.preroll_ms // frame_ms + vad.start_frames - 1
         self._preroll: collections.deque[np.ndarray] = collections.deque(maxlen=preroll_frames)
         self._frames: list[np.ndarray] = []
         self._speech_start_s = 0.0

@@ -33,21 +33,37 @@ def speakable(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-# A sentence ends at . ! ? (or … ;) followed by space, unless the period belongs to a
+# A sentence ends at . ! ? or … followed by space, unless the period belongs to a
 # common abbreviation, an initial or a decimal number.
 _ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "e.g", "i.e", "no", "approx",
-    "mt", "ft", "inc", "ltd", "co",
+    "mr",
+    "mrs",
+    "ms",
+    "dr",
+    "prof",
+    "st",
+    "sr",
+    "jr",
+    "vs",
+    "etc",
+    "e.g",
+    "i.e",
+    "no",
+    "approx",
+    "mt",
+    "ft",
+    "inc",
+    "ltd",
+    "co",
 }
-_END = re.compile(r"([.!?…;:]+)[\"')\]]*\s+")
+_END = re.compile(r"([.!?…]+)[\"')\]]*\s+")
 
 
 class SentenceSplitter:
     """Collects streamed text and hands out each sentence as soon as it is complete."""
 
-    def __init__(self, min_chars: int = 12) -> None:
+    def __init__(self) -> None:
         self._buffer = ""
-        self._min_chars = min_chars
 
     def feed(self, text: str) -> list[str]:
         """Add streamed text; return the sentences it completed."""
@@ -57,8 +73,6 @@ class SentenceSplitter:
         for match in _END.finditer(self._buffer):
             candidate = self._buffer[start : match.end()].strip()
             if not self._is_boundary(candidate, match.group(1)):
-                continue
-            if len(candidate) < self._min_chars and match.group(1) in ";:":
                 continue
             sentences.append(candidate)
             start = match.end()
@@ -91,8 +105,25 @@ def split_sentences(text: str) -> list[str]:
 
 
 _FILLERS = {
-    "", "uh", "um", "umm", "uhm", "hmm", "hm", "mm", "mmm", "ah", "oh", "er", "erm", "eh",
-    "huh", "you", "bye", "so", "okay so",
+    "",
+    "uh",
+    "um",
+    "umm",
+    "uhm",
+    "hmm",
+    "hm",
+    "mm",
+    "mmm",
+    "ah",
+    "oh",
+    "er",
+    "erm",
+    "eh",
+    "huh",
+    "you",
+    "bye",
+    "so",
+    "okay so",
 }
 _NON_SPEECH = re.compile(r"^[\s\[(*♪♫].*[\])*♪♫]\s*$|^[\s♪♫.…-]*$")
 

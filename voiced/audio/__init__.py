@@ -70,7 +70,9 @@ class Resampler:
             len(data) - 1
         )
         self._last = data[-1:]
-        return out.astype(chunk.dtype) if chunk.dtype != np.int16 else np.round(out).astype(np.int16)
+        return (
+            out.astype(chunk.dtype) if chunk.dtype != np.int16 else np.round(out).astype(np.int16)
+        )
 
 
 def to_int16(audio: np.ndarray) -> np.ndarray:

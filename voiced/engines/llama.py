@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 from voiced.config import LlmSettings
 from voiced.engines import Message
@@ -53,9 +54,10 @@ class LlamaChat:
         )
         try:
             for chunk in chunks:
-                delta = chunk["choices"][0]["delta"].get("content")  # type: ignore[index]
-                if delta:
-                    yield delta
+                delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
+                text = delta.get("content")
+                if text:
+                    yield str(text)
                 if time.monotonic() > deadline:
                     break
         finally:

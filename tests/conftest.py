@@ -1,0 +1,71 @@
+"""Shared fixtures: the real default models (loaded once), the shared speech clips."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from voiced.config import Settings
+
+DATA = Path(__file__).parent / "data"
+ROOT = Path(__file__).parent.parent
+
+
+@dataclass(frozen=True)
+class Clip:
+    path: Path
+    transcript: str
+
+
+def clips() -> list[Clip]:
+    with (DATA / "manifest.tsv").open() as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t"))
+    return [Clip(DATA / r["file"], r["transcript"]) for r in rows]
+
+
+SPEECH_CLIPS = [c for c in clips() if c.transcript]
+NOISE_CLIPS = [c for c in clips() if not c.transcript]
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return Settings()
+
+
+@pytest.fixture(scope="session")
+def stt(settings):
+    from voiced.engines.loader import make_stt
+
+    return make_stt(settings)
+
+
+@pytest.fixture(scope="session")
+def tts(settings):
+    from voiced.engines.loader import make_tts
+
+    return make_tts(settings)
+
+
+@pytest.fixture(scope="session")
+def llm(settings):
+    from voiced.engines.loader import make_llm
+
+    return make_llm(settings)
+
+
+def voiced(*args: str, env: dict[str, str] | None = None, timeout: float = 300, **kw):
+    """Run the real command line in a child process."""
+    return subprocess.run(
+        [sys.executable, "-m", "voiced", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        cwd=kw.get("cwd", ROOT),
+    )

@@ -1,0 +1,113 @@
+"""Fakes behind the engine interfaces, for fast tests of the logic around the models."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Iterator, Sequence
+
+import numpy as np
+
+from voiced.engines import Message
+from voiced.types import SAMPLE_RATE_HZ, Transcript
+
+
+class ManualClock:
+    """A StreamClock whose time only moves when the test says so."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def now(self) -> float:
+        return self.t
+
+    def restart(self) -> None:
+        self.t = 0.0
+
+
+class EnergyVad:
+    """Speech is any frame whose peak is above a threshold (tests build frames to suit)."""
+
+    def is_speech(self, frame: np.ndarray) -> bool:
+        return bool(np.abs(frame).max() > 1000)
+
+
+class ScriptedStt:
+    """Returns the queued transcripts in order; '' means noise."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        self.texts = list(texts)
+        self.heard: list[int] = []
+
+    def transcribe(self, audio: np.ndarray) -> Transcript:
+        self.heard.append(len(audio))
+        text = self.texts.pop(0) if self.texts else ""
+        return Transcript(text, dropped="" if text else "noise")
+
+
+class ScriptedLlm:
+    """Streams each queued reply in small pieces; an Exception in the queue is raised."""
+
+    def __init__(self, replies: Sequence[str | Exception]) -> None:
+        self.replies = list(replies)
+        self.prompts: list[list[Message]] = []
+        self.closed = 0
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: Sequence[Message]) -> Iterator[str]:
+        self.prompts.append(list(messages))
+        reply = self.replies.pop(0) if self.replies else "Okay."
+        if isinstance(reply, Exception):
+            raise reply
+        try:
+            for i in range(0, len(reply), 5):
+                yield reply[i : i + 5]
+        finally:
+            self.closed += 1
+
+
+class ToneTts:
+    """0.1 s of tone per word at 16 kHz."""
+
+    sample_rate_hz = SAMPLE_RATE_HZ
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+
+    def synthesize(self, text: str) -> Iterator[np.ndarray]:
+        self.spoken.append(text)
+        n = int(0.1 * SAMPLE_RATE_HZ) * len(text.split())
+        yield (np.sin(np.arange(n) * 0.2) * 8000).astype(np.int16)
+
+
+class ListSource:
+    """Frames from an array as fast as the test consumes them, moving a ManualClock along."""
+
+    def __init__(self, audio: np.ndarray, clock: ManualClock, frame_ms: int = 30) -> None:
+        self.audio = audio
+        self.clock = clock
+        self.frame_samples = SAMPLE_RATE_HZ * frame_ms // 1000
+
+    async def frames(self) -> AsyncIterator[tuple[np.ndarray, float]]:
+        n = self.frame_samples
+        for start in range(0, len(self.audio) - n + 1, n):
+            # Give the (instant) fake engines a moment per frame, as real time would.
+            await asyncio.sleep(0.002)
+            self.clock.t = (start + n) / SAMPLE_RATE_HZ
+            yield self.audio[start : start + n], start / SAMPLE_RATE_HZ
+
+    def close(self) -> None:
+        pass
+
+
+def speech_and_silence(pattern: Sequence[tuple[str, float]]) -> np.ndarray:
+    """Build audio from ("speech"|"silence", seconds) pieces: loud tone or zeros."""
+    parts = []
+    for kind, seconds in pattern:
+        n = int(seconds * SAMPLE_RATE_HZ)
+        if kind == "speech":
+            parts.append((np.sin(np.arange(n) * 0.3) * 10000).astype(np.int16))
+        else:
+            parts.append(np.zeros(n, dtype=np.int16))
+    return np.concatenate(parts)

@@ -1,0 +1,51 @@
+import wave
+
+import numpy as np
+
+from tests.fakes import ManualClock
+from voiced.audio import Resampler, to_int16
+from voiced.audio.files import FileSink
+
+
+def dominant_hz(signal: np.ndarray, rate: int) -> float:
+    spectrum = np.abs(np.fft.rfft(signal * np.hanning(len(signal))))
+    return float(np.fft.rfftfreq(len(signal), 1 / rate)[spectrum.argmax()])
+
+
+def test_resampler_keeps_pitch_and_length_across_chunks():
+    rate_in, rate_out = 48_000, 16_000
+    t = np.arange(rate_in) / rate_in
+    tone = to_int16(0.5 * np.sin(2 * np.pi * 440 * t))
+    resampler = Resampler(rate_in, rate_out)
+    out = np.concatenate([resampler.process(c) for c in np.array_split(tone, 37)])
+    assert abs(len(out) - rate_out) <= 2
+    assert abs(dominant_hz(out.astype(float), rate_out) - 440) < 3
+    # no clicks at chunk joins: neighbouring samples of a 440 Hz tone stay close
+    assert np.abs(np.diff(out.astype(float))).max() < 0.5 * 32767 * 2 * np.pi * 440 / rate_out * 1.1
+
+
+def test_resampler_upsamples_too():
+    tone = to_int16(0.5 * np.sin(2 * np.pi * 300 * np.arange(22050) / 22050))
+    out = Resampler(22050, 44100).process(tone)
+    assert abs(len(out) - 44100) <= 2
+    assert abs(dominant_hz(out.astype(float), 44100) - 300) < 3
+
+
+def test_file_sink_is_time_aligned_with_the_stream(tmp_path):
+    clock = ManualClock()
+    sink = FileSink(tmp_path / "out.wav", 1000, clock)
+    sink.min_duration_s = 5.0
+    clock.t = 1.0
+    assert sink.play(np.full(500, 1000, dtype=np.int16)) == 1.0
+    assert sink.play(np.full(500, 2000, dtype=np.int16)) == 1.5  # queued behind the first
+    assert sink.busy_until() == 2.0
+    clock.t = 3.0
+    assert sink.play(np.full(100, 3000, dtype=np.int16)) == 3.0
+    sink.close()
+    with wave.open(str(tmp_path / "out.wav")) as wav:
+        assert wav.getframerate() == 1000
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    assert len(data) == 5000
+    assert (data[:1000] == 0).all() and (data[1000:1500] == 1000).all()
+    assert (data[1500:2000] == 2000).all() and (data[2000:3000] == 0).all()
+    assert (data[3000:3100] == 3000).all() and (data[3100:] == 0).all()

@@ -1,0 +1,76 @@
+from pathlib import Path
+
+import pytest
+
+from voiced.cli import main
+from voiced.config import DEFAULT_CONFIG_FILE, Settings, load_settings, merge_layer, read_layer
+from voiced.errors import EXIT_CONFIG, ConfigError
+
+
+@pytest.fixture(autouse=True)
+def no_user_config(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+
+
+def test_shipped_defaults_file_matches_the_built_in_defaults():
+    assert merge_layer(Settings(), read_layer(DEFAULT_CONFIG_FILE), "x") == Settings()
+
+
+def test_layers_apply_in_order_and_later_wins(tmp_path, monkeypatch):
+    user = tmp_path / "xdg" / "voiced" / "voiced.toml"
+    user.parent.mkdir(parents=True)
+    user.write_text("[vad]\nend_silence_ms = 900\naggressiveness = 3\n")
+    extra = tmp_path / "extra.toml"
+    extra.write_text("[vad]\nend_silence_ms = 450\n[llm]\ntemperature = 1\n")
+    settings = load_settings(extra)
+    assert settings.vad.end_silence_ms == 450
+    assert settings.vad.aggressiveness == 3
+    assert settings.llm.temperature == 1.0 and isinstance(settings.llm.temperature, float)
+
+
+def problems_of(tmp_path: Path, text: str) -> list[str]:
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    return info.value.message.splitlines()
+
+
+def test_unknown_keys_wrong_types_and_impossible_values_are_all_named(tmp_path):
+    lines = problems_of(
+        tmp_path,
+        '[vad]\nend_silnce_ms = 3\naggressiveness = 7\n[stt]\nbeam_size = "big"\n[colour]\nx = 1\n',
+    )
+    path = tmp_path / "bad.toml"
+    assert lines == [
+        f"{path}: vad.end_silnce_ms: unknown key",
+        f"{path}: vad.aggressiveness: must be between 0 and 3",
+        f"{path}: stt.beam_size: must be an integer",
+        f"{path}: colour: unknown section",
+    ]
+
+
+def test_booleans_are_not_numbers_and_lists_are_checked(tmp_path):
+    lines = problems_of(tmp_path, "[llm]\nthreads = true\nstop = [1, 2]\n")
+    assert [line.split(": ", 1)[1] for line in lines] == [
+        "llm.threads: must be an integer",
+        "llm.stop: must be a list of strings",
+    ]
+
+
+def test_malformed_toml_is_one_clear_line(tmp_path):
+    (line,) = problems_of(tmp_path, "[vad\nx=")
+    assert line.startswith(f"{tmp_path / 'bad.toml'}: not valid TOML")
+
+
+def test_a_bad_config_exits_78_with_the_key_on_stderr(tmp_path, capsys):
+    path = tmp_path / "bad.toml"
+    path.write_text("[tts]\nlength_scale = 9\n")
+    assert main(["ask", "hi", "--config", str(path)]) == EXIT_CONFIG
+    err = capsys.readouterr().err
+    assert err == f"voiced: {path}: tts.length_scale: must be between 0.3 and 3\n"
+
+
+def test_a_missing_config_file_is_a_config_error(tmp_path, capsys):
+    assert main(["ask", "hi", "--config", str(tmp_path / "nope.toml")]) == EXIT_CONFIG
+    assert "no such config file" in capsys.readouterr().err

@@ -1,0 +1,59 @@
+from tests.fakes import ScriptedLlm
+from voiced.dialogue import Conversation, reply_sentences
+
+
+def words(text: str) -> int:
+    return len(text.split())
+
+
+def test_prompt_has_persona_history_and_the_new_turn():
+    conv = Conversation("Be kind.", words, budget_tokens=1000)
+    conv.add_exchange("hi there", "hello")
+    messages = conv.messages_for("how are you")
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user"]
+    assert messages[0]["content"] == "Be kind."
+    assert messages[-1]["content"] == "how are you"
+
+
+def test_history_is_trimmed_oldest_first_in_whole_exchanges():
+    conv = Conversation("p", words, budget_tokens=40)
+    for i in range(10):
+        conv.add_exchange(f"question number {i}", f"answer number {i}")
+    messages = conv.messages_for("last one")
+    # each message costs 3 words + 4 overhead; persona 5, new turn 6: room for 2 exchanges
+    assert [m["content"] for m in messages[1:-1]] == [
+        "question number 8",
+        "answer number 8",
+        "question number 9",
+        "answer number 9",
+    ]
+    assert sum(words(m["content"]) + 4 for m in messages) <= 40
+
+
+def test_a_turn_with_nothing_said_is_not_recorded():
+    conv = Conversation("p", words, budget_tokens=100)
+    conv.add_exchange("hello?", "")
+    assert conv.history == []
+
+
+def test_reply_is_cut_to_max_sentences_and_generation_stopped():
+    llm = ScriptedLlm(["One. Two! Three? Four."])
+    got = list(reply_sentences(llm, [{"role": "user", "content": "x"}], max_sentences=2))
+    assert got == ["One.", "Two!"]
+    assert llm.closed == 1
+
+
+def test_reply_sentences_are_speakable_and_the_tail_is_kept():
+    llm = ScriptedLlm(["**Sure** thing. Here is `code`"])
+    first_token = []
+    got = list(
+        reply_sentences(llm, [], max_sentences=3, on_first_token=lambda: first_token.append(1))
+    )
+    assert got == ["Sure thing.", "Here is code"]
+    assert first_token == [1]
+
+
+def test_reply_stops_when_asked():
+    llm = ScriptedLlm(["A long reply. That goes on."])
+    assert list(reply_sentences(llm, [], 5, should_stop=lambda: True)) == []
+    assert llm.closed == 1

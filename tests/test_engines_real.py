@@ -1,0 +1,100 @@
+"""The real default models: speech recognition accuracy, the voice, the language model."""
+
+import numpy as np
+import pytest
+
+from tests.conftest import NOISE_CLIPS, SPEECH_CLIPS
+from tests.wer import wer
+from voiced.audio import Resampler
+from voiced.config import LlmSettings
+from voiced.dialogue import Conversation, reply_sentences
+from voiced.engines.whisper import read_audio_file
+from voiced.text import speakable, split_sentences
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.mark.parametrize("clip", SPEECH_CLIPS, ids=lambda c: c.path.name)
+def test_real_speech_is_transcribed_accurately(stt, clip):
+    text = stt.transcribe(read_audio_file(clip.path)).text
+    assert wer(clip.transcript, text) <= 0.1, text
+
+
+def test_no_worse_than_plain_faster_whisper(stt, settings):
+    """The word error rate over all clips matches plain faster-whisper tiny.en (int8, beam 1)."""
+    from faster_whisper import WhisperModel
+
+    plain = WhisperModel(str(settings.model_path(settings.stt.model)), compute_type="int8")
+    ours_errors = plain_errors = 0.0
+    for clip in SPEECH_CLIPS:
+        audio = read_audio_file(clip.path)
+        segments, _ = plain.transcribe(audio, language="en", beam_size=1)
+        plain_errors += wer(clip.transcript, " ".join(s.text for s in segments))
+        ours_errors += wer(clip.transcript, stt.transcribe(audio).text)
+    assert ours_errors <= plain_errors
+
+
+@pytest.mark.parametrize("clip", NOISE_CLIPS, ids=lambda c: c.path.name)
+def test_noise_is_not_speech(stt, clip):
+    transcript = stt.transcribe(read_audio_file(clip.path))
+    assert transcript.text == "" and transcript.dropped in ("noise", "filler")
+
+
+def test_white_noise_and_silence_are_not_speech(stt):
+    rng = np.random.default_rng(7)
+    assert stt.transcribe(np.zeros(32000, dtype=np.int16)).text == ""
+    assert stt.transcribe((rng.normal(0, 0.1, 48000)).astype(np.float32)).text == ""
+
+
+def test_piper_to_whisper_round_trip(tts, stt):
+    sentence = "The weather is lovely today, so let us go for a walk in the park."
+    audio = np.concatenate(list(tts.synthesize(sentence)))
+    assert audio.dtype == np.int16 and len(audio) > tts.sample_rate_hz  # more than a second
+    at_16k = Resampler(tts.sample_rate_hz, 16000).process(audio)
+    assert wer(sentence, stt.transcribe(at_16k).text) <= 0.15
+
+
+def test_llm_gives_short_plain_spoken_answers(llm):
+    conv = Conversation(LlmSettings().persona, llm.count_tokens, 1500)
+    for question in ("What is the capital of France?", "Tell me about dogs.", "How are you?"):
+        reply = list(reply_sentences(llm, conv.messages_for(question), max_sentences=2))
+        assert 1 <= len(reply) <= 2, reply
+        text = " ".join(reply)
+        assert text == speakable(text) and len(split_sentences(text)) <= 2
+        assert len(text.split()) >= 2
+
+
+def test_llm_knows_an_easy_fact(settings):
+    from dataclasses import replace
+
+    from voiced.engines.llama import LlamaChat
+
+    greedy = LlamaChat(
+        replace(settings.llm, temperature=0.0), settings.model_path(settings.llm.model)
+    )
+    conv = Conversation(settings.llm.persona, greedy.count_tokens, 1500)
+    reply = " ".join(
+        reply_sentences(greedy, conv.messages_for("What is the capital of France?"), 2)
+    )
+    assert "paris" in reply.lower()
+
+
+def test_llm_generation_stops_at_the_deadline(settings):
+    from dataclasses import replace
+
+    from voiced.engines.llama import LlamaChat
+
+    hurried = LlamaChat(
+        replace(settings.llm, deadline_s=0.05, max_tokens=400),
+        settings.model_path(settings.llm.model),
+    )
+    pieces = list(hurried.stream([{"role": "user", "content": "Write a very long story."}]))
+    long = LlamaChat(replace(settings.llm, max_tokens=400), settings.model_path(settings.llm.model))
+    assert len(pieces) < len(
+        list(long.stream([{"role": "user", "content": "Write a very long story."}]))
+    )
+
+
+def test_token_counting_uses_the_model_tokenizer(llm):
+    assert llm.count_tokens("hello") >= 1
+    assert llm.count_tokens("hello " * 50) > llm.count_tokens("hello " * 5)

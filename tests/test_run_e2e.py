@@ -1,0 +1,83 @@
+"""End to end: `voiced run` on a file, replies written time-aligned into the output file."""
+
+import json
+import wave
+
+import numpy as np
+import pytest
+
+from tests.conftest import DATA, voiced
+from voiced.audio.files import write_wav
+from voiced.engines.whisper import read_audio_file
+
+pytestmark = pytest.mark.slow
+RATE = 16000
+
+
+def silence(seconds):
+    return np.zeros(int(seconds * RATE), dtype=np.int16)
+
+
+def speech(name):
+    return (read_audio_file(DATA / name) * 32767).astype(np.int16)
+
+
+def sound_regions(audio, rate, gap_s=1.0):
+    """(start_s, end_s) of stretches with sound, merging gaps shorter than gap_s."""
+    hop = rate // 100
+    loud = [np.abs(audio[i : i + hop]).max() > 500 for i in range(0, len(audio) - hop, hop)]
+    regions, start, last = [], None, None
+    for i, on in enumerate(loud):
+        if on:
+            if start is None or (i - last) * 0.01 > gap_s:
+                if start is not None:
+                    regions.append((start * 0.01, (last + 1) * 0.01))
+                start = i
+            last = i
+    if start is not None:
+        regions.append((start * 0.01, (last + 1) * 0.01))
+    return regions
+
+
+def test_two_spoken_questions_get_two_spoken_replies_in_place(tmp_path):
+    q1, q2 = speech("voice2json_what_time_is_it.wav"), speech("speechbrain_spk2_snt2.wav")
+    parts = [silence(1.0), q1, silence(9.0), q2, silence(7.0)]
+    q1_end = (len(parts[0]) + len(q1)) / RATE
+    q2_start = q1_end + 9.0
+    q2_end = q2_start + len(q2) / RATE
+    source = tmp_path / "in.wav"
+    write_wav(source, np.concatenate(parts), RATE)
+    out = tmp_path / "out.wav"
+
+    result = voiced("run", "--input-file", str(source), "--output-file", str(out))
+    assert result.returncode == 0, result.stderr
+
+    turns = [
+        json.loads(line.split(" turn ", 1)[1])
+        for line in result.stderr.splitlines()
+        if " turn {" in line
+    ]
+    assert len(turns) == 2, result.stderr
+    with wave.open(str(out)) as wav:
+        rate = wav.getframerate()
+        audio = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    assert len(audio) / rate >= sum(map(len, parts)) / RATE - 0.01  # as long as the input at least
+
+    replies = sound_regions(audio, rate)
+    assert len(replies) == 2, replies
+    (r1_start, r1_end), (r2_start, _) = replies
+    assert q1_end < r1_start and r1_end < q2_start, (replies, q1_end, q2_start)
+    assert q2_end < r2_start, (replies, q2_end)
+    # the log's own timestamps agree with the file (a voice starts softly: allow its first 150 ms)
+    for turn, reply_start in zip(turns, (r1_start, r2_start), strict=True):
+        assert turn["first_played_s"] <= reply_start <= turn["first_played_s"] + 0.15
+    for turn in turns:
+        assert turn["speech_end_s"] < turn["endpoint_s"] <= turn["transcript_s"]
+        assert turn["response_latency_s"] > 0
+
+    # each reply is speech: it transcribes back to words
+    for start, end in replies:
+        clip = tmp_path / f"reply_{start:.0f}.wav"
+        write_wav(clip, audio[int(start * rate) : int(end * rate)], rate)
+        text = json.loads(voiced("transcribe", "--json", str(clip)).stdout)["text"]
+        assert len(text.split()) >= 2, text

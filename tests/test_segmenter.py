@@ -1,0 +1,92 @@
+import numpy as np
+
+from tests.fakes import EnergyVad, speech_and_silence
+from voiced.config import VadSettings
+from voiced.segmenter import Endpointer, Event, Segmenter
+
+
+def run(endpointer: Endpointer, labels: str) -> list[tuple[int, Event]]:
+    """Feed 'x' (speech) / '.' (silence) labels; return (frame index, event) pairs."""
+    events = []
+    for i, ch in enumerate(labels):
+        event = endpointer.process(ch == "x")
+        if event is not None:
+            events.append((i, event))
+    return events
+
+
+def test_speech_starts_after_n_voiced_frames_in_a_row():
+    ep = Endpointer(start_frames=3, end_silence_frames=4, max_frames=100)
+    assert run(ep, "xx.xx.xxx") == [(8, Event.START)]
+
+
+def test_speech_ends_after_trailing_silence_and_resumes_on_short_pauses():
+    ep = Endpointer(start_frames=2, end_silence_frames=3, max_frames=100)
+    assert run(ep, "xx..x..x...x") == [(1, Event.START), (10, Event.END)]
+
+
+def test_maximum_length_cuts_an_endless_utterance():
+    ep = Endpointer(start_frames=1, end_silence_frames=5, max_frames=4)
+    assert run(ep, "xxxxxxxx") == [
+        (0, Event.START),
+        (3, Event.END),
+        (4, Event.START),
+        (7, Event.END),
+    ]
+
+
+def test_silence_alone_never_starts_speech():
+    ep = Endpointer(start_frames=1, end_silence_frames=2, max_frames=10)
+    assert run(ep, "." * 50) == []
+
+
+def feed(segmenter: Segmenter, audio: np.ndarray, frame_ms: int = 30):
+    n = 16 * frame_ms
+    vad = EnergyVad()
+    out = []
+    for start in range(0, len(audio) - n + 1, n):
+        frame = audio[start : start + n]
+        utterance = segmenter.push(frame, vad.is_speech(frame), start / 16000)
+        if utterance is not None:
+            out.append(utterance)
+    return out
+
+
+def test_segmenter_cuts_utterances_with_preroll_and_timestamps():
+    vad = VadSettings(start_frames=3, end_silence_ms=300, preroll_ms=150, min_speech_ms=90)
+    seg = Segmenter(vad, 30)
+    audio = speech_and_silence(
+        [("silence", 0.99), ("speech", 0.6), ("silence", 0.9), ("speech", 0.45), ("silence", 0.9)]
+    )
+    first, second = feed(seg, audio)
+    assert first.speech_start_s == 0.99
+    assert first.speech_end_s == 1.59
+    assert first.endpoint_s == 1.89
+    assert second.speech_start_s == 2.49
+    # pre-roll (150 ms) + speech (600 ms) + kept trailing silence (200 ms: 6 frames of 30 ms)
+    assert len(first.audio) == round((0.15 + 0.6 + 0.18) * 16000)
+    assert np.abs(first.audio[: int(0.15 * 16000)]).max() == 0  # the pre-roll is the silence before
+
+
+def test_segmenter_ignores_bursts_shorter_than_min_speech():
+    vad = VadSettings(start_frames=2, end_silence_ms=300, min_speech_ms=300)
+    seg = Segmenter(vad, 30)
+    audio = speech_and_silence([("silence", 0.3), ("speech", 0.12), ("silence", 0.6)])
+    assert feed(seg, audio) == []
+
+
+def test_flush_closes_speech_cut_off_by_the_end_of_input():
+    seg = Segmenter(VadSettings(start_frames=2, end_silence_ms=600, min_speech_ms=60), 30)
+    audio = speech_and_silence([("silence", 0.3), ("speech", 0.6)])
+    assert feed(seg, audio) == []
+    final = seg.flush(now_s=0.9)
+    assert final is not None and final.endpoint_s == 0.9 and final.speech_start_s == 0.3
+    assert seg.flush(now_s=1.0) is None
+
+
+def test_reset_drops_speech_in_progress():
+    seg = Segmenter(VadSettings(start_frames=2, end_silence_ms=300, min_speech_ms=60), 30)
+    feed(seg, speech_and_silence([("speech", 0.6)]))
+    assert seg.in_speech
+    seg.reset()
+    assert not seg.in_speech and seg.flush(1.0) is None
