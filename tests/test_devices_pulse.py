@@ -1,0 +1,124 @@
+"""The loop through real PortAudio devices: PulseAudio null sinks as microphone and speaker."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DATA, ROOT, voiced
+from voiced.errors import EXIT_AUDIO_DEVICE
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def pulse(tmp_path_factory):
+    """A private PulseAudio server with a virtual microphone (vmic) and speaker (vspk)."""
+    missing = [
+        tool for tool in ("pulseaudio", "pactl", "paplay", "parecord") if not shutil.which(tool)
+    ]
+    if missing:
+        pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
+    runtime = tmp_path_factory.mktemp("pulse")
+    runtime.chmod(0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
+    server = subprocess.Popen(
+        [
+            "pulseaudio",
+            "--daemonize=no",
+            "--exit-idle-time=-1",
+            "--disallow-exit",
+            "-n",
+            "--load=module-native-protocol-unix",
+            "--load=module-always-sink",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 20
+        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
+            assert server.poll() is None, "pulseaudio exited at start"
+            assert time.monotonic() < deadline, "pulseaudio did not come up"
+            time.sleep(0.1)
+        for args in (
+            ["load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1"],
+            ["load-module", "module-null-sink", "sink_name=vspk"],
+            ["set-default-source", "vmic.monitor"],
+            ["set-default-sink", "vspk"],
+        ):
+            subprocess.run(["pactl", *args], env=env, check=True, capture_output=True)
+        yield env
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def wait_for(predicate, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def test_devices_lists_the_sound_server(pulse):
+    result = voiced("devices", env=pulse)
+    assert result.returncode == 0, result.stderr
+    names = [line.split()[1] for line in result.stdout.splitlines()]
+    assert "pulse" in names and "default" in names
+
+
+def test_a_device_name_that_does_not_exist_lists_the_ones_that_do(pulse, tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[audio]\ninput_device = "USB Audio"\n')
+    result = voiced("run", "--config", str(cfg), env=pulse)
+    assert result.returncode == EXIT_AUDIO_DEVICE
+    assert result.stderr.strip().splitlines() == [
+        "voiced: no audio input device named 'USB Audio'; inputs: 'pulse', 'default'"
+    ]
+
+
+def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(pulse, tmp_path):
+    log_path, recording = tmp_path / "voiced.log", tmp_path / "speaker.wav"
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "voiced", "run"], env=pulse, cwd=ROOT, stdout=log, stderr=log
+        )
+    recorder = None
+    try:
+        wait_for(
+            lambda: "listening" in log_path.read_text() or daemon.poll() is not None,
+            120,
+            "listening",
+        )
+        assert daemon.poll() is None, log_path.read_text()
+        recorder = subprocess.Popen(
+            ["parecord", "-d", "vspk.monitor", "--file-format=wav", str(recording)], env=pulse
+        )
+        time.sleep(0.5)
+        subprocess.run(
+            ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
+            env=pulse,
+            check=True,
+        )
+        wait_for(lambda: " turn {" in log_path.read_text(), 60, "a turn")
+        line = next(l for l in log_path.read_text().splitlines() if " turn {" in l)
+        turn = json.loads(line.split(" turn ", 1)[1])
+        assert turn["first_played_s"] is not None
+        time.sleep(1.0)  # the reply has finished (the turn line is logged after playback)
+    finally:
+        if recorder is not None:
+            recorder.send_signal(signal.SIGINT)
+            recorder.wait(timeout=10)
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=20)
+    assert code == 0, log_path.read_text()
+    heard = voiced("transcribe", "--json", str(recording))
+    text = json.loads(heard.stdout)["text"]
+    assert len(text.split()) >= 2, (text, log_path.read_text())
