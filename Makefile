@@ -13,7 +13,7 @@ WHEELS := $(CACHE)/wheels
 LLAMA_VERSION := 0.3.36
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint unit system-deps system-deps-test models clean
+.PHONY: install run test bench lint unit system-deps system-deps-test models clean
 
 install: system-deps $(STAMP) models
 
@@ -22,6 +22,9 @@ run: install
 
 test: system-deps-test $(STAMP) models lint
 	$(VENV)/bin/pytest -q
+
+bench: install
+	$(VENV)/bin/voiced bench --out bench-out
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow"

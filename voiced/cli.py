@@ -56,6 +56,10 @@ def _parser() -> argparse.ArgumentParser:
     respond.add_argument("--json", action="store_true", help="print transcript, reply, timings")
 
     sub.add_parser("devices", parents=[common], help="list audio devices")
+
+    bench = sub.add_parser("bench", parents=[common], help="measure the loop on files")
+    bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
+    bench.add_argument("--idle-s", type=float, default=30.0, help="seconds of silence for idle CPU")
     return parser
 
 
@@ -155,7 +159,6 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     audio = read_audio_file(args.input)
     runner = _runner(settings)
     sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
-    sink.chunks.clear()
 
     async def turn() -> TurnResult:
         runner.clock.restart()
@@ -191,6 +194,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.engines.whisper import read_audio_file
     from voiced.pipeline import Pipeline
 
+    # SIGTERM while the models load stops as cleanly as Ctrl-C (the loop installs its own later).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     # Check what the user named before the slow model loading.
     input_audio = read_audio_file(args.input_file) if args.input_file else None
     if input_audio is None:
@@ -259,6 +264,15 @@ def cmd_devices(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.bench import bench, format_report
+
+    report = bench(args.out, idle_s=args.idle_s)
+    print(format_report(report))
+    print(f"written: {args.out / 'bench.json'}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": cmd_run,
     "transcribe": cmd_transcribe,
@@ -266,6 +280,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ask": cmd_ask,
     "respond": cmd_respond,
     "devices": cmd_devices,
+    "bench": cmd_bench,
 }
 
 

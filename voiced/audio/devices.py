@@ -103,8 +103,9 @@ class MicrophoneSource:
             self._stream.start()
         except Exception as exc:
             raise AudioDeviceError(f"cannot open the microphone ({exc})") from None
-        self._opened_s = self._clock.now()
-        log.info("microphone open: %s at %d Hz", self._stream.device, rate)
+        log.info(
+            "microphone open: %s at %d Hz", sd.query_devices(self._stream.device)["name"], rate
+        )
 
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         if status.input_overflow:
@@ -164,7 +165,8 @@ class SpeakerSink:
         except Exception as exc:
             raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
         self._busy_until = 0.0
-        log.info("speaker open: %s at %d Hz", self._stream.device, self._device_hz)
+        name = sd.query_devices(self._stream.device)["name"]
+        log.info("speaker open: %s at %d Hz", name, self._device_hz)
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         out = outdata[:, 0]
