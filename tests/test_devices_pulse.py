@@ -108,7 +108,7 @@ def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(puls
             check=True,
         )
         wait_for(lambda: " turn {" in log_path.read_text(), 60, "a turn")
-        line = next(l for l in log_path.read_text().splitlines() if " turn {" in l)
+        line = next(x for x in log_path.read_text().splitlines() if " turn {" in x)
         turn = json.loads(line.split(" turn ", 1)[1])
         assert turn["first_played_s"] is not None
         time.sleep(1.0)  # the reply has finished (the turn line is logged after playback)
