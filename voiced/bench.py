@@ -67,13 +67,13 @@ class RunStats:
 
 def last_sound_s(audio: np.ndarray, rate: int) -> float:
     loud = np.flatnonzero(np.abs(audio) > LOUD)
-    return (loud[-1] + 1) / rate if len(loud) else 0.0
+    return float(loud[-1] + 1) / rate if len(loud) else 0.0
 
 
 def first_sound_after(audio: np.ndarray, rate: int, after_s: float) -> float | None:
     start = int(after_s * rate)
     loud = np.flatnonzero(np.abs(audio[start:]) > LOUD)
-    return (start + loud[0]) / rate if len(loud) else None
+    return float(start + loud[0]) / rate if len(loud) else None
 
 
 def build_prompts() -> list[Prompt]:
@@ -165,7 +165,7 @@ def bench(out_dir: Path, idle_s: float = 30.0) -> dict[str, object]:
     for i, prompt in enumerate(prompts):
         window_end = prompts[i + 1].start_s if i + 1 < len(prompts) else len(replies) / rate
         first = first_sound_after(replies, rate, prompt.speech_end_s)
-        answered = first is not None and first < window_end
+        answered = bool(first is not None and first < window_end)
         log_turn = next(
             (t for t in logged if prompt.start_s <= (t["speech_end_s"] or -1) <= window_end), None
         )

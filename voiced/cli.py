@@ -111,7 +111,8 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
     sink = SpeakerSink(settings.audio.output_device, tts.sample_rate_hz, clock)
     try:
         sink.play(audio)
-        time.sleep(max(0.0, sink.busy_until() - clock.now()) + 0.1)
+        time.sleep(max(0.0, sink.busy_until() - clock.now()))
+        sink.drain()
     finally:
         sink.close()
     return EXIT_OK

@@ -140,7 +140,13 @@ class MicrophoneSource:
 
 
 class SpeakerSink:
-    """Plays int16 audio on a speaker; the stream stays open and plays silence when idle."""
+    """Plays int16 audio on a speaker.
+
+    The stream runs only while there is something to play (and a moment after):
+    an idle output stream costs several percent of a core on PulseAudio.
+    """
+
+    IDLE_STOP_S = 1.0
 
     def __init__(self, device: str, sample_rate_hz: int, clock: StreamClock) -> None:
         self.sample_rate_hz = sample_rate_hz
@@ -148,6 +154,8 @@ class SpeakerSink:
         self._lock = threading.Lock()
         self._queue: collections.deque[np.ndarray] = collections.deque()
         self._queued = 0
+        self._busy_until = 0.0
+        self._idle_check: asyncio.TimerHandle | None = None
         sd = _sounddevice()
         index = find_device(device, "output")
         self._device_hz = _pick_rate(sd, index, "output", sample_rate_hz)
@@ -161,10 +169,8 @@ class SpeakerSink:
                 callback=self._callback,
                 latency="low",
             )
-            self._stream.start()
         except Exception as exc:
             raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
-        self._busy_until = 0.0
         name = sd.query_devices(self._stream.device)["name"]
         log.info("speaker open: %s at %d Hz", name, self._device_hz)
 
@@ -191,12 +197,43 @@ class SpeakerSink:
             ahead_s = self._queued / self._device_hz
             self._queue.append(samples)
             self._queued += len(samples)
+        if self._stream.stopped:
+            try:
+                self._stream.start()
+            except Exception as exc:
+                raise AudioDeviceError(f"cannot start the speaker ({exc})") from None
         start = now + ahead_s + float(self._stream.latency)
         self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
+        self._schedule_idle_stop()
         return start
+
+    def _schedule_idle_stop(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # one-shot use (`voiced say`): close() ends the stream
+            return
+        if self._idle_check is not None:
+            self._idle_check.cancel()
+        delay_s = self._busy_until + self.IDLE_STOP_S - self._clock.now()
+        self._idle_check = loop.call_later(max(0.0, delay_s), self._stop_if_idle)
+
+    def _stop_if_idle(self) -> None:
+        with self._lock:
+            idle = self._queued == 0
+        if idle and self._clock.now() >= self._busy_until + self.IDLE_STOP_S:
+            self._stream.abort(ignore_errors=True)  # abort: stop() would wait seconds on PulseAudio
+        else:
+            self._schedule_idle_stop()
 
     def busy_until(self) -> float:
         return self._busy_until
 
+    def drain(self) -> None:
+        """Block until everything queued has been played out."""
+        if not self._stream.stopped:
+            self._stream.stop(ignore_errors=True)
+
     def close(self) -> None:
+        if self._idle_check is not None:
+            self._idle_check.cancel()
         self._stream.close(ignore_errors=True)
