@@ -50,7 +50,9 @@ def find_device(name: str, kind: str) -> int | None:
     channels_key = f"max_{kind}_channels"
     candidates = [d for d in list_devices() if d[channels_key] > 0]
     if not candidates:
-        raise AudioDeviceError(f"no audio {kind} device found")
+        raise AudioDeviceError(
+            f"no audio {kind} device found (plugged in? is the sound server running?)"
+        )
     if not name:
         return None
     exact = [d for d in candidates if d["name"].lower() == name.lower()]
