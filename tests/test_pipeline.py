@@ -1,5 +1,7 @@
 import asyncio
 import logging
+import wave
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -7,20 +9,22 @@ import pytest
 from tests.fakes import EnergyVad, ListSource, ManualClock, ScriptedLlm, ScriptedStt, ToneTts
 from tests.fakes import speech_and_silence as audio_of
 from voiced.audio.files import FileSink
-from voiced.config import Settings, VadSettings
+from voiced.config import AudioSettings, Settings, VadSettings
 from voiced.dialogue import Conversation
 from voiced.pipeline import Engines, Pipeline, TurnRunner, Workers
 
 SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_speech_ms=60))
+HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
 
 
-def make_pipeline(stt, llm, audio, tmp_path):
+def make_pipeline(stt, llm, audio, tmp_path, settings=SETTINGS):
     clock = ManualClock()
     tts = ToneTts()
     engines = Engines(stt=stt, llm=llm, tts=tts, vad=EnergyVad())
     conversation = Conversation("persona", llm.count_tokens, 500)
-    runner = TurnRunner(engines, SETTINGS, clock, conversation, Workers())
+    runner = TurnRunner(engines, settings, clock, conversation, Workers())
     sink = FileSink(tmp_path / "out.wav", tts.sample_rate_hz, clock)
+    sink.min_duration_s = len(audio) / 16000
     pipeline = Pipeline(runner, engines.vad, ListSource(audio, clock), sink)
     return pipeline, tts, sink
 
@@ -86,7 +90,7 @@ def test_a_failing_turn_is_logged_and_the_loop_keeps_listening(tmp_path, caplog)
     assert [t.reply for t in pipeline.turns] == ["Still here."]
 
 
-def test_it_does_not_hear_itself_while_speaking(tmp_path):
+def test_half_duplex_does_not_hear_itself_while_speaking(tmp_path):
     # The reply (4 words = 0.4 s) plays from about 0.95 s; the "echo" burst at 1.1 s
     # falls inside it and must be ignored; the question at 3 s must be answered.
     stt = ScriptedStt(["hello", "again"])
@@ -101,7 +105,7 @@ def test_it_does_not_hear_itself_while_speaking(tmp_path):
             ("silence", 1.0),
         ]
     )
-    pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path, HALF_DUPLEX)
     run(pipeline)
     assert [t.transcript.text for t in pipeline.turns] == ["hello", "again"]
     assert len(stt.heard) == 2
@@ -117,3 +121,74 @@ def test_speech_cut_off_by_the_end_of_input_is_still_answered(tmp_path):
     run(pipeline)
     assert tts.spoken == ["Heard you."]
     assert np.isclose(pipeline.turns[0].timings.speech_start_s, 0.3)
+
+
+LONG_REPLY = (
+    "One two three four five six seven eight nine ten. "
+    "Eleven twelve thirteen fourteen fifteen sixteen seventeen eighteen nineteen twenty."
+)
+
+
+def read_wav(path):
+    with wave.open(str(path)) as wav:
+        return np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+
+
+def barge_in_run(tmp_path, second_text, second_reply="Sure."):
+    # Question 0-0.6 s; its reply (2 s of tone) starts near 0.85 s; the user talks over it
+    # from 1.5 s.
+    stt = ScriptedStt(["Tell me a story.", second_text])
+    llm = ScriptedLlm([LONG_REPLY, second_reply])
+    audio = audio_of([("speech", 0.6), ("silence", 0.9), ("speech", 0.6), ("silence", 3.0)])
+    pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path)
+    run(pipeline)
+    sink.close()
+    return pipeline, llm, read_wav(tmp_path / "out.wav")
+
+
+def test_barge_in_stops_playback_and_keeps_only_what_was_said(tmp_path):
+    pipeline, llm, out = barge_in_run(tmp_path, "What about dragons?")
+    first, second = pipeline.turns
+    assert first.interrupted and second.transcript.text == "What about dragons?"
+    timings = first.timings.extra
+    # playback stopped within 200 ms (stream time) of the onset of the user's speech
+    assert 1.5 <= timings["interrupt_s"] <= timings["stopped_s"] <= 1.5 + 0.2
+    said = first.reply.split()
+    assert 3 <= len(said) < 10 and LONG_REPLY.startswith(" ".join(said))
+    # the history holds what was actually said, and the new question got its answer
+    assert llm.prompts[1][2] == {"role": "assistant", "content": first.reply}
+    assert second.reply == "Sure."
+    stop = int(timings["stopped_s"] * 16000)
+    second_start = int(second.timings.first_played_s * 16000)
+    assert np.abs(out[stop:second_start]).max() == 0  # silence from the stop to the next reply
+
+
+def test_stop_command_silences_it_without_a_new_reply(tmp_path):
+    pipeline, llm, out = barge_in_run(tmp_path, "Stop.")
+    first, second = pipeline.turns
+    assert first.interrupted and second.command == "stop" and second.reply == ""
+    assert len(llm.prompts) == 1
+    assert np.abs(out[int(first.timings.extra["stopped_s"] * 16000) :]).max() == 0
+
+
+def test_speech_before_the_reply_is_heard_joins_the_next_request(tmp_path):
+    # A pause long enough to end the turn, then the user goes on: the first half was
+    # cut off before a word was said, so both halves reach the model together.
+    stt = ScriptedStt(["What is the weather.", "In Paris tomorrow?"])
+    llm = SlowFirstLlm(["It is sunny.", "Sunny in Paris."])
+    audio = audio_of([("speech", 0.6), ("silence", 0.4), ("speech", 0.6), ("silence", 2.0)])
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    run(pipeline)
+    assert [t.reply for t in pipeline.turns] == ["", "Sunny in Paris."]
+    assert llm.prompts[-1][-1]["content"] == "What is the weather. In Paris tomorrow?"
+
+
+class SlowFirstLlm(ScriptedLlm):
+    """The first reply takes a while to start, as a real model would."""
+
+    def stream(self, messages):
+        if not self.prompts:
+            import time
+
+            time.sleep(0.3)
+        return super().stream(messages)

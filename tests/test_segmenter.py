@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from tests.fakes import EnergyVad, speech_and_silence
 from voiced.config import VadSettings
@@ -35,25 +36,54 @@ def test_maximum_length_cuts_an_endless_utterance():
     ]
 
 
+def test_pauses_and_resumptions_inside_speech_are_reported():
+    ep = Endpointer(start_frames=2, end_silence_frames=5, max_frames=100, pause_frames=2)
+    assert run(ep, "xx..x...x.....") == [
+        (1, Event.START),
+        (3, Event.PAUSE),
+        (4, Event.RESUME),
+        (6, Event.PAUSE),
+        (8, Event.RESUME),
+        (10, Event.PAUSE),
+        (13, Event.END),
+    ]
+
+
+def test_a_pause_as_long_as_the_end_silence_is_just_the_end():
+    ep = Endpointer(start_frames=1, end_silence_frames=2, max_frames=100, pause_frames=2)
+    assert run(ep, "x..") == [(0, Event.START), (2, Event.END)]
+
+
 def test_silence_alone_never_starts_speech():
     ep = Endpointer(start_frames=1, end_silence_frames=2, max_frames=10)
     assert run(ep, "." * 50) == []
 
 
-def feed(segmenter: Segmenter, audio: np.ndarray, frame_ms: int = 30):
+def segments(segmenter: Segmenter, audio: np.ndarray, frame_ms: int = 30):
     n = 16 * frame_ms
     vad = EnergyVad()
     out = []
     for start in range(0, len(audio) - n + 1, n):
         frame = audio[start : start + n]
-        utterance = segmenter.push(frame, vad.is_speech(frame), start / 16000)
-        if utterance is not None:
-            out.append(utterance)
+        segment = segmenter.push(frame, vad.is_speech(frame), start / 16000)
+        if segment is not None:
+            out.append(segment)
     return out
 
 
+def feed(segmenter: Segmenter, audio: np.ndarray, frame_ms: int = 30):
+    """The finished utterances."""
+    return [
+        s.utterance
+        for s in segments(segmenter, audio, frame_ms)
+        if s.event is Event.END and s.utterance is not None
+    ]
+
+
 def test_segmenter_cuts_utterances_with_preroll_and_timestamps():
-    vad = VadSettings(start_frames=3, end_silence_ms=300, preroll_ms=150, min_speech_ms=90)
+    vad = VadSettings(
+        start_frames=3, end_silence_ms=300, preroll_ms=150, min_speech_ms=90, pause_ms=0
+    )
     seg = Segmenter(vad, 30)
     audio = speech_and_silence(
         [("silence", 0.99), ("speech", 0.6), ("silence", 0.9), ("speech", 0.45), ("silence", 0.9)]
@@ -66,6 +96,27 @@ def test_segmenter_cuts_utterances_with_preroll_and_timestamps():
     # pre-roll (150 ms) + speech (600 ms) + kept trailing silence (200 ms: 6 frames of 30 ms)
     assert len(first.audio) == round((0.15 + 0.6 + 0.18) * 16000)
     assert np.abs(first.audio[: int(0.15 * 16000)]).max() == 0  # the pre-roll is the silence before
+
+
+def test_a_pause_hands_out_the_speech_so_far_and_the_end_the_whole_utterance():
+    vad = VadSettings(start_frames=2, end_silence_ms=600, pause_ms=210, min_speech_ms=60)
+    audio = speech_and_silence(
+        [("silence", 0.3), ("speech", 0.6), ("silence", 0.3), ("speech", 0.3), ("silence", 0.9)]
+    )
+    got = segments(Segmenter(vad, 30), audio)
+    assert [s.event for s in got] == [
+        Event.START,
+        Event.PAUSE,
+        Event.RESUME,
+        Event.PAUSE,
+        Event.END,
+    ]
+    first_pause, second_pause, end = got[1], got[3], got[4]
+    assert first_pause.at_s == pytest.approx(0.9 + 0.21, abs=0.031)
+    assert first_pause.utterance.speech_end_s == pytest.approx(0.9, abs=0.031)
+    assert second_pause.utterance.speech_end_s == end.utterance.speech_end_s
+    # the audio at the last pause is the whole utterance: what is transcribed there is final
+    assert np.array_equal(second_pause.utterance.audio, end.utterance.audio)
 
 
 def test_segmenter_ignores_bursts_shorter_than_min_speech():

@@ -1,11 +1,15 @@
 """`voiced bench`: the real `voiced run` loop on files, measured from the outside.
 
 Spoken prompts (human recordings from tests/data and questions synthesised
-with the configured voice) and a non-speech clip are laid out with silences
-between them. `voiced run --input-file --output-file` runs as a child process;
-end of speech → first reply sound is read from the time-aligned output file
-(and compared with the loop's own turn log), with peak RSS and CPU from the
-kernel's accounting of the child, and idle CPU from a run on silence.
+with the configured voice), non-speech clips and two barge-in scenes (the user
+talking over a long reply: "stop", and a new question) are laid out with
+silences between them. `voiced run --input-file --output-file` runs as a child
+process twice, side by side: as configured (with a simulated room echo, so the
+echo canceller is part of the measurement), and with every overlap switched off
+(sequential, half duplex) as the baseline. End of speech → first reply sound is
+read from the time-aligned output file (and compared with the loop's own turn
+log); peak RSS and CPU come from the kernel's accounting of the child; idle CPU
+from a run on silence. Writes bench.json and bench.png (per-stage breakdown).
 """
 
 from __future__ import annotations
@@ -42,8 +46,18 @@ SYNTHETIC_PROMPTS = [
     "How are you today?",
 ]
 NOISE_CLIPS = ["leopard_empty.wav"]
+STORY = "Please tell me a long story about a brave little dragon."
+INTERRUPTIONS = [("Stop.", False), ("What is your name?", True)]
+INTERRUPT_AFTER_S = 2.2  # after the story request ends: about a second into the reply
 GAP_S = 10.0
 LOUD = 500  # int16 peak that counts as sound
+STAGES = [
+    ("endpoint", "speech_end_s", "endpoint_s"),
+    ("transcribe", "endpoint_s", "transcript_s"),
+    ("first sentence", "transcript_s", "first_sentence_s"),
+    ("synthesis", "first_sentence_s", "first_audio_s"),
+    ("to speaker", "first_audio_s", "first_played_s"),
+]
 
 
 @dataclass
@@ -51,8 +65,11 @@ class Prompt:
     name: str
     audio: np.ndarray
     speech: bool
+    """A request that deserves a reply (False: noise, music)."""
     start_s: float = 0.0
     speech_end_s: float = 0.0
+    interrupts: bool = False
+    """Played over the previous prompt's reply."""
 
 
 @dataclass
@@ -76,35 +93,65 @@ def first_sound_after(audio: np.ndarray, rate: int, after_s: float) -> float | N
     return float(start + loud[0]) / rate if len(loud) else None
 
 
+def sound_stops_after(audio: np.ndarray, rate: int, after_s: float, quiet_s: float = 0.25) -> float:
+    """The first moment after after_s from which the output stays quiet for quiet_s."""
+    hop = rate // 100
+    start = int(after_s * rate)
+    quiet_hops = int(quiet_s * 100)
+    run = 0
+    for i in range(start, len(audio) - hop, hop):
+        run = run + 1 if np.abs(audio[i : i + hop]).max() <= LOUD else 0
+        if run >= quiet_hops:
+            return (i + hop) / rate - quiet_s
+    return len(audio) / rate
+
+
+def music_clip(seconds: float = 4.0) -> np.ndarray:
+    """A synthetic melody with a beat: non-speech that must not get a reply."""
+    t = np.arange(int(seconds * SAMPLE_RATE_HZ)) / SAMPLE_RATE_HZ
+    notes = np.array([262, 330, 392, 523, 392, 330])[(t * 4).astype(int) % 6]
+    tone = np.sin(2 * np.pi * notes * t) + 0.5 * np.sin(4 * np.pi * notes * t)
+    beat = (np.sin(2 * np.pi * 2 * t) > 0.95) * np.random.default_rng(3).normal(0, 1, len(t))
+    return (0.25 * (tone + beat) / 1.5 * 32767).astype(np.int16)
+
+
 def build_prompts() -> list[Prompt]:
     from voiced.config import load_settings
     from voiced.engines.loader import make_tts
     from voiced.engines.whisper import read_audio_file
 
-    prompts = [
-        Prompt(name, (read_audio_file(DATA / name) * 32767).astype(np.int16), True)
-        for name in HUMAN_PROMPTS
-    ]
+    def recorded(name: str, speech: bool) -> Prompt:
+        return Prompt(name, (read_audio_file(DATA / name) * 32767).astype(np.int16), speech)
+
     tts = make_tts(load_settings())
-    for text in SYNTHETIC_PROMPTS:
-        audio = np.concatenate(list(tts.synthesize(text)))
-        prompts.append(
-            Prompt(text, Resampler(tts.sample_rate_hz, SAMPLE_RATE_HZ).process(audio), True)
-        )
-    prompts += [
-        Prompt(name, (read_audio_file(DATA / name) * 32767).astype(np.int16), False)
-        for name in NOISE_CLIPS
-    ]
+    resample = Resampler(tts.sample_rate_hz, SAMPLE_RATE_HZ)
+
+    def synthesised(text: str, interrupts: bool = False) -> Prompt:
+        audio = resample.process(np.concatenate(list(tts.synthesize(text))))
+        return Prompt(text, audio, True, interrupts=interrupts)
+
+    prompts = [recorded(name, True) for name in HUMAN_PROMPTS]
+    prompts += [synthesised(text) for text in SYNTHETIC_PROMPTS]
+    prompts += [recorded(name, False) for name in NOISE_CLIPS]
+    prompts.append(Prompt("(synthetic music)", music_clip(), False))
+    for text, wants_reply in INTERRUPTIONS:
+        prompts.append(synthesised(STORY))
+        interruption = synthesised(text, interrupts=True)
+        interruption.speech = wants_reply
+        prompts.append(interruption)
     return prompts
 
 
 def lay_out(prompts: list[Prompt], path: Path) -> None:
     parts, t = [np.zeros(SAMPLE_RATE_HZ, dtype=np.int16)], 1.0
-    for prompt in prompts:
+    for i, prompt in enumerate(prompts):
+        before_next = prompts[i + 1].interrupts if i + 1 < len(prompts) else False
         prompt.start_s = t
         prompt.speech_end_s = t + last_sound_s(prompt.audio, SAMPLE_RATE_HZ)
-        parts += [prompt.audio, np.zeros(int(GAP_S * SAMPLE_RATE_HZ), dtype=np.int16)]
-        t += len(prompt.audio) / SAMPLE_RATE_HZ + GAP_S
+        gap_s = prompt.speech_end_s - t - len(prompt.audio) / SAMPLE_RATE_HZ
+        gap_s += INTERRUPT_AFTER_S if before_next else GAP_S
+        parts += [prompt.audio, np.zeros(int(gap_s * SAMPLE_RATE_HZ), dtype=np.int16)]
+        t += len(prompt.audio) / SAMPLE_RATE_HZ + gap_s
     write_wav(path, np.concatenate(parts), SAMPLE_RATE_HZ)
 
 
@@ -146,17 +193,20 @@ def run_loop(args: list[str]) -> RunStats:
     return stats
 
 
-def percentile(values: list[float], q: float) -> float:
-    return float(np.percentile(values, q)) if values else float("nan")
+def percentile(values: list[float], q: float) -> float | None:
+    return round(float(np.percentile(values, q)), 3) if values else None
 
 
-def bench(out_dir: Path, idle_s: float = 30.0) -> dict[str, object]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    prompts = build_prompts()
-    source, output = out_dir / "prompts.wav", out_dir / "replies.wav"
-    lay_out(prompts, source)
-    stats = run_loop(["--input-file", str(source), "--output-file", str(output)])
+def median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 3) if values else None
 
+
+def measure(
+    prompts: list[Prompt], source: Path, out_dir: Path, name: str, extra: list[str]
+) -> dict:
+    """One run of the loop over the prompts; per-turn latency from the output file."""
+    output = out_dir / f"{name}.wav"
+    stats = run_loop(["--input-file", str(source), "--output-file", str(output), *extra])
     with wave.open(str(output)) as wav:
         rate = wav.getframerate()
         replies = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
@@ -164,69 +214,151 @@ def bench(out_dir: Path, idle_s: float = 30.0) -> dict[str, object]:
     turns: list[dict[str, Any]] = []
     for i, prompt in enumerate(prompts):
         window_end = prompts[i + 1].start_s if i + 1 < len(prompts) else len(replies) / rate
-        first = first_sound_after(replies, rate, prompt.speech_end_s)
-        answered = bool(first is not None and first < window_end)
         log_turn = next(
             (t for t in logged if prompt.start_s <= (t["speech_end_s"] or -1) <= window_end), None
         )
-        turns.append(
-            {
-                "prompt": prompt.name,
-                "speech": prompt.speech,
-                "answered": answered,
-                "latency_s": round(first - prompt.speech_end_s, 3) if answered and first else None,
-                "logged_latency_s": log_turn["response_latency_s"] if log_turn else None,
-                "stages": {
-                    k: round(log_turn[k] - log_turn["speech_end_s"], 3)
-                    for k in (
-                        "endpoint_s",
-                        "transcript_s",
-                        "first_token_s",
-                        "first_sentence_s",
-                        "first_audio_s",
-                        "first_played_s",
-                    )
-                    if log_turn and log_turn.get(k) is not None
-                },
-            }
-        )
-    latencies = [float(t["latency_s"]) for t in turns if t["speech"] and t["latency_s"] is not None]
+        first = first_sound_after(replies, rate, prompt.speech_end_s)
+        answered = bool(first is not None and first < window_end)
+        turn: dict[str, Any] = {
+            "prompt": prompt.name,
+            "speech": prompt.speech,
+            "answered": answered,
+            "latency_s": round(first - prompt.speech_end_s, 3) if answered and first else None,
+            "logged_latency_s": log_turn["response_latency_s"] if log_turn else None,
+            "stages": {
+                stage: round(max(0.0, log_turn[b] - log_turn[a]), 3)
+                for stage, a, b in STAGES
+                if log_turn and log_turn.get(a) is not None and log_turn.get(b) is not None
+            },
+        }
+        if prompt.interrupts:
+            onset = prompt.start_s + float(
+                np.flatnonzero(np.abs(prompt.audio) > LOUD)[0] / SAMPLE_RATE_HZ
+            )
+            playing = np.abs(replies[int((onset - 0.3) * rate) : int(onset * rate)]).max() > LOUD
+            stops = sound_stops_after(replies, rate, onset)
+            turn["stop_latency_s"] = round(stops - onset, 3) if playing else None
+            # an answer to the interruption must come after the old reply stopped
+            first = first_sound_after(replies, rate, max(prompt.speech_end_s, stops + 0.05))
+            turn["answered"] = bool(first is not None and first < window_end)
+            turn["latency_s"] = (
+                round(first - prompt.speech_end_s, 3) if turn["answered"] and first else None
+            )
+        turns.append(turn)
+
+    spoken = [t for t in turns if t["speech"]]
+    latencies = [t["latency_s"] for t in spoken if t["latency_s"] is not None]
+    stop_latencies = [t["stop_latency_s"] for t in turns if t.get("stop_latency_s") is not None]
+    interrupted = sum(1 for t in logged if t.get("interrupted"))
+    return {
+        "turns": turns,
+        "spoken_prompts": len(spoken),
+        "answered_spoken": sum(t["answered"] for t in spoken),
+        "false_replies_to_non_speech": sum(t["answered"] for t in turns if not t["speech"]),
+        "interrupted_replies": interrupted,
+        "expected_interruptions": sum(p.interrupts for p in prompts),
+        "latency_median_s": median(latencies),
+        "latency_p90_s": percentile(latencies, 90),
+        "stop_latency_median_s": median(stop_latencies),
+        "stage_median_s": {
+            stage: median([t["stages"][stage] for t in turns if stage in t["stages"]])
+            for stage, _, _ in STAGES
+        },
+        "peak_rss_mb": round(stats.peak_rss_mb, 1),
+        "cpu_s": round(stats.cpu_s, 2),
+        "wall_s": round(stats.wall_s, 2),
+    }
+
+
+def chart(report: dict[str, Any], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = [("voiced", report["voiced"]), ("sequential baseline", report["sequential"])]
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    colours = ["#9ecae1", "#4292c6", "#fd8d3c", "#74c476", "#bcbddc"]
+    for row, (_, run) in enumerate(runs):
+        left = 0.0
+        for (stage, _, _), colour in zip(STAGES, colours, strict=True):
+            width = run["stage_median_s"].get(stage) or 0.0
+            ax.barh(row, width, left=left, color=colour, label=stage if row == 0 else None)
+            if width > 0.06:
+                ax.text(left + width / 2, row, f"{width * 1000:.0f}", ha="center", va="center")
+            left += width
+        ax.text(left + 0.02, row, f"{run['latency_median_s']} s (file)", va="center")
+    ax.set_yticks(range(len(runs)), [label for label, _ in runs])
+    ax.invert_yaxis()
+    ax.set_xlabel("seconds from end of speech (medians per stage, ms in bars)")
+    ax.set_title(f"end of speech → first reply sound; baseline / voiced = {report['ratio']}×")
+    ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def bench(out_dir: Path, idle_s: float = 30.0, echo_gain: float = 0.3) -> dict[str, Any]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prompts = build_prompts()
+    source = out_dir / "prompts.wav"
+    lay_out(prompts, source)
+    baseline_config = out_dir / "sequential.toml"
+    baseline_config.write_text("[pipeline]\nsequential = true\n[audio]\nhalf_duplex = true\n")
+    echo = ["--echo-gain", str(echo_gain), "--echo-delay-ms", "60"] if echo_gain else []
+    voiced = measure(prompts, source, out_dir, "voiced", echo)
+    sequential = measure(prompts, source, out_dir, "sequential", ["--config", str(baseline_config)])
 
     silence = out_dir / "silence.wav"
     write_wav(silence, np.zeros(int(idle_s * SAMPLE_RATE_HZ), dtype=np.int16), SAMPLE_RATE_HZ)
     idle = run_loop(["--input-file", str(silence), "--output-file", str(out_dir / "idle.wav")])
-
+    fast, slow = voiced["latency_median_s"], sequential["latency_median_s"]
     report = {
-        "turns": turns,
-        "spoken_prompts": sum(p.speech for p in prompts),
-        "answered_spoken": sum(t["answered"] for t in turns if t["speech"]),
-        "answered_noise": sum(t["answered"] for t in turns if not t["speech"]),
-        "latency_median_s": round(statistics.median(latencies), 3) if latencies else None,
-        "latency_p90_s": round(percentile(latencies, 90), 3) if latencies else None,
-        "peak_rss_mb": round(stats.peak_rss_mb, 1),
-        "cpu_s": round(stats.cpu_s, 2),
-        "wall_s": round(stats.wall_s, 2),
+        "voiced": voiced,
+        "sequential": sequential,
+        "ratio": round(slow / fast, 2) if fast and slow else None,
+        "echo_gain": echo_gain,
         "idle_cpu_percent": round(100 * idle.listening_cpu_s / idle.listening_wall_s, 2)
         if idle.listening_wall_s
         else None,
     }
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    chart(report, out_dir / "bench.png")
     return report
 
 
 def format_report(report: dict[str, Any]) -> str:
-    lines = ["prompt                                     answered  latency  (log)"]
-    for t in report["turns"]:
-        name = re.sub(r"\s+", " ", t["prompt"])[:42]
-        lat = f"{t['latency_s']:.3f}" if t["latency_s"] is not None else "-"
-        logged = f"{t['logged_latency_s']:.3f}" if t["logged_latency_s"] is not None else "-"
-        lines.append(f"{name:<42} {'yes' if t['answered'] else 'no':>8}  {lat:>7}  ({logged})")
+    fast, slow = report["voiced"], report["sequential"]
+    lines = [f"{'prompt':<44}{'voiced':>9}{'(log)':>8}{'baseline':>10}{'stop':>7}"]
+
+    def cell(value: float | None) -> str:
+        return f"{value:.3f}" if value is not None else "-"
+
+    for f, s in zip(fast["turns"], slow["turns"], strict=True):
+        name = re.sub(r"\s+", " ", f["prompt"])[:42]
+        mark = "" if f["speech"] else " *"
+        got = cell(f["latency_s"]) if f["answered"] else "none"
+        base = cell(s["latency_s"]) if s["answered"] else "none"
+        lines.append(
+            f"{name + mark:<44}{got:>9}{cell(f['logged_latency_s']):>8}{base:>10}"
+            f"{cell(f.get('stop_latency_s')):>7}"
+        )
     lines += [
-        f"end of speech → first reply sound: median {report['latency_median_s']} s, "
-        f"p90 {report['latency_p90_s']} s",
-        f"spoken prompts answered {report['answered_spoken']}/{report['spoken_prompts']}, "
-        f"noise answered {report['answered_noise']}",
-        f"peak RSS {report['peak_rss_mb']} MB; CPU {report['cpu_s']} s over {report['wall_s']} s; "
+        "(* non-speech or a stop command: should get no reply; latencies in seconds)",
+        "",
+        f"end of speech → first reply sound: voiced median {fast['latency_median_s']} s, "
+        f"p90 {fast['latency_p90_s']} s; sequential baseline median {slow['latency_median_s']} s, "
+        f"p90 {slow['latency_p90_s']} s; baseline / voiced = {report['ratio']}×",
+        "stage medians (voiced): "
+        + ", ".join(f"{k} {v}" for k, v in fast["stage_median_s"].items()),
+        f"barge-in: stop latency median {fast['stop_latency_median_s']} s; "
+        f"replies interrupted {fast['interrupted_replies']} "
+        f"(expected {fast['expected_interruptions']}), room echo gain {report['echo_gain']}",
+        f"spoken prompts answered {fast['answered_spoken']}/{fast['spoken_prompts']}; "
+        f"false replies to non-speech {fast['false_replies_to_non_speech']} "
+        f"(baseline {slow['false_replies_to_non_speech']})",
+        f"peak RSS {fast['peak_rss_mb']} MB (baseline {slow['peak_rss_mb']} MB); "
+        f"CPU {fast['cpu_s']} s over {fast['wall_s']} s; "
         f"idle CPU while listening to silence {report['idle_cpu_percent']} %",
     ]
     return "\n".join(lines)

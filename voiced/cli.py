@@ -38,6 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", parents=[common], help="listen and answer (the daemon loop)")
     run.add_argument("--input-file", type=Path, metavar="WAV", help="read speech from a file")
     run.add_argument("--output-file", type=Path, metavar="WAV", help="write replies to a file")
+    run.add_argument(
+        "--echo-gain",
+        type=float,
+        default=0.0,
+        metavar="G",
+        help="with --input-file: mix the replies back into the input at this gain (a room echo)",
+    )
+    run.add_argument(
+        "--echo-delay-ms",
+        type=float,
+        default=60.0,
+        metavar="MS",
+        help="delay of that simulated echo (default 60)",
+    )
 
     tr = sub.add_parser("transcribe", parents=[common], help="transcribe audio files")
     tr.add_argument("--json", action="store_true", help="one JSON object per line")
@@ -60,6 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     bench = sub.add_parser("bench", parents=[common], help="measure the loop on files")
     bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
     bench.add_argument("--idle-s", type=float, default=30.0, help="seconds of silence for idle CPU")
+    bench.add_argument(
+        "--echo-gain", type=float, default=0.3, help="simulated room echo of the replies (0: none)"
+    )
     return parser
 
 
@@ -191,6 +208,7 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.audio.devices import MicrophoneSource, SpeakerSink, find_device
+    from voiced.audio.echo import EchoCanceller, PlaybackReference
     from voiced.audio.files import FileSink, FileSource
     from voiced.engines.whisper import read_audio_file
     from voiced.pipeline import Pipeline
@@ -235,8 +253,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
             sink = SpeakerSink(settings.audio.output_device, rate, clock)
         if isinstance(source, MicrophoneSource):
             source.open()
+        full_duplex = not settings.audio.half_duplex
+        runner.reference = PlaybackReference()
+        if isinstance(source, FileSource) and args.echo_gain > 0:
+            source.simulate_echo(runner.reference, args.echo_gain, args.echo_delay_ms)
+        echo = None
+        if full_duplex and settings.audio.echo_cancel:
+            echo = EchoCanceller(settings.audio.echo_delay_ms)
         assert runner.engines.vad is not None
-        pipeline = Pipeline(runner, runner.engines.vad, source, sink)
+        pipeline = Pipeline(runner, runner.engines.vad, source, sink, echo=echo)
         log.info("listening")
         try:
             await pipeline.run()
@@ -268,9 +293,9 @@ def cmd_devices(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.bench import bench, format_report
 
-    report = bench(args.out, idle_s=args.idle_s)
+    report = bench(args.out, idle_s=args.idle_s, echo_gain=args.echo_gain)
     print(format_report(report))
-    print(f"written: {args.out / 'bench.json'}")
+    print(f"written: {args.out / 'bench.json'} and {args.out / 'bench.png'}")
     return EXIT_OK
 
 

@@ -33,8 +33,15 @@ class AudioSettings:
     """VAD frame length: 10, 20 or 30 ms."""
     queue_frames: int = 200
     """Frames the capture queue holds before it counts overflows and drops."""
+    half_duplex: bool = False
+    """Ignore the microphone while speaking (no barge-in); for rooms where echo
+    cancellation is not enough."""
+    echo_cancel: bool = True
+    """Subtract the assistant's own voice from the microphone (WebRTC AEC3)."""
+    echo_delay_ms: int = 0
+    """Hint for the echo canceller: speaker-to-microphone delay; 0 lets it estimate."""
     echo_tail_ms: int = 300
-    """How long the microphone stays deaf after the assistant stops speaking."""
+    """With half_duplex: how long the microphone stays deaf after the assistant stops."""
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
@@ -42,6 +49,8 @@ class AudioSettings:
             problems.append(("frame_ms", "must be 10, 20 or 30"))
         if self.queue_frames < 10:
             problems.append(("queue_frames", "must be at least 10"))
+        if not 0 <= self.echo_delay_ms <= 1000:
+            problems.append(("echo_delay_ms", "must be between 0 and 1000"))
         if self.echo_tail_ms < 0:
             problems.append(("echo_tail_ms", "must not be negative"))
         return problems
@@ -55,6 +64,10 @@ class VadSettings:
     """Voiced frames in a row that start an utterance."""
     end_silence_ms: int = 600
     """Trailing silence that ends an utterance."""
+    pause_ms: int = 210
+    """A silence this long inside speech starts transcription early; if the words look
+    like a finished turn, the turn ends there instead of waiting for end_silence_ms.
+    0 turns this off."""
     preroll_ms: int = 300
     """Audio kept from before the start so the first syllable is not lost."""
     min_speech_ms: int = 200
@@ -70,6 +83,8 @@ class VadSettings:
             problems.append(("start_frames", "must be at least 1"))
         if self.end_silence_ms < 30:
             problems.append(("end_silence_ms", "must be at least 30"))
+        if self.pause_ms < 0:
+            problems.append(("pause_ms", "must not be negative (0 turns early ends off)"))
         if self.preroll_ms < 0:
             problems.append(("preroll_ms", "must not be negative"))
         if self.min_speech_ms < 0:
@@ -169,12 +184,27 @@ class TtsSettings:
 
 
 @dataclass(frozen=True)
+class PipelineSettings:
+    sequential: bool = False
+    """Every overlap off: wait for the end of the turn, then transcribe, then write the
+    whole reply, then synthesise it all, then play. The baseline `voiced bench` compares to."""
+    first_clause_words: int = 4
+    """The first piece of a reply may end at a comma once it has this many words; 0: never."""
+
+    def check(self) -> list[tuple[str, str]]:
+        if self.first_clause_words < 0:
+            return [("first_clause_words", "must not be negative")]
+        return []
+
+
+@dataclass(frozen=True)
 class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     vad: VadSettings = field(default_factory=VadSettings)
     stt: SttSettings = field(default_factory=SttSettings)
     llm: LlmSettings = field(default_factory=LlmSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
+    pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
     def model_path(self, name: str) -> Path:
@@ -188,6 +218,7 @@ SECTIONS: dict[str, type] = {
     "stt": SttSettings,
     "llm": LlmSettings,
     "tts": TtsSettings,
+    "pipeline": PipelineSettings,
 }
 
 

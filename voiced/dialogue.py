@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 from voiced.engines import ChatModel, Message
-from voiced.text import SentenceSplitter, speakable
+from voiced.text import SentenceSplitter, ends_sentence, speakable
 
 _MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template adds around each message
 
@@ -55,12 +55,15 @@ def reply_sentences(
     max_sentences: int,
     on_first_token: Callable[[], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    first_clause_words: int = 0,
 ) -> Iterator[str]:
     """Stream the model's reply as speakable sentences, at most max_sentences of them.
 
-    Blocking: drain it in a worker thread. Closing the generator stops generation.
+    With first_clause_words, the first piece may be a clause (see SentenceSplitter);
+    it does not count as a sentence. Blocking: drain it in a worker thread. Closing
+    the generator stops generation.
     """
-    splitter = SentenceSplitter()
+    splitter = SentenceSplitter(first_clause_words)
     count = 0
     pieces = llm.stream(messages)
     try:
@@ -74,7 +77,7 @@ def reply_sentences(
                 text = speakable(sentence)
                 if text:
                     yield text
-                    count += 1
+                    count += ends_sentence(text)
                     if count >= max_sentences:
                         return
         rest = speakable(splitter.flush())

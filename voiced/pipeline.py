@@ -4,6 +4,12 @@ Only this module knows the order. The event loop routes and decides; every
 blocking model call runs in that engine's own single-thread executor, so a slow
 model never stalls capture or endpointing. Lazy generators (whisper segments,
 llama streams, Piper chunks) are drained inside those workers.
+
+Speed comes from overlap: transcription starts on a short pause and a turn that
+reads as finished ends right there; the reply is spoken sentence by sentence
+(the first clause even sooner) while the model is still writing. Barge-in: when
+the user starts speaking over a reply, playback stops, the unspoken rest is
+dropped from the history and the new utterance is answered.
 """
 
 from __future__ import annotations
@@ -20,10 +26,12 @@ from typing import Any, TypeVar
 import numpy as np
 
 from voiced.audio import AudioSink, AudioSource, StreamClock
+from voiced.audio.echo import EchoCanceller, PlaybackReference
 from voiced.config import Settings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
-from voiced.segmenter import Segmenter
+from voiced.segmenter import Event, Segment, Segmenter
+from voiced.text import is_stop_command, looks_finished
 from voiced.types import Transcript, TurnTimings, Utterance
 
 log = logging.getLogger(__name__)
@@ -42,7 +50,10 @@ class Engines:
 class TurnResult:
     transcript: Transcript
     reply: str = ""
-    """What was actually spoken."""
+    """What was actually spoken (cut where the user interrupted)."""
+    interrupted: bool = False
+    command: str = ""
+    """"stop" when the user asked it to be quiet."""
     timings: TurnTimings = field(default_factory=TurnTimings)
 
 
@@ -63,6 +74,25 @@ class Workers:
             pool.shutdown(wait=False, cancel_futures=True)
 
 
+@dataclass
+class _Said:
+    text: str
+    start_s: float
+    end_s: float
+
+
+def _said_before(said: list[_Said], stop_s: float) -> str:
+    """The words heard before playback stopped at stop_s (a cut sentence keeps its share)."""
+    words: list[str] = []
+    for part in said:
+        if part.end_s <= stop_s:
+            words += part.text.split()
+        elif part.start_s < stop_s:
+            share = (stop_s - part.start_s) / max(1e-6, part.end_s - part.start_s)
+            words += part.text.split()[: int(len(part.text.split()) * share)]
+    return " ".join(words)
+
+
 class TurnRunner:
     """One turn: transcript, reply sentences streamed from the LLM, each spoken as it is ready."""
 
@@ -80,6 +110,9 @@ class TurnRunner:
         self.conversation = conversation
         self.workers = workers
         self.stopping = threading.Event()
+        self.reference: PlaybackReference | None = None
+        self._interrupt: asyncio.Event | None = None
+        self._interrupt_at_s = 0.0
 
     def warm_up(self) -> None:
         """Run each model once (blocking) so the first real turn pays no start-up costs.
@@ -93,32 +126,83 @@ class TurnRunner:
         for _ in self.engines.tts.synthesize("Hello."):
             pass
 
-    async def respond(self, audio: np.ndarray, sink: AudioSink, timings: TurnTimings) -> TurnResult:
+    def transcribe(self, audio: np.ndarray) -> Awaitable[Transcript]:
+        return self.workers.run("stt", self.engines.stt.transcribe, audio)
+
+    def interrupt(self, at_s: float) -> None:
+        """Stop the turn in progress (barge-in): no more words, playback cut at once."""
+        if self._interrupt is not None and not self._interrupt.is_set():
+            self._interrupt_at_s = at_s
+            self._interrupt.set()
+
+    @property
+    def busy(self) -> bool:
+        return self._interrupt is not None
+
+    async def respond(
+        self,
+        audio: np.ndarray,
+        sink: AudioSink,
+        timings: TurnTimings,
+        transcript: Awaitable[Transcript] | None = None,
+        carried: str = "",
+    ) -> TurnResult:
+        """Answer one utterance. `transcript` may come ready (transcribed on a pause);
+        `carried` is an earlier unanswered request the user was still continuing."""
+        interrupted = self._interrupt = asyncio.Event()
+        try:
+            return await self._respond(audio, sink, timings, transcript, carried, interrupted)
+        finally:
+            self._interrupt = None
+
+    async def _respond(
+        self,
+        audio: np.ndarray,
+        sink: AudioSink,
+        timings: TurnTimings,
+        pending: Awaitable[Transcript] | None,
+        carried: str,
+        interrupted: asyncio.Event,
+    ) -> TurnResult:
         clock = self.clock
-        transcript = await self.workers.run("stt", self.engines.stt.transcribe, audio)
+        transcript = await (pending if pending is not None else self.transcribe(audio))
         timings.mark("transcript_s", clock.now())
         result = TurnResult(transcript, timings=timings)
         if not transcript.text:
             timings.extra["dropped"] = transcript.dropped
             return result
+        if is_stop_command(transcript.text):
+            result.command = "stop"
+            return result
+        user_text = f"{carried} {transcript.text}".strip()
+        if interrupted.is_set():
+            result.interrupted = True
+            return result
 
         loop = asyncio.get_running_loop()
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        messages = self.conversation.messages_for(transcript.text)
+        messages = self.conversation.messages_for(user_text)
+        turn_stop = threading.Event()
+        sequential = self.settings.pipeline.sequential
 
         def first_token() -> None:
             loop.call_soon_threadsafe(timings.mark, "first_token_s", clock.now())
 
         def produce() -> None:
+            pieces = reply_sentences(
+                self.engines.llm,
+                messages,
+                self.settings.llm.max_sentences,
+                on_first_token=first_token,
+                should_stop=lambda: turn_stop.is_set() or self.stopping.is_set(),
+                first_clause_words=0 if sequential else self.settings.pipeline.first_clause_words,
+            )
             try:
-                for sentence in reply_sentences(
-                    self.engines.llm,
-                    messages,
-                    self.settings.llm.max_sentences,
-                    on_first_token=first_token,
-                    should_stop=self.stopping.is_set,
-                ):
-                    loop.call_soon_threadsafe(sentences.put_nowait, sentence)
+                if sequential:  # the baseline: the whole reply, then the voice
+                    pieces = iter([" ".join(pieces)])
+                for sentence in pieces:
+                    if sentence:
+                        loop.call_soon_threadsafe(sentences.put_nowait, sentence)
             finally:
                 loop.call_soon_threadsafe(sentences.put_nowait, None)
 
@@ -127,24 +211,67 @@ class TurnRunner:
             return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
         producing = self.workers.run("llm", produce)
-        spoken: list[str] = []
+        said: list[_Said] = []
+        stop_s: float | None = None
+        rate = sink.sample_rate_hz
         try:
-            while (sentence := await sentences.get()) is not None:
+            while (
+                sentence := await self._until_interrupted(sentences.get(), interrupted)
+            ) is not None:
                 timings.mark("first_sentence_s", clock.now())
-                speech = await self.workers.run("tts", synthesize, sentence)
+                speech = await self._until_interrupted(
+                    self.workers.run("tts", synthesize, sentence), interrupted
+                )
+                if speech is None:
+                    break
                 timings.mark("first_audio_s", clock.now())
                 if len(speech):
-                    timings.mark("first_played_s", sink.play(speech))
-                    spoken.append(sentence)
-            await producing  # re-raises a failure inside the LLM
+                    start = sink.play(speech)
+                    if self.reference is not None:
+                        self.reference.add(start, speech, rate)
+                    timings.mark("first_played_s", start)
+                    said.append(_Said(sentence, start, start + len(speech) / rate))
+            if not interrupted.is_set():
+                await producing  # re-raises a failure inside the LLM
+                wait_s = sink.busy_until() - clock.now()
+                if wait_s > 0:
+                    await self._until_interrupted(asyncio.sleep(wait_s), interrupted)
+            if interrupted.is_set():
+                turn_stop.set()
+                stop_s = sink.flush()
+                if self.reference is not None:
+                    self.reference.cut(stop_s)
+                result.interrupted = True
+                timings.extra["stopped_s"] = round(stop_s, 4)
+                timings.extra["interrupt_s"] = round(self._interrupt_at_s, 4)
         finally:
-            result.reply = " ".join(spoken)
-            self.conversation.add_exchange(transcript.text, result.reply)
-        wait_s = sink.busy_until() - clock.now()
-        if wait_s > 0:
-            await asyncio.sleep(wait_s)
+            turn_stop.set()
+            result.reply = _said_before(said, stop_s if stop_s is not None else float("inf"))
+            self.conversation.add_exchange(user_text, result.reply)
         timings.mark("reply_done_s", max(clock.now(), sink.busy_until()))
         return result
+
+    @staticmethod
+    async def _until_interrupted(work: Awaitable[T], interrupted: asyncio.Event) -> T | None:
+        """Await work unless the turn is interrupted first (then None; the work is dropped)."""
+        task = asyncio.ensure_future(work)
+        stop = asyncio.ensure_future(interrupted.wait())
+        try:
+            await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if task.done():
+            return task.result()
+        task.cancel()
+        return None
+
+
+@dataclass
+class _Speculation:
+    """Transcription started on a pause, before the end of the turn was certain."""
+
+    utterance: Utterance
+    task: asyncio.Future[Transcript]
 
 
 class Pipeline:
@@ -157,64 +284,126 @@ class Pipeline:
         source: AudioSource,
         sink: AudioSink,
         on_turn: Callable[[TurnResult], None] | None = None,
+        echo: EchoCanceller | None = None,
     ) -> None:
         self.runner = runner
         self.vad = vad
         self.source = source
         self.sink = sink
         self.on_turn = on_turn
+        self.echo = echo
         settings = runner.settings
+        self.settings = settings
         self.segmenter = Segmenter(settings.vad, settings.audio.frame_ms)
+        if settings.pipeline.sequential:
+            self.segmenter.endpointer.pause_frames = 0
         self._echo_tail_s = settings.audio.echo_tail_ms / 1000
+        self._speculation: _Speculation | None = None
+        self._turn: asyncio.Task[None] | None = None
+        self._carried = ""
         self.turns: list[TurnResult] = []
+        self.reference = runner.reference
 
     def _deaf(self, frame_start_s: float) -> bool:
         """Half duplex: the microphone is ignored while the assistant's voice may be in it."""
+        if not self.settings.audio.half_duplex:
+            return False
         return frame_start_s < self.sink.busy_until() + self._echo_tail_s
 
-    async def _capture(self, utterances: asyncio.Queue[Utterance | None]) -> None:
+    async def run(self) -> None:
+        """Listen and answer until the source ends (then finish the last reply) or cancelled."""
         try:
             async for frame, start_s in self.source.frames():
                 if self._deaf(start_s):
                     self.segmenter.reset()
+                    self._speculation = None
                     continue
-                utterance = self.segmenter.push(frame, self.vad.is_speech(frame), start_s)
-                if utterance is not None:
-                    await utterances.put(utterance)
+                if self.echo is not None and self.reference is not None:
+                    frame = self.echo.process(frame, self.reference.read(start_s, len(frame)))
+                segment = self.segmenter.push(frame, self.vad.is_speech(frame), start_s)
+                if segment is not None:
+                    self._on_segment(segment)
+                self._maybe_end_early(start_s + len(frame) / 16000)
             final = self.segmenter.flush(self.runner.clock.now())
             if final is not None:
-                await utterances.put(final)
-        finally:
-            await utterances.put(None)
-
-    async def _answer(self, utterances: asyncio.Queue[Utterance | None]) -> None:
-        while (utterance := await utterances.get()) is not None:
-            timings = TurnTimings(
-                speech_start_s=utterance.speech_start_s,
-                speech_end_s=utterance.speech_end_s,
-                endpoint_s=utterance.endpoint_s,
-            )
-            try:
-                result = await self.runner.respond(utterance.audio, self.sink, timings)
-            except Exception as exc:  # one failed turn must not end the loop
-                log.error("turn failed: %s: %s", type(exc).__name__, exc)
-                log.debug("turn failure", exc_info=True)
-                continue
-            log.info("turn %s", timings.to_json())
-            log.debug("heard %r, said %r", result.transcript.text, result.reply)
-            self.turns.append(result)
-            if self.on_turn is not None:
-                self.on_turn(result)
-
-    async def run(self) -> None:
-        """Listen and answer until the source ends (then finish the last reply) or cancelled."""
-        utterances: asyncio.Queue[Utterance | None] = asyncio.Queue()
-        capture = asyncio.create_task(self._capture(utterances), name="capture")
-        answer = asyncio.create_task(self._answer(utterances), name="answer")
-        try:
-            await asyncio.gather(capture, answer)
+                self._commit(final, self._take_speculation())
+            while self._turn is not None and not self._turn.done():
+                await self._turn
         finally:
             self.runner.stopping.set()
-            for task in (capture, answer):
-                task.cancel()
-            await asyncio.gather(capture, answer, return_exceptions=True)
+            self.runner.interrupt(self.runner.clock.now())
+            if self._turn is not None:
+                self._turn.cancel()
+                await asyncio.gather(self._turn, return_exceptions=True)
+
+    def _on_segment(self, segment: Segment) -> None:
+        if segment.event is Event.START:
+            if self.runner.busy:
+                log.info("barge-in at %.2f s", segment.at_s)
+                self.runner.interrupt(segment.at_s)
+        elif segment.event is Event.PAUSE:
+            assert segment.utterance is not None
+            task = asyncio.ensure_future(self.runner.transcribe(segment.utterance.audio))
+            self._speculation = _Speculation(segment.utterance, task)
+        elif segment.event is Event.RESUME:
+            self._speculation = None
+        elif segment.event is Event.END:
+            if segment.utterance is None:
+                self._speculation = None
+            else:
+                self._commit(segment.utterance, self._take_speculation())
+
+    def _take_speculation(self) -> asyncio.Future[Transcript] | None:
+        speculation, self._speculation = self._speculation, None
+        return speculation.task if speculation is not None else None
+
+    def _maybe_end_early(self, now_s: float) -> None:
+        """A pause after words that read as a finished turn ends the turn now."""
+        speculation = self._speculation
+        if speculation is None or not speculation.task.done():
+            return
+        if speculation.task.exception() is not None:
+            return
+        if not looks_finished(speculation.task.result().text):
+            return
+        final = self.segmenter.flush(now_s)
+        if final is not None:
+            self._commit(final, self._take_speculation())
+
+    def _commit(self, utterance: Utterance, transcript: asyncio.Future[Transcript] | None) -> None:
+        previous = self._turn
+        self._turn = asyncio.create_task(self._answer(utterance, transcript, previous))
+
+    async def _answer(
+        self,
+        utterance: Utterance,
+        transcript: asyncio.Future[Transcript] | None,
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        timings = TurnTimings(
+            speech_start_s=utterance.speech_start_s,
+            speech_end_s=utterance.speech_end_s,
+            endpoint_s=utterance.endpoint_s,
+        )
+        carried, self._carried = self._carried, ""
+        try:
+            result = await self.runner.respond(
+                utterance.audio, self.sink, timings, transcript, carried
+            )
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failed turn must not end the loop
+            log.error("turn failed: %s: %s", type(exc).__name__, exc)
+            log.debug("turn failure", exc_info=True)
+            return
+        if result.interrupted and not result.reply and result.transcript.text:
+            # Cut off before a word was said: the user was still going; keep their words.
+            self._carried = f"{carried} {result.transcript.text}".strip()
+        timings.extra.update(interrupted=result.interrupted, command=result.command or None)
+        log.info("turn %s", timings.to_json())
+        log.debug("heard %r, said %r", result.transcript.text, result.reply)
+        self.turns.append(result)
+        if self.on_turn is not None:
+            self.on_turn(result)

@@ -14,21 +14,31 @@ from voiced.types import SAMPLE_RATE_HZ, Utterance
 
 class Event(enum.Enum):
     START = "start"
+    """Speech began (enough voiced frames in a row)."""
+    PAUSE = "pause"
+    """A short silence inside speech: the turn may be over, worth transcribing already."""
+    RESUME = "resume"
+    """Speech again after a PAUSE: whatever was started on the pause is stale."""
     END = "end"
+    """The trailing silence (or the length limit) ended the utterance."""
 
 
 @dataclass
 class Endpointer:
-    """A pure state machine over frames: `process(is_speech)` returns START, END or None.
+    """A pure state machine over frames: `process(is_speech)` returns an Event or None.
 
-    Speech starts after `start_frames` voiced frames in a row and ends after
-    `end_silence_frames` unvoiced ones, or when it has lasted `max_frames`.
+    Speech starts after `start_frames` voiced frames in a row. Inside speech,
+    `pause_frames` unvoiced frames are a PAUSE (once), a voiced frame after it a
+    RESUME, and `end_silence_frames` unvoiced frames, or `max_frames` in all, the END.
     """
 
     start_frames: int
     end_silence_frames: int
     max_frames: int
+    pause_frames: int = 0
+    """0: never report pauses."""
     in_speech: bool = False
+    paused: bool = False
     voiced_run: int = 0
     silent_run: int = 0
     speech_frames: int = 0
@@ -36,10 +46,13 @@ class Endpointer:
 
     @classmethod
     def from_settings(cls, vad: VadSettings, frame_ms: int) -> Endpointer:
+        end_frames = max(1, round(vad.end_silence_ms / frame_ms))
+        pause_frames = round(vad.pause_ms / frame_ms)
         return cls(
             start_frames=vad.start_frames,
-            end_silence_frames=max(1, round(vad.end_silence_ms / frame_ms)),
+            end_silence_frames=end_frames,
             max_frames=max(1, int(vad.max_utterance_s * 1000 / frame_ms)),
+            pause_frames=pause_frames if 0 < pause_frames < end_frames else 0,
         )
 
     def process(self, is_speech: bool) -> Event | None:
@@ -47,25 +60,44 @@ class Endpointer:
             self.voiced_run = self.voiced_run + 1 if is_speech else 0
             if self.voiced_run >= self.start_frames:
                 self.in_speech = True
+                self.paused = False
                 self.speech_frames = self.voiced_frames = self.voiced_run
                 self.silent_run = 0
                 return Event.START
             return None
         self.speech_frames += 1
+        event = None
         if is_speech:
             self.voiced_frames += 1
             self.silent_run = 0
+            if self.paused:
+                self.paused = False
+                event = Event.RESUME
         else:
             self.silent_run += 1
+            if self.silent_run == self.pause_frames:
+                self.paused = True
+                event = Event.PAUSE
         if self.silent_run >= self.end_silence_frames or self.speech_frames >= self.max_frames:
-            self.in_speech = False
+            self.in_speech = self.paused = False
             self.voiced_run = 0
             return Event.END
-        return None
+        return event
 
     def reset(self) -> None:
-        self.in_speech = False
+        self.in_speech = self.paused = False
         self.voiced_run = self.silent_run = self.speech_frames = self.voiced_frames = 0
+
+
+@dataclass(frozen=True)
+class Segment:
+    """What the segmenter noticed at one frame."""
+
+    event: Event
+    at_s: float
+    """Stream time at which it was decided (the end of the frame)."""
+    utterance: Utterance | None = None
+    """PAUSE: the speech so far; END: the whole utterance (None if too short to count)."""
 
 
 class Segmenter:
@@ -92,34 +124,41 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self.endpointer.in_speech
 
-    def push(self, frame: np.ndarray, is_speech: bool, frame_start_s: float) -> Utterance | None:
-        """Add one frame (int16) labelled by the VAD; return an utterance when one ends."""
+    def push(self, frame: np.ndarray, is_speech: bool, frame_start_s: float) -> Segment | None:
+        """Add one frame (int16) labelled by the VAD; return what it changed, if anything."""
         frame_s = len(frame) / SAMPLE_RATE_HZ
+        frame_end_s = frame_start_s + frame_s
         event = self.endpointer.process(is_speech)
         if event is Event.START:
             started_frames = self.endpointer.start_frames
-            self._speech_start_s = frame_start_s + frame_s - started_frames * frame_s
+            self._speech_start_s = frame_end_s - started_frames * frame_s
             self._frames = list(self._preroll) + [frame]
             self._preroll.clear()
             self._trailing = []
-            self._last_voiced_end_s = frame_start_s + frame_s
+            self._last_voiced_end_s = frame_end_s
+            return Segment(Event.START, frame_end_s)
+        if not self.endpointer.in_speech and event is not Event.END:
+            self._preroll.append(frame)
             return None
-        if self.endpointer.in_speech or event is Event.END:
-            if is_speech:
-                self._frames.extend(self._trailing)
-                self._trailing = []
-                self._frames.append(frame)
-                self._last_voiced_end_s = frame_start_s + frame_s
-            else:
-                self._trailing.append(frame)
-            if event is Event.END:
-                return self._finish(endpoint_s=frame_start_s + frame_s)
-            return None
-        self._preroll.append(frame)
+        if is_speech:
+            self._frames.extend(self._trailing)
+            self._trailing = []
+            self._frames.append(frame)
+            self._last_voiced_end_s = frame_end_s
+        else:
+            self._trailing.append(frame)
+        if event is Event.END:
+            return Segment(Event.END, frame_end_s, self._finish(endpoint_s=frame_end_s))
+        if event is Event.PAUSE:
+            if self.endpointer.voiced_frames < self._min_voiced_frames:
+                return None
+            return Segment(Event.PAUSE, frame_end_s, self._utterance(frame_end_s))
+        if event is Event.RESUME:
+            return Segment(Event.RESUME, frame_end_s)
         return None
 
     def flush(self, now_s: float) -> Utterance | None:
-        """End of input: close the utterance in progress, if any."""
+        """End the utterance in progress now (end of input, or an early end of turn)."""
         if not self.endpointer.in_speech:
             return None
         utterance = self._finish(endpoint_s=now_s)
@@ -133,16 +172,17 @@ class Segmenter:
         self._frames = []
         self._trailing = []
 
-    def _finish(self, endpoint_s: float) -> Utterance | None:
+    def _utterance(self, endpoint_s: float) -> Utterance:
         keep = self._TRAILING_KEEP_MS // self.frame_ms
-        frames = self._frames + self._trailing[:keep]
-        voiced = self.endpointer.voiced_frames
-        self._frames, self._trailing = [], []
-        if voiced < self._min_voiced_frames or not frames:
-            return None
         return Utterance(
-            audio=np.concatenate(frames),
+            audio=np.concatenate(self._frames + self._trailing[:keep]),
             speech_start_s=round(self._speech_start_s, 4),
             speech_end_s=round(self._last_voiced_end_s, 4),
             endpoint_s=round(endpoint_s, 4),
         )
+
+    def _finish(self, endpoint_s: float) -> Utterance | None:
+        enough = self.endpointer.voiced_frames >= self._min_voiced_frames and self._frames
+        utterance = self._utterance(endpoint_s) if enough else None
+        self._frames, self._trailing = [], []
+        return utterance

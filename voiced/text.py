@@ -59,11 +59,20 @@ _ABBREVIATIONS = {
 _END = re.compile(r"([.!?…]+)[\"')\]]*\s+")
 
 
-class SentenceSplitter:
-    """Collects streamed text and hands out each sentence as soon as it is complete."""
+_CLAUSE_END = re.compile(r"[,;:—]\s+")
 
-    def __init__(self) -> None:
+
+class SentenceSplitter:
+    """Collects streamed text and hands out each sentence as soon as it is complete.
+
+    With first_clause_words > 0, the very first piece may end at a comma (or ; : —)
+    once it has that many words, so the voice can start before the sentence ends.
+    """
+
+    def __init__(self, first_clause_words: int = 0) -> None:
         self._buffer = ""
+        self._first_clause_words = first_clause_words
+        self._emitted = False
 
     def feed(self, text: str) -> list[str]:
         """Add streamed text; return the sentences it completed."""
@@ -77,7 +86,20 @@ class SentenceSplitter:
             sentences.append(candidate)
             start = match.end()
         self._buffer = self._buffer[start:]
+        if not sentences and not self._emitted and self._first_clause_words:
+            clause = self._first_clause()
+            if clause:
+                sentences.append(clause)
+        self._emitted = self._emitted or bool(sentences)
         return sentences
+
+    def _first_clause(self) -> str:
+        for match in _CLAUSE_END.finditer(self._buffer):
+            clause = self._buffer[: match.end()].strip()
+            if len(clause.split()) >= self._first_clause_words:
+                self._buffer = self._buffer[match.end() :]
+                return clause
+        return ""
 
     def flush(self) -> str:
         """The unfinished rest, once the stream is over."""
@@ -126,6 +148,92 @@ _FILLERS = {
     "okay so",
 }
 _NON_SPEECH = re.compile(r"^[\s\[(*♪♫].*[\])*♪♫]\s*$|^[\s♪♫.…-]*$")
+
+
+_CONTINUATIONS = {
+    "and",
+    "or",
+    "but",
+    "so",
+    "because",
+    "the",
+    "a",
+    "an",
+    "to",
+    "of",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "my",
+    "your",
+    "is",
+    "are",
+    "was",
+    "if",
+    "then",
+    "that",
+    "which",
+    "um",
+    "uh",
+    "like",
+    "about",
+    "from",
+    "i",
+    "i'm",
+    "can",
+    "could",
+    "would",
+    "should",
+    "will",
+    "do",
+    "does",
+    "than",
+}
+
+
+_SENTENCE_END = re.compile(r"[.!?…][\"')\]]*$")
+
+
+def ends_sentence(text: str) -> bool:
+    return bool(_SENTENCE_END.search(text.strip()))
+
+
+def looks_finished(text: str) -> bool:
+    """Whether a transcript reads like a complete turn (so the pause after it ends the turn)."""
+    stripped = text.strip()
+    if not ends_sentence(stripped) or stripped.endswith(("...", "…")):
+        return False
+    words = normalize_words(stripped).split()
+    return bool(words) and words[-1] not in _CONTINUATIONS
+
+
+STOP_PHRASES = {
+    "stop",
+    "cancel",
+    "be quiet",
+    "quiet",
+    "stop it",
+    "stop talking",
+    "shut up",
+    "enough",
+    "that's enough",
+    "never mind",
+    "nevermind",
+    "hush",
+    "silence",
+    "okay stop",
+    "ok stop",
+    "please stop",
+    "stop please",
+    "cancel that",
+}
+
+
+def is_stop_command(text: str) -> bool:
+    """'stop', 'cancel', 'be quiet' and the like: stop speaking, reply nothing."""
+    return normalize_words(text) in STOP_PHRASES
 
 
 def normalize_words(text: str) -> str:

@@ -49,6 +49,10 @@ class AudioSink(Protocol):
         """Stream time at which everything queued so far has been heard."""
         ...
 
+    def flush(self) -> float:
+        """Stop playing at once and drop what is queued; return when the sound stops."""
+        ...
+
     def close(self) -> None: ...
 
 

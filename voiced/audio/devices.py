@@ -230,6 +230,13 @@ class SpeakerSink:
     def busy_until(self) -> float:
         return self._busy_until
 
+    def flush(self) -> float:
+        with self._lock:
+            self._queue.clear()
+            self._queued = 0
+        self._busy_until = min(self._busy_until, self._clock.now() + float(self._stream.latency))
+        return self._busy_until
+
     def drain(self) -> None:
         """Block until everything queued has been played out."""
         if not self._stream.stopped:

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from voiced.audio import StreamClock, to_int16
+from voiced.audio.echo import PlaybackReference
 from voiced.errors import AudioFileError
 from voiced.types import SAMPLE_RATE_HZ
 
@@ -21,6 +22,11 @@ class FileSource:
         self.audio = to_int16(audio)
         self.frame_samples = SAMPLE_RATE_HZ * frame_ms // 1000
         self._clock = clock
+        self._echo: tuple[PlaybackReference, float, float] | None = None
+
+    def simulate_echo(self, playback: PlaybackReference, gain: float, delay_ms: float) -> None:
+        """Mix what the assistant plays back into the input, as a room would."""
+        self._echo = (playback, gain, delay_ms / 1000)
 
     @property
     def duration_s(self) -> float:
@@ -37,6 +43,10 @@ class FileSource:
             wait_s = start_s + n / SAMPLE_RATE_HZ - self._clock.now()
             if wait_s > 0:
                 await asyncio.sleep(wait_s)
+            if self._echo is not None:
+                playback, gain, delay_s = self._echo
+                echo = playback.read(start_s - delay_s, n).astype(np.float32) * gain
+                frame = np.clip(frame + echo, -32768, 32767).astype(np.int16)
             yield frame, start_s
 
     def close(self) -> None:
@@ -73,6 +83,12 @@ class FileSink:
     def busy_until(self) -> float:
         return self._end / self.sample_rate_hz
 
+    def flush(self) -> float:
+        now = round(self._clock.now() * self.sample_rate_hz)
+        self._chunks = [(s, c[: max(0, now - s)]) for s, c in self._chunks if s < now]
+        self._end = min(self._end, max(now, 0))
+        return now / self.sample_rate_hz
+
     def close(self) -> None:
         total = max(self._end, round(self.min_duration_s * self.sample_rate_hz))
         out = np.zeros(total, dtype=np.int16)
@@ -95,6 +111,9 @@ class BufferSink:
 
     def busy_until(self) -> float:
         return 0.0
+
+    def flush(self) -> float:
+        return self._clock.now()
 
     def audio(self) -> np.ndarray:
         return np.concatenate(self.chunks) if self.chunks else np.zeros(0, dtype=np.int16)
