@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from tests.conftest import DATA, ROOT, voiced
@@ -84,20 +85,31 @@ def test_a_device_name_that_does_not_exist_lists_the_ones_that_do(pulse, tmp_pat
     ]
 
 
-def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(pulse, tmp_path):
-    log_path, recording = tmp_path / "voiced.log", tmp_path / "speaker.wav"
+def start_daemon(env, log_path):
     with log_path.open("w") as log:
         daemon = subprocess.Popen(
-            [sys.executable, "-m", "voiced", "run"], env=pulse, cwd=ROOT, stdout=log, stderr=log
+            [sys.executable, "-m", "voiced", "run"], env=env, cwd=ROOT, stdout=log, stderr=log
         )
+    wait_for(
+        lambda: "listening" in log_path.read_text() or daemon.poll() is not None, 120, "listening"
+    )
+    assert daemon.poll() is None, log_path.read_text()
+    return daemon
+
+
+def turns_in(log_path):
+    return [
+        json.loads(line.split(" turn ", 1)[1])
+        for line in log_path.read_text().splitlines()
+        if " turn {" in line
+    ]
+
+
+def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(pulse, tmp_path):
+    log_path, recording = tmp_path / "voiced.log", tmp_path / "speaker.wav"
+    daemon = start_daemon(pulse, log_path)
     recorder = None
     try:
-        wait_for(
-            lambda: "listening" in log_path.read_text() or daemon.poll() is not None,
-            120,
-            "listening",
-        )
-        assert daemon.poll() is None, log_path.read_text()
         recorder = subprocess.Popen(
             ["parecord", "-d", "vspk.monitor", "--file-format=wav", str(recording)], env=pulse
         )
@@ -122,3 +134,76 @@ def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(puls
     heard = voiced("transcribe", "--json", str(recording))
     text = json.loads(heard.stdout)["text"]
     assert len(text.split()) >= 2, (text, log_path.read_text())
+
+
+@pytest.fixture
+def echoing_room(pulse):
+    """The speaker leaks back into the microphone, 60 ms late and at half volume."""
+    loaded = subprocess.run(
+        [
+            "pactl",
+            "load-module",
+            "module-loopback",
+            "source=vspk.monitor",
+            "sink=vmic",
+            "latency_msec=60",
+        ],
+        env=pulse,
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    module = loaded.stdout.strip()
+    listing = subprocess.run(
+        ["pactl", "list", "sink-inputs"], env=pulse, capture_output=True, text=True
+    ).stdout
+    for block in listing.split("Sink Input #")[1:]:
+        if f"Owner Module: {module}\n" in block:
+            index = block.split()[0]
+            subprocess.run(["pactl", "set-sink-input-volume", index, "50%"], env=pulse, check=True)
+            break
+    else:
+        raise AssertionError(f"no loopback stream for module {module}:\n{listing}")
+    yield pulse
+    subprocess.run(["pactl", "unload-module", module], env=pulse)
+
+
+def test_its_own_voice_from_the_room_never_triggers_it(echoing_room, tmp_path):
+    log_path = tmp_path / "voiced.log"
+    daemon = start_daemon(echoing_room, log_path)
+    try:
+        play = ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")]
+        subprocess.run(play, env=echoing_room, check=True)
+        wait_for(lambda: turns_in(log_path), 60, "a turn")
+        time.sleep(4.0)  # room for a (wrong) second turn to show up
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=20) == 0
+    log = log_path.read_text()
+    turns = turns_in(log_path)
+    assert len(turns) == 1 and not turns[0]["interrupted"], log
+    assert "barge-in" not in log
+
+
+def test_a_user_talking_over_the_reply_interrupts_it(echoing_room, tmp_path, tts):
+    from voiced.audio.files import write_wav
+
+    story = tmp_path / "story.wav"
+    text = "Please tell me a long story about a brave little dragon."
+    write_wav(story, np.concatenate(list(tts.synthesize(text))), tts.sample_rate_hz)
+    log_path = tmp_path / "voiced.log"
+    daemon = start_daemon(echoing_room, log_path)
+    try:
+        subprocess.run(["paplay", "-d", "vmic", str(story)], env=echoing_room, check=True)
+        time.sleep(2.5)  # the reply has started by now (about a second after the request)
+        question = ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")]
+        subprocess.run(question, env=echoing_room, check=True)
+        wait_for(lambda: len(turns_in(log_path)) >= 2, 60, "two turns")
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        assert daemon.wait(timeout=20) == 0
+    log = log_path.read_text()
+    first, second = turns_in(log_path)[:2]
+    assert "barge-in" in log and first["interrupted"], log
+    assert first["stopped_s"] - first["interrupt_s"] < 0.2
+    assert second["first_played_s"] is not None and not second["interrupted"], log

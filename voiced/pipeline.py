@@ -266,6 +266,18 @@ class TurnRunner:
         return None
 
 
+ECHO_TAIL_S = 0.3
+"""How long after the assistant's sound a room still echoes it."""
+RESIDUE_FLOOR_RMS = 150.0
+"""About -47 dBFS: quieter than any voice meant for the microphone."""
+RESIDUE_RATIO = 0.3
+"""What the canceller left must keep this share of the microphone's level."""
+
+
+def _rms(frame: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
+
+
 @dataclass
 class _Speculation:
     """Transcription started on a pause, before the end of the turn was certain."""
@@ -310,6 +322,22 @@ class Pipeline:
             return False
         return frame_start_s < self.sink.busy_until() + self._echo_tail_s
 
+    def _hear(self, frame: np.ndarray, start_s: float) -> tuple[np.ndarray, bool]:
+        """Cancel the assistant's own voice from a frame; say whether the user is speaking."""
+        if self.echo is None or self.reference is None:
+            return frame, self.vad.is_speech(frame)
+        n = len(frame)
+        far = self.reference.read(start_s - ECHO_TAIL_S, n + round(ECHO_TAIL_S * 16000))
+        clean = self.echo.process(frame, far[-n:])
+        is_speech = self.vad.is_speech(clean)
+        if is_speech and far.any():
+            # webrtcvad ignores level, and the faint residue the canceller leaves can
+            # sound like speech to it: while the assistant is audible, the user's voice
+            # must also stand out of the residue.
+            level = _rms(clean)
+            is_speech = level >= max(RESIDUE_FLOOR_RMS, RESIDUE_RATIO * _rms(frame))
+        return clean, is_speech
+
     async def run(self) -> None:
         """Listen and answer until the source ends (then finish the last reply) or cancelled."""
         try:
@@ -318,9 +346,8 @@ class Pipeline:
                     self.segmenter.reset()
                     self._speculation = None
                     continue
-                if self.echo is not None and self.reference is not None:
-                    frame = self.echo.process(frame, self.reference.read(start_s, len(frame)))
-                segment = self.segmenter.push(frame, self.vad.is_speech(frame), start_s)
+                frame, is_speech = self._hear(frame, start_s)
+                segment = self.segmenter.push(frame, is_speech, start_s)
                 if segment is not None:
                     self._on_segment(segment)
                 self._maybe_end_early(start_s + len(frame) / 16000)

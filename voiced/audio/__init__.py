@@ -60,6 +60,7 @@ class Resampler:
     """Streaming linear-interpolation resampler (mono), continuous across chunks."""
 
     def __init__(self, from_hz: int, to_hz: int) -> None:
+        self.from_hz = from_hz
         self.ratio = from_hz / to_hz
         self._position = 0.0  # next output sample, in input samples, relative to _last
         self._last = np.zeros(1, dtype=np.float32)

