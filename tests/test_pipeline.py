@@ -46,18 +46,19 @@ def test_each_utterance_gets_its_reply_with_timings_in_order(tmp_path):
     assert tts.spoken == ["I cannot see a clock.", "Sorry.", "No idea, sorry."]
     assert [t.reply for t in pipeline.turns] == ["I cannot see a clock. Sorry.", "No idea, sorry."]
     first = pipeline.turns[0].timings
-    stamps = [
+    # transcription and the reply start on the pause, before the end of the turn is
+    # confirmed; nothing plays before it is
+    thinking = [
         first.speech_start_s,
         first.speech_end_s,
-        first.endpoint_s,
         first.transcript_s,
         first.first_token_s,
         first.first_sentence_s,
         first.first_audio_s,
-        first.first_played_s,
-        first.reply_done_s,
     ]
-    assert None not in stamps and stamps == sorted(stamps)
+    assert None not in thinking and thinking == sorted(thinking)
+    assert first.speech_end_s < first.endpoint_s <= first.first_played_s <= first.reply_done_s
+    assert first.first_audio_s <= first.first_played_s
     assert first.speech_start_s == pytest.approx(0.5, abs=0.03)
     assert first.speech_end_s == pytest.approx(1.1, abs=0.03)
     # the second question saw the first exchange as history
@@ -192,3 +193,26 @@ class SlowFirstLlm(ScriptedLlm):
 
             time.sleep(0.3)
         return super().stream(messages)
+
+
+class EchoLlm(ScriptedLlm):
+    """Replies with what it was asked, so a reply shows which request it answers."""
+
+    def stream(self, messages):
+        self.replies = [f"You said {messages[-1]['content']}"]
+        return super().stream(messages)
+
+
+def test_a_reply_prepared_on_a_pause_is_dropped_when_the_user_goes_on(tmp_path):
+    stt = ScriptedStt(["I want to", "I want to go home."])
+    llm = EchoLlm([])
+    audio = audio_of([("speech", 0.6), ("silence", 0.25), ("speech", 0.6), ("silence", 1.5)])
+    pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path)
+    run(pipeline)
+    sink.close()
+    assert [t.reply for t in pipeline.turns] == ["You said I want to go home."]
+    # only that reply was heard (7 words of 0.1 s); the stale one was never played
+    assert np.count_nonzero(read_wav(tmp_path / "out.wav")) == pytest.approx(0.7 * 16000, abs=50)
+    turn = pipeline.turns[0].timings
+    # a finished-looking transcript ended the turn on the pause, before end_silence_ms
+    assert turn.endpoint_s - turn.speech_end_s < SETTINGS.vad.end_silence_ms / 1000

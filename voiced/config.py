@@ -58,13 +58,13 @@ class AudioSettings:
 
 @dataclass(frozen=True)
 class VadSettings:
-    aggressiveness: int = 2
+    aggressiveness: int = 3
     """webrtcvad mode, 0 (lenient) to 3 (strict)."""
     start_frames: int = 3
     """Voiced frames in a row that start an utterance."""
     end_silence_ms: int = 600
     """Trailing silence that ends an utterance."""
-    pause_ms: int = 210
+    pause_ms: int = 150
     """A silence this long inside speech starts transcription early; if the words look
     like a finished turn, the turn ends there instead of waiting for end_silence_ms.
     0 turns this off."""

@@ -146,12 +146,14 @@ class TurnRunner:
         timings: TurnTimings,
         transcript: Awaitable[Transcript] | None = None,
         carried: str = "",
+        gate: asyncio.Event | None = None,
     ) -> TurnResult:
         """Answer one utterance. `transcript` may come ready (transcribed on a pause);
-        `carried` is an earlier unanswered request the user was still continuing."""
+        `carried` is an earlier unanswered request the user was still continuing; nothing
+        is played before `gate` is set (the end of the turn confirmed)."""
         interrupted = self._interrupt = asyncio.Event()
         try:
-            return await self._respond(audio, sink, timings, transcript, carried, interrupted)
+            return await self._respond(audio, sink, timings, transcript, carried, interrupted, gate)
         finally:
             self._interrupt = None
 
@@ -163,6 +165,7 @@ class TurnRunner:
         pending: Awaitable[Transcript] | None,
         carried: str,
         interrupted: asyncio.Event,
+        gate: asyncio.Event | None,
     ) -> TurnResult:
         clock = self.clock
         transcript = await (pending if pending is not None else self.transcribe(audio))
@@ -225,6 +228,12 @@ class TurnRunner:
                 if speech is None:
                     break
                 timings.mark("first_audio_s", clock.now())
+                if (
+                    gate is not None
+                    and not gate.is_set()
+                    and await self._until_interrupted(gate.wait(), interrupted) is None
+                ):
+                    break
                 if len(speech):
                     start = sink.play(speech)
                     if self.reference is not None:
@@ -280,10 +289,18 @@ def _rms(frame: np.ndarray) -> float:
 
 @dataclass
 class _Speculation:
-    """Transcription started on a pause, before the end of the turn was certain."""
+    """A turn started on a pause, before the end of the turn was certain.
+
+    Its transcript, reply and voice are prepared at once; nothing is played until
+    the end of the turn is confirmed (the gate opens). If the user goes on
+    speaking, it is dropped.
+    """
 
     utterance: Utterance
-    task: asyncio.Future[Transcript]
+    transcript: asyncio.Future[Transcript]
+    timings: TurnTimings
+    gate: asyncio.Event
+    turn: asyncio.Task[None]
 
 
 class Pipeline:
@@ -344,7 +361,7 @@ class Pipeline:
             async for frame, start_s in self.source.frames():
                 if self._deaf(start_s):
                     self.segmenter.reset()
-                    self._speculation = None
+                    self._drop_speculation()
                     continue
                 frame, is_speech = self._hear(frame, start_s)
                 segment = self.segmenter.push(frame, is_speech, start_s)
@@ -353,7 +370,7 @@ class Pipeline:
                 self._maybe_end_early(start_s + len(frame) / 16000)
             final = self.segmenter.flush(self.runner.clock.now())
             if final is not None:
-                self._commit(final, self._take_speculation())
+                self._commit(final)
             while self._turn is not None and not self._turn.done():
                 await self._turn
         finally:
@@ -370,54 +387,88 @@ class Pipeline:
                 self.runner.interrupt(segment.at_s)
         elif segment.event is Event.PAUSE:
             assert segment.utterance is not None
-            task = asyncio.ensure_future(self.runner.transcribe(segment.utterance.audio))
-            self._speculation = _Speculation(segment.utterance, task)
+            self._drop_speculation()
+            self._speculate(segment.utterance)
         elif segment.event is Event.RESUME:
-            self._speculation = None
+            self._drop_speculation()
         elif segment.event is Event.END:
             if segment.utterance is None:
-                self._speculation = None
+                self._drop_speculation()
             else:
-                self._commit(segment.utterance, self._take_speculation())
+                self._commit(segment.utterance)
 
-    def _take_speculation(self) -> asyncio.Future[Transcript] | None:
-        speculation, self._speculation = self._speculation, None
-        return speculation.task if speculation is not None else None
+    def _speculate(self, utterance: Utterance) -> None:
+        transcript = asyncio.ensure_future(self.runner.transcribe(utterance.audio))
+        timings = TurnTimings(
+            speech_start_s=utterance.speech_start_s, speech_end_s=utterance.speech_end_s
+        )
+        gate = asyncio.Event()
+        turn = self._chain(utterance, transcript, timings, gate)
+        self._speculation = _Speculation(utterance, transcript, timings, gate, turn)
+
+    def _drop_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation.turn.cancel()
+            self._speculation = None
 
     def _maybe_end_early(self, now_s: float) -> None:
         """A pause after words that read as a finished turn ends the turn now."""
         speculation = self._speculation
-        if speculation is None or not speculation.task.done():
+        if speculation is None or not speculation.transcript.done():
             return
-        if speculation.task.exception() is not None:
+        if speculation.transcript.cancelled() or speculation.transcript.exception() is not None:
             return
-        if not looks_finished(speculation.task.result().text):
-            return
-        final = self.segmenter.flush(now_s)
-        if final is not None:
-            self._commit(final, self._take_speculation())
+        if looks_finished(speculation.transcript.result().text):
+            final = self.segmenter.flush(now_s)
+            if final is not None:
+                self._commit(final)
 
-    def _commit(self, utterance: Utterance, transcript: asyncio.Future[Transcript] | None) -> None:
-        previous = self._turn
-        self._turn = asyncio.create_task(self._answer(utterance, transcript, previous))
-
-    async def _answer(
-        self,
-        utterance: Utterance,
-        transcript: asyncio.Future[Transcript] | None,
-        previous: asyncio.Task[None] | None,
-    ) -> None:
-        if previous is not None:
-            await asyncio.gather(previous, return_exceptions=True)
+    def _commit(self, utterance: Utterance) -> None:
+        """The turn is over: release the speculative reply, or start one now."""
+        speculation, self._speculation = self._speculation, None
+        if speculation is not None and speculation.utterance.speech_end_s == utterance.speech_end_s:
+            speculation.timings.endpoint_s = utterance.endpoint_s
+            speculation.gate.set()
+            return
+        if speculation is not None:
+            speculation.turn.cancel()
         timings = TurnTimings(
             speech_start_s=utterance.speech_start_s,
             speech_end_s=utterance.speech_end_s,
             endpoint_s=utterance.endpoint_s,
         )
-        carried, self._carried = self._carried, ""
+        gate = asyncio.Event()
+        gate.set()
+        self._chain(utterance, None, timings, gate)
+
+    def _chain(
+        self,
+        utterance: Utterance,
+        transcript: asyncio.Future[Transcript] | None,
+        timings: TurnTimings,
+        gate: asyncio.Event,
+    ) -> asyncio.Task[None]:
+        """Turns run one after another, each starting once the one before has ended."""
+        previous = self._turn
+        self._turn = asyncio.create_task(
+            self._answer(utterance, transcript, timings, gate, previous)
+        )
+        return self._turn
+
+    async def _answer(
+        self,
+        utterance: Utterance,
+        transcript: asyncio.Future[Transcript] | None,
+        timings: TurnTimings,
+        gate: asyncio.Event,
+        previous: asyncio.Task[None] | None,
+    ) -> None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        carried = self._carried
         try:
             result = await self.runner.respond(
-                utterance.audio, self.sink, timings, transcript, carried
+                utterance.audio, self.sink, timings, transcript, carried, gate
             )
         except asyncio.CancelledError:
             raise
@@ -425,6 +476,7 @@ class Pipeline:
             log.error("turn failed: %s: %s", type(exc).__name__, exc)
             log.debug("turn failure", exc_info=True)
             return
+        self._carried = ""
         if result.interrupted and not result.reply and result.transcript.text:
             # Cut off before a word was said: the user was still going; keep their words.
             self._carried = f"{carried} {result.transcript.text}".strip()
