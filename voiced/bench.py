@@ -52,12 +52,15 @@ INTERRUPT_AFTER_S = 2.2  # after the story request ends: about a second into the
 GAP_S = 10.0
 LOUD = 500  # int16 peak that counts as sound
 STAGES = [
-    ("endpoint", "speech_end_s", "endpoint_s"),
-    ("transcribe", "endpoint_s", "transcript_s"),
-    ("first sentence", "transcript_s", "first_sentence_s"),
-    ("synthesis", "first_sentence_s", "first_audio_s"),
-    ("to speaker", "first_audio_s", "first_played_s"),
+    ("end of turn decided", "endpoint_s"),
+    ("transcript ready", "transcript_s"),
+    ("first LLM token", "first_token_s"),
+    ("first sentence", "first_sentence_s"),
+    ("first audio synthesised", "first_audio_s"),
+    ("first sound played", "first_played_s"),
 ]
+"""Milestones of a turn, each measured from the end of speech (they overlap: a transcript
+made on a pause can be ready before the end of the turn is decided)."""
 
 
 @dataclass
@@ -226,9 +229,9 @@ def measure(
             "latency_s": round(first - prompt.speech_end_s, 3) if answered and first else None,
             "logged_latency_s": log_turn["response_latency_s"] if log_turn else None,
             "stages": {
-                stage: round(max(0.0, log_turn[b] - log_turn[a]), 3)
-                for stage, a, b in STAGES
-                if log_turn and log_turn.get(a) is not None and log_turn.get(b) is not None
+                stage: round(log_turn[key] - log_turn["speech_end_s"], 3)
+                for stage, key in STAGES
+                if log_turn and log_turn.get(key) is not None
             },
         }
         if prompt.interrupts:
@@ -262,7 +265,7 @@ def measure(
         "stop_latency_median_s": median(stop_latencies),
         "stage_median_s": {
             stage: median([t["stages"][stage] for t in turns if stage in t["stages"]])
-            for stage, _, _ in STAGES
+            for stage, _ in STAGES
         },
         "peak_rss_mb": round(stats.peak_rss_mb, 1),
         "cpu_s": round(stats.cpu_s, 2),
@@ -277,22 +280,26 @@ def chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     runs = [("voiced", report["voiced"]), ("sequential baseline", report["sequential"])]
-    fig, ax = plt.subplots(figsize=(9, 3.2))
-    colours = ["#9ecae1", "#4292c6", "#fd8d3c", "#74c476", "#bcbddc"]
+    fig, ax = plt.subplots(figsize=(9, 3.6))
+    markers = "osD^vP"
     for row, (_, run) in enumerate(runs):
-        left = 0.0
-        for (stage, _, _), colour in zip(STAGES, colours, strict=True):
-            width = run["stage_median_s"].get(stage) or 0.0
-            ax.barh(row, width, left=left, color=colour, label=stage if row == 0 else None)
-            if width > 0.06:
-                ax.text(left + width / 2, row, f"{width * 1000:.0f}", ha="center", va="center")
-            left += width
-        ax.text(left + 0.02, row, f"{run['latency_median_s']} s (file)", va="center")
+        for i, ((stage, _), marker) in enumerate(zip(STAGES, markers, strict=True)):
+            at = run["stage_median_s"].get(stage)
+            if at is None:
+                continue
+            ax.barh(row, at, color=f"C{i}", alpha=0.25, height=0.5)
+            ax.plot(at, row, marker, color=f"C{i}", label=stage if row == 0 else None)
+        ax.text(
+            (run["latency_median_s"] or 0) + 0.03,
+            row + 0.3,
+            f"{run['latency_median_s']} s to the first sound (from the output file)",
+            fontsize=8,
+        )
     ax.set_yticks(range(len(runs)), [label for label, _ in runs])
-    ax.invert_yaxis()
-    ax.set_xlabel("seconds from end of speech (medians per stage, ms in bars)")
-    ax.set_title(f"end of speech → first reply sound; baseline / voiced = {report['ratio']}×")
-    ax.legend(ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.28), fontsize=8)
+    ax.set_ylim(len(runs) - 0.4, -0.6)
+    ax.set_xlabel("seconds after the end of speech (median of the turns)")
+    ax.set_title(f"When each stage is done; baseline / voiced = {report['ratio']}×")
+    ax.legend(ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -349,8 +356,10 @@ def format_report(report: dict[str, Any]) -> str:
         f"end of speech → first reply sound: voiced median {fast['latency_median_s']} s, "
         f"p90 {fast['latency_p90_s']} s; sequential baseline median {slow['latency_median_s']} s, "
         f"p90 {slow['latency_p90_s']} s; baseline / voiced = {report['ratio']}×",
-        "stage medians (voiced): "
-        + ", ".join(f"{k} {v}" for k, v in fast["stage_median_s"].items()),
+        "stage done after end of speech, medians (voiced / baseline): "
+        + ", ".join(
+            f"{k} {v}/{slow['stage_median_s'][k]}" for k, v in fast["stage_median_s"].items()
+        ),
         f"barge-in: stop latency median {fast['stop_latency_median_s']} s; "
         f"replies interrupted {fast['interrupted_replies']} "
         f"(expected {fast['expected_interruptions']}), room echo gain {report['echo_gain']}",

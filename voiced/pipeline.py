@@ -178,6 +178,10 @@ class TurnRunner:
             result.command = "stop"
             return result
         user_text = f"{carried} {transcript.text}".strip()
+        if gate is not None and not gate.is_set() and not looks_finished(transcript.text):
+            # Probably a mid-sentence pause: wait for the end of the turn before spending
+            # the CPU on a reply (it would slow the transcription that matters).
+            await self._until_interrupted(gate.wait(), interrupted)
         if interrupted.is_set():
             result.interrupted = True
             return result

@@ -1,0 +1,30 @@
+"""The benchmark's own measuring: where sound starts and stops in an output file."""
+
+import numpy as np
+
+from voiced.bench import Prompt, first_sound_after, last_sound_s, lay_out, sound_stops_after
+
+
+def test_sound_is_found_where_it_is():
+    audio = np.zeros(16000 * 3, dtype=np.int16)
+    audio[16000:24000] = 3000  # 1.0 .. 1.5 s
+    audio[32000:33600] = 3000  # 2.0 .. 2.1 s
+    assert first_sound_after(audio, 16000, 0.2) == 1.0
+    assert first_sound_after(audio, 16000, 1.6) == 2.0
+    assert first_sound_after(audio, 16000, 2.2) is None
+    assert last_sound_s(audio[:30000], 16000) == 1.5
+    assert sound_stops_after(audio, 16000, 1.2) == 1.5
+
+
+def test_interruptions_are_laid_over_the_previous_reply(tmp_path):
+    one = np.full(16000, 2000, dtype=np.int16)
+    prompts = [
+        Prompt("a", one, True),
+        Prompt("b", one, True, interrupts=True),
+        Prompt("c", one, True),
+    ]
+    lay_out(prompts, tmp_path / "in.wav")
+    a, b, c = prompts
+    assert a.start_s == 1.0 and a.speech_end_s == 2.0
+    assert b.start_s == 2.0 + 2.2  # INTERRUPT_AFTER_S after the request ends
+    assert c.start_s == b.speech_end_s + 10.0  # GAP_S
