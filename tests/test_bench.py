@@ -2,7 +2,16 @@
 
 import numpy as np
 
-from voiced.bench import Prompt, first_sound_after, last_sound_s, lay_out, sound_stops_after
+from tests.conftest import DATA
+from voiced.bench import (
+    Prompt,
+    first_sound_after,
+    last_sound_s,
+    lay_out,
+    sound_stops_after,
+    speech_end_s,
+)
+from voiced.engines.whisper import read_audio_file
 
 
 def test_sound_is_found_where_it_is():
@@ -19,12 +28,21 @@ def test_sound_is_found_where_it_is():
 def test_interruptions_are_laid_over_the_previous_reply(tmp_path):
     one = np.full(16000, 2000, dtype=np.int16)
     prompts = [
-        Prompt("a", one, True),
-        Prompt("b", one, True, interrupts=True),
-        Prompt("c", one, True),
+        Prompt("a", one, False),
+        Prompt("b", one, False, interrupts=True),
+        Prompt("c", one, False),
     ]
     lay_out(prompts, tmp_path / "in.wav")
     a, b, c = prompts
     assert a.start_s == 1.0 and a.speech_end_s == 2.0
     assert b.start_s == 2.0 + 2.2  # INTERRUPT_AFTER_S after the request ends
     assert c.start_s == b.speech_end_s + 10.0  # GAP_S
+
+
+def test_speech_end_ignores_trailing_noise_in_a_recording():
+    # This recording has a click long after the last word ("...living room lamp").
+    audio = (read_audio_file(DATA / "wyomingfw_turn_on_the_living_room_lamp.wav") * 32767).astype(
+        np.int16
+    )
+    assert last_sound_s(audio, 16000) > 2.5
+    assert 1.3 < speech_end_s(audio) < 2.0

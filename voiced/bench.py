@@ -90,6 +90,20 @@ def last_sound_s(audio: np.ndarray, rate: int) -> float:
     return float(loud[-1] + 1) / rate if len(loud) else 0.0
 
 
+def speech_end_s(audio: np.ndarray) -> float:
+    """Where the speech in a 16 kHz clip ends: the last of 3+ voiced 30 ms frames in a row
+    (strict webrtcvad), so trailing noise in a recording does not count as speech."""
+    from voiced.engines.webrtc import WebRtcVad
+
+    vad, n = WebRtcVad(3), SAMPLE_RATE_HZ * 30 // 1000
+    end, run = 0.0, 0
+    for i in range(0, len(audio) - n + 1, n):
+        run = run + 1 if vad.is_speech(audio[i : i + n]) else 0
+        if run >= 3:
+            end = (i + n) / SAMPLE_RATE_HZ
+    return end or last_sound_s(audio, SAMPLE_RATE_HZ)
+
+
 def first_sound_after(audio: np.ndarray, rate: int, after_s: float) -> float | None:
     start = int(after_s * rate)
     loud = np.flatnonzero(np.abs(audio[start:]) > LOUD)
@@ -150,7 +164,11 @@ def lay_out(prompts: list[Prompt], path: Path) -> None:
     for i, prompt in enumerate(prompts):
         before_next = prompts[i + 1].interrupts if i + 1 < len(prompts) else False
         prompt.start_s = t
-        prompt.speech_end_s = t + last_sound_s(prompt.audio, SAMPLE_RATE_HZ)
+        prompt.speech_end_s = t + (
+            speech_end_s(prompt.audio)
+            if prompt.speech
+            else last_sound_s(prompt.audio, SAMPLE_RATE_HZ)
+        )
         gap_s = prompt.speech_end_s - t - len(prompt.audio) / SAMPLE_RATE_HZ
         gap_s += INTERRUPT_AFTER_S if before_next else GAP_S
         parts += [prompt.audio, np.zeros(int(gap_s * SAMPLE_RATE_HZ), dtype=np.int16)]
@@ -210,6 +228,7 @@ def measure(
     """One run of the loop over the prompts; per-turn latency from the output file."""
     output = out_dir / f"{name}.wav"
     stats = run_loop(["--input-file", str(source), "--output-file", str(output), *extra])
+    (out_dir / f"{name}.log").write_text("\n".join(stats.stderr) + "\n")
     with wave.open(str(output)) as wav:
         rate = wav.getframerate()
         replies = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
@@ -224,6 +243,8 @@ def measure(
         answered = bool(first is not None and first < window_end)
         turn: dict[str, Any] = {
             "prompt": prompt.name,
+            "start_s": round(prompt.start_s, 3),
+            "speech_end_s": round(prompt.speech_end_s, 3),
             "speech": prompt.speech,
             "answered": answered,
             "latency_s": round(first - prompt.speech_end_s, 3) if answered and first else None,
@@ -238,11 +259,23 @@ def measure(
             onset = prompt.start_s + float(
                 np.flatnonzero(np.abs(prompt.audio) > LOUD)[0] / SAMPLE_RATE_HZ
             )
-            playing = np.abs(replies[int((onset - 0.3) * rate) : int(onset * rate)]).max() > LOUD
-            stops = sound_stops_after(replies, rate, onset)
-            turn["stop_latency_s"] = round(stops - onset, 3) if playing else None
-            # an answer to the interruption must come after the old reply stopped
-            first = first_sound_after(replies, rate, max(prompt.speech_end_s, stops + 0.05))
+            before = replies[int((onset - 0.5) * rate) : int(onset * rate)]
+            playing = bool(np.abs(before).max() > LOUD)
+            # the old reply's last sound after the onset (the new reply comes much later)
+            window = replies[int(onset * rate) : int((onset + 1.5) * rate)]
+            loud = np.flatnonzero(np.abs(window) > LOUD)
+            last = float(loud[-1] + 1) / rate if len(loud) else 0.0
+            turn["stop_latency_s"] = round(last, 3) if playing else None
+            turn["logged_stop_latency_s"] = next(
+                (
+                    round(t["stopped_s"] - onset, 3)
+                    for t in logged
+                    if t.get("interrupted") and abs(t.get("interrupt_s", -9) - onset) < 1.0
+                ),
+                None,
+            )
+            # an answer to the interruption comes after the old reply stopped
+            first = first_sound_after(replies, rate, max(prompt.speech_end_s, onset + last + 0.05))
             turn["answered"] = bool(first is not None and first < window_end)
             turn["latency_s"] = (
                 round(first - prompt.speech_end_s, 3) if turn["answered"] and first else None
