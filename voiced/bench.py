@@ -48,7 +48,7 @@ SYNTHETIC_PROMPTS = [
 NOISE_CLIPS = ["leopard_empty.wav"]
 STORY = "Please tell me a long story about a brave little dragon."
 INTERRUPTIONS = [("Stop.", False), ("What is your name?", True)]
-INTERRUPT_AFTER_S = 2.2  # after the story request ends: about a second into the reply
+INTERRUPT_AFTER_S = 1.5  # after the story request ends: about half a second into the reply
 GAP_S = 10.0
 LOUD = 500  # int16 peak that counts as sound
 STAGES = [
@@ -330,6 +330,7 @@ def chart(report: dict[str, Any], path: Path) -> None:
         )
     ax.set_yticks(range(len(runs)), [label for label, _ in runs])
     ax.set_ylim(len(runs) - 0.4, -0.6)
+    ax.set_xlim(0, max((run["latency_median_s"] or 0) for _, run in runs) + 1.4)
     ax.set_xlabel("seconds after the end of speech (median of the turns)")
     ax.set_title(f"When each stage is done; baseline / voiced = {report['ratio']}×")
     ax.legend(ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8)

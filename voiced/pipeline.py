@@ -171,6 +171,12 @@ class TurnRunner:
         transcript = await (pending if pending is not None else self.transcribe(audio))
         timings.mark("transcript_s", clock.now())
         result = TurnResult(transcript, timings=timings)
+        text = transcript.text
+        if gate is not None and (not looks_finished(text) or is_stop_command(text)):
+            # A mid-sentence pause, noise, or a command: decide nothing, and spend no CPU on
+            # a reply (it would slow the transcription that matters), until the end of the
+            # turn is confirmed.
+            await self._until_interrupted(gate.wait(), interrupted)
         if not transcript.text:
             timings.extra["dropped"] = transcript.dropped
             return result
@@ -178,10 +184,6 @@ class TurnRunner:
             result.command = "stop"
             return result
         user_text = f"{carried} {transcript.text}".strip()
-        if gate is not None and not gate.is_set() and not looks_finished(transcript.text):
-            # Probably a mid-sentence pause: wait for the end of the turn before spending
-            # the CPU on a reply (it would slow the transcription that matters).
-            await self._until_interrupted(gate.wait(), interrupted)
         if interrupted.is_set():
             result.interrupted = True
             return result
