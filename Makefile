@@ -13,7 +13,7 @@ WHEELS := $(CACHE)/wheels
 LLAMA_VERSION := 0.3.36
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test bench lint unit system-deps system-deps-test models clean
+.PHONY: install install-service run test bench lint unit system-deps system-deps-test models clean
 
 install: system-deps $(STAMP) models
 
@@ -22,6 +22,11 @@ run: install
 
 test: system-deps-test $(STAMP) models lint
 	$(VENV)/bin/pytest -q
+
+# The systemd unit: a user unit by default; `sudo make install-service SYSTEM=1` for the
+# system unit on a headless ALSA box.
+install-service: install
+	scripts/install_service.sh $(if $(SYSTEM),--system)
 
 bench: install
 	$(VENV)/bin/voiced bench --out bench-out

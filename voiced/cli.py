@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
-import signal
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -15,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from voiced import __version__
-from voiced.audio import AudioSink
 from voiced.config import Settings, load_settings
 from voiced.dialogue import Conversation
 from voiced.engines import ChatModel
@@ -80,12 +79,23 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+class JournalFormatter(logging.Formatter):
+    """Under systemd: a syslog priority prefix journald understands, no timestamp."""
+
+    PRIORITIES = {logging.DEBUG: 7, logging.INFO: 6, logging.WARNING: 4, logging.ERROR: 3}
+
+    def format(self, record: logging.LogRecord) -> str:
+        priority = self.PRIORITIES.get(record.levelno, 2)
+        return f"<{priority}>{record.name}: {super().format(record)}"
+
+
 def _setup_logging(verbose: bool) -> None:
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM"):
+        handler.setFormatter(JournalFormatter("%(message)s"))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
     for noisy in ("faster_whisper", "piper", "numba", "asyncio"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
@@ -150,7 +160,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
+def make_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     from voiced.audio import StreamClock
     from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
     from voiced.pipeline import Engines, Workers
@@ -175,7 +185,7 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.types import TurnTimings
 
     audio = read_audio_file(args.input)
-    runner = _runner(settings)
+    runner = make_runner(settings)
     sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
 
     async def turn() -> TurnResult:
@@ -207,72 +217,16 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.audio.devices import MicrophoneSource, SpeakerSink, find_device
-    from voiced.audio.echo import EchoCanceller, PlaybackReference
-    from voiced.audio.files import FileSink, FileSource
-    from voiced.engines.whisper import read_audio_file
-    from voiced.pipeline import Pipeline
+    from voiced.daemon import Daemon, RunOptions
 
-    # SIGTERM while the models load stops as cleanly as Ctrl-C (the loop installs its own later).
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    # Check what the user named before the slow model loading.
-    input_audio = read_audio_file(args.input_file) if args.input_file else None
-    if input_audio is None:
-        find_device(settings.audio.input_device, "input")
-    if args.output_file is None:
-        find_device(settings.audio.output_device, "output")
-
-    runner = _runner(settings, with_vad=True)
-    runner.warm_up()
-    clock = runner.clock
-    rate = runner.engines.tts.sample_rate_hz
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        clock.restart()
-        source = (
-            FileSource(input_audio, settings.audio.frame_ms, clock)
-            if input_audio is not None
-            else MicrophoneSource(
-                settings.audio.input_device,
-                settings.audio.frame_ms,
-                settings.audio.queue_frames,
-                clock,
-            )
-        )
-        sink: AudioSink
-        if args.output_file:
-            sink = FileSink(args.output_file, rate, clock)
-            if isinstance(source, FileSource):
-                sink.min_duration_s = source.duration_s
-        else:
-            sink = SpeakerSink(settings.audio.output_device, rate, clock)
-        if isinstance(source, MicrophoneSource):
-            source.open()
-        full_duplex = not settings.audio.half_duplex
-        runner.reference = PlaybackReference()
-        if isinstance(source, FileSource) and args.echo_gain > 0:
-            source.simulate_echo(runner.reference, args.echo_gain, args.echo_delay_ms)
-        echo = None
-        if full_duplex and settings.audio.echo_cancel:
-            echo = EchoCanceller(settings.audio.echo_delay_ms)
-        assert runner.engines.vad is not None
-        pipeline = Pipeline(runner, runner.engines.vad, source, sink, echo=echo)
-        log.info("listening")
-        try:
-            await pipeline.run()
-        except asyncio.CancelledError:
-            log.info("stopping")
-        finally:
-            source.close()
-            sink.close()
-            runner.workers.shutdown()
-
-    asyncio.run(main())
+    options = RunOptions(
+        config=args.config,
+        input_file=args.input_file,
+        output_file=args.output_file,
+        echo_gain=args.echo_gain,
+        echo_delay_ms=args.echo_delay_ms,
+    )
+    Daemon(settings, options).run()
     return EXIT_OK
 
 

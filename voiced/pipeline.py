@@ -18,6 +18,7 @@ import asyncio
 import itertools
 import logging
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -338,6 +339,8 @@ class Pipeline:
         self._carried = ""
         self.turns: list[TurnResult] = []
         self.reference = runner.reference
+        self.last_frame_at = time.monotonic()
+        """When the last audio frame arrived (monotonic): the audio path is alive."""
 
     def _deaf(self, frame_start_s: float) -> bool:
         """Half duplex: the microphone is ignored while the assistant's voice may be in it."""
@@ -365,6 +368,7 @@ class Pipeline:
         """Listen and answer until the source ends (then finish the last reply) or cancelled."""
         try:
             async for frame, start_s in self.source.frames():
+                self.last_frame_at = time.monotonic()
                 if self._deaf(start_s):
                     self.segmenter.reset()
                     self._drop_speculation()

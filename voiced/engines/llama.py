@@ -36,6 +36,10 @@ class LlamaChat:
                 f"language model {model_path} cannot be loaded ({exc}); {FETCH_HINT}"
             ) from None
 
+    def reconfigure(self, settings: LlmSettings) -> None:
+        """New sampling settings (a config reload); the model itself stays loaded."""
+        self._settings = settings
+
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 

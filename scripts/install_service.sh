@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Install voiced's systemd unit.
+#   scripts/install_service.sh            user unit (the usual way: audio lives in your session)
+#   sudo scripts/install_service.sh --system
+#                                         system unit for a headless ALSA box (user `voiced`)
+#   scripts/install_service.sh --render DIR
+#                                         only write both units, filled in, into DIR (for checks)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+voiced="$root/.venv/bin/voiced"
+
+render() {  # render TEMPLATE DEST
+    sed -e "s|@VOICED@|$voiced|g" -e "s|@ROOT@|$root|g" "$1" > "$2"
+}
+
+case "${1:-}" in
+--render)
+    mkdir -p "$2"
+    render "$root/config/systemd/voiced.service" "$2/voiced.service"
+    render "$root/config/systemd/voiced-system.service" "$2/voiced-system.service"
+    ;;
+--system)
+    [ "$(id -u)" -eq 0 ] || { echo "install_service: --system needs root (sudo)" >&2; exit 1; }
+    getent group voiced >/dev/null || groupadd --system voiced
+    id voiced >/dev/null 2>&1 || useradd --system --gid voiced --groups audio \
+        --home-dir /var/lib/voiced --no-create-home --shell /usr/sbin/nologin voiced
+    install -d -m 0755 /etc/voiced
+    [ -e /etc/voiced/voiced.toml ] || printf '# see %s/config/voiced.toml for every key\n' "$root" > /etc/voiced/voiced.toml
+    render "$root/config/systemd/voiced-system.service" /etc/systemd/system/voiced.service
+    systemctl daemon-reload
+    systemctl enable --now voiced.service
+    echo "installed: /etc/systemd/system/voiced.service (journalctl -u voiced -f to follow it)"
+    ;;
+"")
+    dest="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
+    mkdir -p "$dest"
+    render "$root/config/systemd/voiced.service" "$dest/voiced.service"
+    if systemctl --user daemon-reload 2>/dev/null; then
+        systemctl --user enable --now voiced.service
+        echo "installed: $dest/voiced.service (journalctl --user -u voiced -f to follow it)"
+    else
+        echo "installed: $dest/voiced.service; no user systemd here: run"
+        echo "  systemctl --user daemon-reload && systemctl --user enable --now voiced"
+        echo "in your desktop session (on a headless Pi first: loginctl enable-linger $USER)"
+    fi
+    ;;
+*)
+    echo "usage: $0 [--system | --render DIR]" >&2
+    exit 2
+    ;;
+esac
