@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -74,3 +75,25 @@ def test_a_bad_config_exits_78_with_the_key_on_stderr(tmp_path, capsys):
 def test_a_missing_config_file_is_a_config_error(tmp_path, capsys):
     assert main(["ask", "hi", "--config", str(tmp_path / "nope.toml")]) == EXIT_CONFIG
     assert "no such config file" in capsys.readouterr().err
+
+
+def test_config_show_tells_where_each_value_came_from(tmp_path, capsys):
+    extra = tmp_path / "extra.toml"
+    extra.write_text("[vad]\nend_silence_ms = 450\n")
+    assert main(["config", "show", "--json", "--config", str(extra)]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert shown["vad"]["end_silence_ms"] == {"value": 450, "source": str(extra)}
+    assert shown["vad"]["pause_ms"]["source"] == str(DEFAULT_CONFIG_FILE)
+    assert main(["config", "show", "--config", str(extra)]) == 0
+    assert f"vad.end_silence_ms = 450  # {extra}" in capsys.readouterr().out.splitlines()
+
+
+def test_config_check_passes_good_layers_and_fails_bad_ones_with_78(tmp_path, capsys):
+    good = tmp_path / "good.toml"
+    good.write_text("[llm]\nmax_sentences = 3\n")
+    assert main(["config", "check", "--config", str(good)]) == 0
+    assert str(good) in capsys.readouterr().out
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[llm]\nmax_sentences = 0\n")
+    assert main(["config", "check", "--config", str(bad)]) == EXIT_CONFIG
+    assert capsys.readouterr().err == f"voiced: {bad}: llm.max_sentences: must be at least 1\n"

@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("devices", parents=[common], help="list audio devices")
 
+    config = sub.add_parser("config", help="check or show the configuration")
+    config_sub = config.add_subparsers(dest="action", required=True, metavar="ACTION")
+    config_sub.add_parser("check", parents=[common], help="validate every layer")
+    show = config_sub.add_parser("show", parents=[common], help="merged values and their sources")
+    show.add_argument("--json", action="store_true")
+
     bench = sub.add_parser("bench", parents=[common], help="measure the loop on files")
     bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
     bench.add_argument("--idle-s", type=float, default=30.0, help="seconds of silence for idle CPU")
@@ -253,6 +259,24 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.config import describe, layer_files, load_with_sources
+
+    if args.action == "check":
+        files = layer_files(args.config)
+        print("configuration is valid: " + ", ".join(str(f) for f in files))
+        return EXIT_OK
+    shown = describe(*load_with_sources(args.config))
+    if args.json:
+        print(json.dumps(shown, indent=2, default=str))
+        return EXIT_OK
+    for section, values in shown.items():
+        for key, item in values.items():
+            name = f"{section}.{key}" if key else section
+            print(f"{name} = {json.dumps(item['value'], default=str)}  # {item['source']}")
+    return EXIT_OK
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "run": cmd_run,
     "transcribe": cmd_transcribe,
@@ -261,6 +285,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "respond": cmd_respond,
     "devices": cmd_devices,
     "bench": cmd_bench,
+    "config": cmd_config,
 }
 
 

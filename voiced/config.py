@@ -306,7 +306,36 @@ def layer_files(explicit: Path | None) -> list[Path]:
 
 
 def load_settings(explicit: Path | None = None) -> Settings:
+    return load_with_sources(explicit)[0]
+
+
+def load_with_sources(explicit: Path | None = None) -> tuple[Settings, dict[str, str]]:
+    """The merged settings, and for each "section.key" the file it came from."""
     settings = Settings()
+    sources: dict[str, str] = {}
     for path in layer_files(explicit):
-        settings = merge_layer(settings, read_layer(path), str(path))
-    return settings
+        data = read_layer(path)
+        settings = merge_layer(settings, data, str(path))
+        for section, table in data.items():
+            keys = table if isinstance(table, dict) else {"": None}
+            for key in keys:
+                sources[f"{section}.{key}".rstrip(".")] = str(path)
+    return settings, sources
+
+
+def describe(settings: Settings, sources: dict[str, str]) -> dict[str, dict[str, Any]]:
+    """{section: {key: {"value": …, "source": …}}} for `voiced config show`."""
+    shown: dict[str, dict[str, Any]] = {}
+    for section in SECTIONS:
+        values = getattr(settings, section)
+        shown[section] = {
+            f.name: {
+                "value": getattr(values, f.name),
+                "source": sources.get(f"{section}.{f.name}", "built-in default"),
+            }
+            for f in fields(values)
+        }
+    shown["models_dir"] = {
+        "": {"value": str(settings.models_dir), "source": sources.get("models_dir", "built-in")}
+    }
+    return shown
