@@ -292,6 +292,11 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
+    if args.verbose:
+        import faulthandler
+        import signal
+
+        faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack
     try:
         settings = load_settings(args.config)
         return COMMANDS[args.command](args, settings)

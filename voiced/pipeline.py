@@ -55,6 +55,8 @@ class TurnResult:
     interrupted: bool = False
     command: str = ""
     """"stop" when the user asked it to be quiet."""
+    request: str = ""
+    """What was answered: the transcript, after any earlier words it continues."""
     timings: TurnTimings = field(default_factory=TurnTimings)
 
 
@@ -171,6 +173,7 @@ class TurnRunner:
         clock = self.clock
         transcript = await (pending if pending is not None else self.transcribe(audio))
         timings.mark("transcript_s", clock.now())
+        log.debug("transcript %r", transcript.text)
         result = TurnResult(transcript, timings=timings)
         text = transcript.text
         if gate is not None and (not looks_finished(text) or is_stop_command(text)):
@@ -178,13 +181,13 @@ class TurnRunner:
             # a reply (it would slow the transcription that matters), until the end of the
             # turn is confirmed.
             await self._until_interrupted(gate.wait(), interrupted)
-        if not transcript.text:
-            timings.extra["dropped"] = transcript.dropped
-            return result
-        if is_stop_command(transcript.text):
+        if is_stop_command(text):
             result.command = "stop"
             return result
-        user_text = f"{carried} {transcript.text}".strip()
+        user_text = result.request = f"{carried} {text}".strip()
+        if not user_text:
+            timings.extra["dropped"] = transcript.dropped
+            return result
         if interrupted.is_set():
             result.interrupted = True
             return result
@@ -228,6 +231,7 @@ class TurnRunner:
             while (
                 sentence := await self._until_interrupted(sentences.get(), interrupted)
             ) is not None:
+                log.debug("sentence %r", sentence)
                 timings.mark("first_sentence_s", clock.now())
                 speech = await self._until_interrupted(
                     self.workers.run("tts", synthesize, sentence), interrupted
@@ -256,7 +260,9 @@ class TurnRunner:
                 turn_stop.set()
                 stop_s = sink.flush()
                 if self.reference is not None:
-                    self.reference.cut(stop_s)
+                    # Keep a little of the reference past the stop: what the device had
+                    # buffered still reaches the room, and the canceller must remove it.
+                    self.reference.cut(stop_s + 0.15)
                 result.interrupted = True
                 timings.extra["stopped_s"] = round(stop_s, 4)
                 timings.extra["interrupt_s"] = round(self._interrupt_at_s, 4)
@@ -282,7 +288,7 @@ class TurnRunner:
         return None
 
 
-ECHO_TAIL_S = 0.3
+ECHO_TAIL_S = 0.2
 """How long after the assistant's sound a room still echoes it."""
 RESIDUE_FLOOR_RMS = 150.0
 """About -47 dBFS: quieter than any voice meant for the microphone."""
@@ -348,21 +354,26 @@ class Pipeline:
             return False
         return frame_start_s < self.sink.busy_until() + self._echo_tail_s
 
-    def _hear(self, frame: np.ndarray, start_s: float) -> tuple[np.ndarray, bool]:
-        """Cancel the assistant's own voice from a frame; say whether the user is speaking."""
+    def _hears_user(self, frame: np.ndarray, start_s: float) -> bool:
+        """Whether the user is speaking in this frame, with the assistant's own voice
+        cancelled out of the decision. The recogniser still gets the frame as it is: the
+        canceller's suppressor chops the start of words in double talk, and whisper copes
+        better with a little echo than with chopped words."""
         if self.echo is None or self.reference is None:
-            return frame, self.vad.is_speech(frame)
+            return self.vad.is_speech(frame)
         n = len(frame)
         far = self.reference.read(start_s - ECHO_TAIL_S, n + round(ECHO_TAIL_S * 16000))
-        clean = self.echo.process(frame, far[-n:])
-        is_speech = self.vad.is_speech(clean)
-        if is_speech and far.any():
-            # webrtcvad ignores level, and the faint residue the canceller leaves can
-            # sound like speech to it: while the assistant is audible, the user's voice
-            # must also stand out of the residue.
-            level = _rms(clean)
-            is_speech = level >= max(RESIDUE_FLOOR_RMS, RESIDUE_RATIO * _rms(frame))
-        return clean, is_speech
+        clean = self.echo.process(frame, far[-n:])  # always, so the canceller stays adapted
+        if not far.any():  # nothing of ours can be in the room
+            return self.vad.is_speech(frame)
+        if not self.vad.is_speech(clean):
+            return False
+        if self.segmenter.in_speech:  # the user is talking: double talk must not chop them
+            return True
+        # webrtcvad ignores level, and the faint residue the canceller leaves can sound like
+        # speech to it: to start an utterance while the assistant is audible, the user's
+        # voice must also stand out of the residue.
+        return _rms(clean) >= max(RESIDUE_FLOOR_RMS, RESIDUE_RATIO * _rms(frame))
 
     async def run(self) -> None:
         """Listen and answer until the source ends (then finish the last reply) or cancelled."""
@@ -373,8 +384,7 @@ class Pipeline:
                     self.segmenter.reset()
                     self._drop_speculation()
                     continue
-                frame, is_speech = self._hear(frame, start_s)
-                segment = self.segmenter.push(frame, is_speech, start_s)
+                segment = self.segmenter.push(frame, self._hears_user(frame, start_s), start_s)
                 if segment is not None:
                     self._on_segment(segment)
                 self._maybe_end_early(start_s + len(frame) / 16000)
@@ -391,9 +401,15 @@ class Pipeline:
                 await asyncio.gather(self._turn, return_exceptions=True)
 
     def _on_segment(self, segment: Segment) -> None:
+        log.debug("%s at %.2f s", segment.event.value, segment.at_s)
         if segment.event is Event.START:
             if self.runner.busy:
-                log.info("barge-in at %.2f s", segment.at_s)
+                if self.sink.busy_until() > segment.at_s:
+                    log.info("barge-in at %.2f s", segment.at_s)
+                else:
+                    log.debug(
+                        "the user goes on at %.2f s: the reply being prepared waits", segment.at_s
+                    )
                 self.runner.interrupt(segment.at_s)
         elif segment.event is Event.PAUSE:
             assert segment.utterance is not None
@@ -436,6 +452,12 @@ class Pipeline:
     def _commit(self, utterance: Utterance) -> None:
         """The turn is over: release the speculative reply, or start one now."""
         speculation, self._speculation = self._speculation, None
+        log.debug(
+            "end of turn at %.2f s (speech ending %.2f s; prepared on a pause: %s)",
+            utterance.endpoint_s,
+            utterance.speech_end_s,
+            speculation.utterance.speech_end_s if speculation else None,
+        )
         if speculation is not None and speculation.utterance.speech_end_s == utterance.speech_end_s:
             speculation.timings.endpoint_s = utterance.endpoint_s
             speculation.gate.set()
@@ -487,12 +509,12 @@ class Pipeline:
             log.debug("turn failure", exc_info=True)
             return
         self._carried = ""
-        if result.interrupted and not result.reply and result.transcript.text:
+        if result.interrupted and not result.reply and result.request:
             # Cut off before a word was said: the user was still going; keep their words.
-            self._carried = f"{carried} {result.transcript.text}".strip()
+            self._carried = result.request
         timings.extra.update(interrupted=result.interrupted, command=result.command or None)
         log.info("turn %s", timings.to_json())
-        log.debug("heard %r, said %r", result.transcript.text, result.reply)
+        log.debug("heard %r, said %r", result.request or result.transcript.text, result.reply)
         self.turns.append(result)
         if self.on_turn is not None:
             self.on_turn(result)

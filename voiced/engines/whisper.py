@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from voiced.errors import AudioFileError, ModelError
 from voiced.text import is_filler
 from voiced.types import SAMPLE_RATE_HZ, Transcript
 
+log = logging.getLogger(__name__)
 FETCH_HINT = "run `make install` (or .venv/bin/python scripts/fetch_models.py) to fetch it"
 
 
@@ -59,6 +61,12 @@ class WhisperStt:
                 segment.no_speech_prob > s.no_speech_threshold
                 and segment.avg_logprob < s.logprob_threshold
             ):
+                log.debug(
+                    "not speech: %r (no_speech %.2f, logprob %.2f)",
+                    segment.text,
+                    segment.no_speech_prob,
+                    segment.avg_logprob,
+                )
                 continue
             kept.append(segment.text.strip())
         text = " ".join(t for t in kept if t).strip()
