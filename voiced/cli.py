@@ -16,10 +16,8 @@ import numpy as np
 
 from voiced import __version__
 from voiced.config import Settings, load_settings
-from voiced.dialogue import Conversation
-from voiced.engines import ChatModel
 from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, VoicedError
-from voiced.pipeline import TurnResult, TurnRunner
+from voiced.pipeline import TurnResult, conversation_for, load_runner
 
 log = logging.getLogger("voiced")
 
@@ -151,38 +149,14 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
-def _conversation(settings: Settings, llm: ChatModel) -> Conversation:
-    budget = settings.llm.context_tokens - settings.llm.max_tokens - 32
-    return Conversation(settings.llm.persona, llm.count_tokens, budget)
-
-
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.dialogue import reply_sentences
     from voiced.engines.loader import make_llm
 
     llm = make_llm(settings)
-    messages = _conversation(settings, llm).messages_for(args.text)
+    messages = conversation_for(settings, llm).messages_for(args.text)
     print(" ".join(reply_sentences(llm, messages, settings.llm.max_sentences)))
     return EXIT_OK
-
-
-def make_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
-    from voiced.audio import StreamClock
-    from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
-    from voiced.pipeline import Engines, Workers
-
-    started = time.monotonic()
-    llm = make_llm(settings)
-    engines = Engines(
-        stt=make_stt(settings),
-        llm=llm,
-        tts=make_tts(settings),
-        vad=make_vad(settings) if with_vad else None,
-    )
-    conversation = _conversation(settings, llm)
-    runner = TurnRunner(engines, settings, StreamClock(), conversation, Workers())
-    log.info("models loaded in %.2f s", time.monotonic() - started)
-    return runner
 
 
 def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
@@ -191,7 +165,7 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.types import TurnTimings
 
     audio = read_audio_file(args.input)
-    runner = make_runner(settings)
+    runner = load_runner(settings)
     sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
 
     async def turn() -> TurnResult:

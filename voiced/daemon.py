@@ -14,7 +14,7 @@ import numpy as np
 from voiced.audio import AudioSink, AudioSource
 from voiced.config import Settings, load_settings
 from voiced.errors import ConfigError
-from voiced.pipeline import Pipeline, TurnResult, TurnRunner
+from voiced.pipeline import Pipeline, TurnResult, TurnRunner, load_runner
 from voiced.segmenter import Segmenter
 from voiced.systemd import Notifier
 
@@ -55,11 +55,9 @@ class Daemon:
         if options.output_file is None:
             find_device(settings.audio.output_device, "output")
 
-        from voiced.cli import make_runner
-
         self.notifier.extend_timeout(MODEL_LOAD_ALLOWANCE_S)
         self.notifier.status("loading models")
-        runner = self.runner = make_runner(settings, with_vad=True)
+        runner = self.runner = load_runner(settings, with_vad=True)
         runner.warm_up()
         try:
             asyncio.run(self._main(runner, input_audio))

@@ -288,6 +288,31 @@ class TurnRunner:
         return None
 
 
+def conversation_for(settings: Settings, llm: ChatModel) -> Conversation:
+    """The persona and a history budget that leaves room for the reply."""
+    budget = settings.llm.context_tokens - settings.llm.max_tokens - 32
+    return Conversation(settings.llm.persona, llm.count_tokens, budget)
+
+
+def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
+    """Load the configured models (blocking) behind a TurnRunner."""
+    from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
+
+    started = time.monotonic()
+    llm = make_llm(settings)
+    engines = Engines(
+        stt=make_stt(settings),
+        llm=llm,
+        tts=make_tts(settings),
+        vad=make_vad(settings) if with_vad else None,
+    )
+    runner = TurnRunner(
+        engines, settings, StreamClock(), conversation_for(settings, llm), Workers()
+    )
+    log.info("models loaded in %.2f s", time.monotonic() - started)
+    return runner
+
+
 ECHO_TAIL_S = 0.2
 """How long after the assistant's sound a room still echoes it."""
 RESIDUE_FLOOR_RMS = 150.0
