@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import DATA
 from tests.fakes import ManualClock
-from voiced.audio.echo import EchoCanceller, PlaybackReference
+from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.audio.files import FileSink, FileSource
 from voiced.engines.whisper import read_audio_file
 
@@ -100,3 +100,41 @@ def test_file_source_can_mix_the_replies_back_in_as_a_room_would():
     loud = np.flatnonzero(mixed)
     assert loud[0] == int(0.16 * 16000) and loud[-1] == int(0.26 * 16000) - 1
     assert (mixed[loud] == 500).all()
+
+
+def test_double_talk_detector_hears_the_user_but_never_the_echo(voices):
+    """Over the canceller's output: its own voice alone never counts as the user; the
+    user talking over it does, within a few hundred milliseconds."""
+    import webrtcvad
+
+    far, near = voices
+    mic = room(far).astype(np.int32)
+    start = 5 * 16000
+    mic[start : start + len(near)] += near
+    mic = np.clip(mic, -32768, 32767).astype(np.int16)
+    aec, vad, detector = EchoCanceller(delay_ms=0), webrtcvad.Vad(3), DoubleTalkDetector()
+    heard = []
+    for i, (m, f) in enumerate(zip(frames(mic), frames(far), strict=True)):
+        clean = aec.process(m, f)
+        if detector.user_speaks(clean, m, vad.is_speech(m.tobytes(), 16000)):
+            heard.append(i * 480 / 16000)
+    assert heard, "the user was never heard"
+    onset = 5.54  # the clip's first word begins 0.54 s in
+    assert onset <= heard[0] < onset + 0.3, heard[:5]  # not before (its own voice), soon after
+
+
+def test_double_talk_detector_points_back_to_where_the_voice_began():
+    detector = DoubleTalkDetector(floor_rms=30, window=10, needed=3, warm_up=20)
+    echo = np.full(480, 3000, dtype=np.int16)  # the assistant, loud in the microphone
+    residue, voice = np.full(480, 3, dtype=np.int16), np.full(480, 2000, dtype=np.int16)
+    for _ in range(20):
+        assert not detector.user_speaks(residue, echo, True)
+    assert detector.leak == pytest.approx(0.001)
+    assert not detector.user_speaks(voice, echo, False)  # loud, but not speech: a knock
+    assert not detector.user_speaks(voice, echo, True)
+    assert not detector.user_speaks(residue, echo, True)  # the suppressor swallowed a frame
+    assert not detector.user_speaks(voice, echo, True)
+    assert detector.user_speaks(voice, echo, True)
+    assert detector.onset_frames == 4  # the first loud speech frame, counting this one as 1
+    detector.reset()
+    assert detector.onset_frames == 0 and not detector.user_speaks(residue, echo, True)

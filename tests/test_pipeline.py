@@ -184,6 +184,20 @@ def test_speech_before_the_reply_is_heard_joins_the_next_request(tmp_path):
     assert llm.prompts[-1][-1]["content"] == "What is the weather. In Paris tomorrow?"
 
 
+def test_a_click_that_held_back_a_reply_does_not_swallow_the_request(tmp_path):
+    # After the end of the turn, before the reply is heard, a burst too short to be words
+    # (a click, a cough) starts "speech": the reply waits, then is given after all.
+    stt = ScriptedStt(["What is the weather?"])
+    llm = SlowFirstLlm(["It is sunny.", "It is sunny."])
+    audio = audio_of([("speech", 0.6), ("silence", 0.4), ("speech", 0.09), ("silence", 2.0)])
+    settings = replace(SETTINGS, vad=replace(SETTINGS.vad, min_speech_ms=150))
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path, settings)
+    run(pipeline)
+    assert [t.reply for t in pipeline.turns] == ["", "It is sunny."]
+    assert llm.prompts[-1][-1]["content"] == "What is the weather?"
+    assert len(stt.heard) == 1  # the click never reached the recogniser
+
+
 class SlowFirstLlm(ScriptedLlm):
     """The first reply takes a while to start, as a real model would."""
 

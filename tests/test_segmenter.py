@@ -141,3 +141,19 @@ def test_reset_drops_speech_in_progress():
     assert seg.in_speech
     seg.reset()
     assert not seg.in_speech and seg.flush(1.0) is None
+
+
+def test_keep_last_drops_the_preroll_that_was_not_the_user():
+    vad = VadSettings(
+        start_frames=3, end_silence_ms=300, preroll_ms=300, min_speech_ms=90, pause_ms=0
+    )
+    seg = Segmenter(vad, 30)
+    audio = speech_and_silence([("silence", 0.99), ("speech", 0.09)])
+    segs = segments(seg, audio)
+    assert [s.event for s in segs] == [Event.START]
+    seg.keep_last(4)  # the three voiced frames and one before
+    rest = feed(seg, speech_and_silence([("speech", 0.3), ("silence", 0.6)]))
+    (utterance,) = rest
+    kept = round((0.03 + 0.09 + 0.3 + 0.18) * 16000)  # margin, start, speech, trailing
+    assert len(utterance.audio) == kept
+    assert utterance.speech_start_s == pytest.approx(0.99)

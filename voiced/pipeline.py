@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 import numpy as np
 
 from voiced.audio import AudioSink, AudioSource, StreamClock
-from voiced.audio.echo import EchoCanceller, PlaybackReference
+from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.config import Settings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
@@ -250,6 +250,7 @@ class TurnRunner:
                     if self.reference is not None:
                         self.reference.add(start, speech, rate)
                     timings.mark("first_played_s", start)
+                    log.debug("playing %.2f s of speech from %.2f s", len(speech) / rate, start)
                     said.append(_Said(sentence, start, start + len(speech) / rate))
             if not interrupted.is_set():
                 await producing  # re-raises a failure inside the LLM
@@ -258,7 +259,9 @@ class TurnRunner:
                     await self._until_interrupted(asyncio.sleep(wait_s), interrupted)
             if interrupted.is_set():
                 turn_stop.set()
+                planned_end_s = sink.busy_until()
                 stop_s = sink.flush()
+                timings.extra["cut_s"] = round(max(0.0, planned_end_s - stop_s), 4)
                 if self.reference is not None:
                     # Keep a little of the reference past the stop: what the device had
                     # buffered still reaches the room, and the canceller must remove it.
@@ -315,14 +318,14 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
 
 ECHO_TAIL_S = 0.2
 """How long after the assistant's sound a room still echoes it."""
-RESIDUE_FLOOR_RMS = 150.0
-"""About -47 dBFS: quieter than any voice meant for the microphone."""
-RESIDUE_RATIO = 0.3
-"""What the canceller left must keep this share of the microphone's level."""
+ONSET_MARGIN_FRAMES = 2
+"""Frames kept before the first one in which the user's voice stood out of the echo."""
 
 
-def _rms(frame: np.ndarray) -> float:
-    return float(np.sqrt(np.mean(frame.astype(np.float64) ** 2)))
+def _open_gate() -> asyncio.Event:
+    gate = asyncio.Event()
+    gate.set()
+    return gate
 
 
 @dataclass
@@ -368,8 +371,11 @@ class Pipeline:
         self._speculation: _Speculation | None = None
         self._turn: asyncio.Task[None] | None = None
         self._carried = ""
+        self._carried_from: Utterance | None = None
+        """The utterance whose request is carried (unanswered: the user seemed to go on)."""
         self.turns: list[TurnResult] = []
         self.reference = runner.reference
+        self.double_talk = DoubleTalkDetector()
         self.last_frame_at = time.monotonic()
         """When the last audio frame arrived (monotonic): the audio path is alive."""
 
@@ -390,15 +396,11 @@ class Pipeline:
         far = self.reference.read(start_s - ECHO_TAIL_S, n + round(ECHO_TAIL_S * 16000))
         clean = self.echo.process(frame, far[-n:])  # always, so the canceller stays adapted
         if not far.any():  # nothing of ours can be in the room
+            self.double_talk.reset()
             return self.vad.is_speech(frame)
-        if not self.vad.is_speech(clean):
-            return False
         if self.segmenter.in_speech:  # the user is talking: double talk must not chop them
-            return True
-        # webrtcvad ignores level, and the faint residue the canceller leaves can sound like
-        # speech to it: to start an utterance while the assistant is audible, the user's
-        # voice must also stand out of the residue.
-        return _rms(clean) >= max(RESIDUE_FLOOR_RMS, RESIDUE_RATIO * _rms(frame))
+            return self.vad.is_speech(clean)
+        return self.double_talk.user_speaks(clean, frame, self.vad.is_speech(frame))
 
     async def run(self) -> None:
         """Listen and answer until the source ends (then finish the last reply) or cancelled."""
@@ -431,6 +433,9 @@ class Pipeline:
             if self.runner.busy:
                 if self.sink.busy_until() > segment.at_s:
                     log.info("barge-in at %.2f s", segment.at_s)
+                    onset = self.double_talk.onset_frames
+                    if onset:  # what came before the user's voice was the assistant's
+                        self.segmenter.keep_last(onset + ONSET_MARGIN_FRAMES)
                 else:
                     log.debug(
                         "the user goes on at %.2f s: the reply being prepared waits", segment.at_s
@@ -445,14 +450,13 @@ class Pipeline:
         elif segment.event is Event.END:
             if segment.utterance is None:
                 self._drop_speculation()
+                self._resume_carried()
             else:
                 self._commit(segment.utterance)
 
     def _speculate(self, utterance: Utterance) -> None:
         transcript = asyncio.ensure_future(self.runner.transcribe(utterance.audio))
-        timings = TurnTimings(
-            speech_start_s=utterance.speech_start_s, speech_end_s=utterance.speech_end_s
-        )
+        timings = TurnTimings.of(utterance, ended=False)
         gate = asyncio.Event()
         turn = self._chain(utterance, transcript, timings, gate)
         self._speculation = _Speculation(utterance, transcript, timings, gate, turn)
@@ -489,14 +493,23 @@ class Pipeline:
             return
         if speculation is not None:
             speculation.turn.cancel()
-        timings = TurnTimings(
-            speech_start_s=utterance.speech_start_s,
-            speech_end_s=utterance.speech_end_s,
-            endpoint_s=utterance.endpoint_s,
-        )
-        gate = asyncio.Event()
-        gate.set()
-        self._chain(utterance, None, timings, gate)
+        self._chain(utterance, None, TurnTimings.of(utterance), _open_gate())
+
+    def _resume_carried(self) -> None:
+        """What seemed the user going on was too short to be words (a click, a cough):
+        answer the request it held back after all."""
+
+        async def resume(previous: asyncio.Task[None] | None) -> None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            origin = self._carried_from
+            if not self._carried or origin is None:
+                return
+            nothing_more = asyncio.get_running_loop().create_future()
+            nothing_more.set_result(Transcript(""))
+            await self._answer(origin, nothing_more, TurnTimings.of(origin), _open_gate(), None)
+
+        self._turn = asyncio.create_task(resume(self._turn))
 
     def _chain(
         self,
@@ -537,6 +550,7 @@ class Pipeline:
         if result.interrupted and not result.reply and result.request:
             # Cut off before a word was said: the user was still going; keep their words.
             self._carried = result.request
+            self._carried_from = utterance
         timings.extra.update(interrupted=result.interrupted, command=result.command or None)
         log.info("turn %s", timings.to_json())
         log.debug("heard %r, said %r", result.request or result.transcript.text, result.reply)

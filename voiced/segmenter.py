@@ -157,6 +157,16 @@ class Segmenter:
             return Segment(Event.RESUME, frame_end_s)
         return None
 
+    def keep_last(self, frames: int) -> None:
+        """Start the utterance in progress `frames` frames back instead (its pre-roll was
+        the assistant's voice, not the user's)."""
+        if self.endpointer.in_speech and 0 < frames < len(self._frames):
+            dropped = len(self._frames) - frames
+            self._frames = self._frames[dropped:]
+            self._speech_start_s = max(
+                self._speech_start_s, self._last_voiced_end_s - frames * self.frame_ms / 1000
+            )
+
     def flush(self, now_s: float) -> Utterance | None:
         """End the utterance in progress now (end of input, or an early end of turn)."""
         if not self.endpointer.in_speech:

@@ -52,6 +52,15 @@ class TurnTimings:
     reply_done_s: float | None = None
     extra: dict[str, object] = field(default_factory=dict)
 
+    @classmethod
+    def of(cls, utterance: Utterance, ended: bool = True) -> TurnTimings:
+        """The stamps an utterance already carries (its end point only if it has ended)."""
+        return cls(
+            speech_start_s=utterance.speech_start_s,
+            speech_end_s=utterance.speech_end_s,
+            endpoint_s=utterance.endpoint_s if ended else None,
+        )
+
     def mark(self, name: str, value: float) -> None:
         """Set a stamp once; later calls keep the first value."""
         if getattr(self, name) is None:

@@ -8,6 +8,8 @@ the input with a delay and a gain.
 
 from __future__ import annotations
 
+from collections import deque
+
 import numpy as np
 
 from voiced.audio import Resampler, to_int16
@@ -53,3 +55,79 @@ class EchoCanceller:
 
     def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
         return np.asarray(self._aec.process(near, far), dtype=np.int16)
+
+
+def rms(frame: np.ndarray) -> float:
+    return float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) if len(frame) else 0.0
+
+
+class DoubleTalkDetector:
+    """Whether the user has started talking while the assistant's voice is in the room.
+
+    Judged on what the canceller leaves of the microphone. With only the assistant
+    audible it leaves a small share (its "leak", learnt as the median over recent
+    loud frames, so a canceller still converging, or a room where it does worse, raises
+    the bar by itself); the user's voice leaves far more. In double talk the
+    canceller's suppressor still swallows many of the user's frames, letting through
+    bursts of a few; so the decision is a count of loud frames over a short window,
+    not a run of them.
+    """
+
+    def __init__(
+        self,
+        floor_rms: float = 30.0,
+        above_leak: float = 16.0,
+        window: int = 10,
+        needed: int = 3,
+        history: int = 66,
+        warm_up: int = 60,
+    ) -> None:
+        self.floor_rms = floor_rms
+        """About -60 dBFS: below any voice meant for the microphone."""
+        self.above_leak = above_leak
+        self._recent: deque[bool] = deque(maxlen=window)
+        self._needed = needed
+        self._leaks: deque[float] = deque(maxlen=history)
+        self._warm_up = min(warm_up, history)
+        """Loud frames of echo to learn from before trusting the canceller: in its
+        first seconds it may still let whole syllables of the assistant through."""
+        self._trusted = False
+
+    @property
+    def leak(self) -> float:
+        """The share of the microphone's level the canceller leaves of the echo."""
+        if len(self._leaks) < 5:
+            return 1.0  # not learnt yet: assume it removes nothing
+        return float(np.median(self._leaks))
+
+    def user_speaks(self, clean: np.ndarray, mic: np.ndarray, is_speech: bool) -> bool:
+        """One frame: the cancelled microphone, the raw one, and the VAD's word on it."""
+        level, mic_level = rms(clean), rms(mic)
+        loud = level >= max(self.floor_rms, self.above_leak * self.leak * mic_level)
+        if mic_level >= 10 * self.floor_rms:  # a clear echo (or the user): learn from it
+            self._leaks.append(level / mic_level)
+        self._recent.append(is_speech and loud)
+        return self.trusted and sum(self._recent) >= self._needed
+
+    @property
+    def trusted(self) -> bool:
+        """Whether the canceller has converged: after the warm-up, or sooner when it
+        has cancelled every loud frame evenly (a steady leak, no bursts through)."""
+        if not self._trusted and len(self._leaks) >= 10:
+            last = list(self._leaks)[-10:]
+            steady = max(last) <= 4 * min(self.leak, 0.01)
+            self._trusted = steady or len(self._leaks) >= self._warm_up
+        return self._trusted
+
+    @property
+    def onset_frames(self) -> int:
+        """How many frames ago (the last one counting as 1) the first loud one in the
+        window came: where the user's voice began, as near as the window knows."""
+        for age, loud in enumerate(self._recent):
+            if loud:
+                return len(self._recent) - age
+        return 0
+
+    def reset(self) -> None:
+        """The assistant went quiet: the next time starts with a fresh window."""
+        self._recent.clear()
