@@ -28,9 +28,9 @@ def test_reference_resamples_the_voice_to_16k():
     assert abs(np.count_nonzero(ref.read(0.0, 32000)) - 16000) <= 2
 
 
-def test_file_sink_flush_cuts_playback_now():
+def test_file_sink_flush_cuts_playback_now(tmp_path):
     clock = ManualClock()
-    sink = FileSink(DATA.parent / "unused.wav", 1000, clock)
+    sink = FileSink(tmp_path / "out.wav", 1000, clock)
     sink.play(np.full(1000, 5, dtype=np.int16))
     clock.t = 0.4
     assert sink.flush() == 0.4

@@ -11,12 +11,14 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from voiced import __version__
 from voiced.config import Settings, load_settings
 from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, VoicedError
+from voiced.paths import control_socket
 from voiced.pipeline import TurnResult, conversation_for, load_runner
 
 log = logging.getLogger("voiced")
@@ -54,12 +56,35 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="one JSON object per line")
     tr.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
-    say = sub.add_parser("say", parents=[common], help="speak a text aloud or into a WAV")
+    run.add_argument(
+        "--control",
+        type=Path,
+        metavar="SOCKET",
+        help="control socket (default $XDG_RUNTIME_DIR/voiced/control.sock; none with a file)",
+    )
+
+    client = argparse.ArgumentParser(add_help=False, parents=[common])
+    client.add_argument("--socket", type=Path, metavar="SOCKET", help="the daemon's control socket")
+    daemon_help = "through the running daemon (its voice, its conversation)"
+
+    say = sub.add_parser("say", parents=[client], help="speak a text aloud or into a WAV")
     say.add_argument("text", metavar="TEXT")
     say.add_argument("--out", type=Path, metavar="WAV")
+    say.add_argument("-d", "--daemon", action="store_true", help=daemon_help)
 
-    ask = sub.add_parser("ask", parents=[common], help="one text turn through the LLM")
+    ask = sub.add_parser("ask", parents=[client], help="one text turn through the LLM")
     ask.add_argument("text", metavar="TEXT")
+    ask.add_argument("-d", "--daemon", action="store_true", help=daemon_help + ", answered aloud")
+
+    status = sub.add_parser("status", parents=[client], help="what the running daemon is doing")
+    status.add_argument("--json", action="store_true")
+    sub.add_parser("mute", parents=[client], help="mute the microphone (hard mute)")
+    sub.add_parser("unmute", parents=[client], help="unmute the microphone")
+    ptt = sub.add_parser("ptt", parents=[client], help="push-to-talk: start, stop or toggle")
+    ptt.add_argument("action", choices=("start", "stop", "toggle"))
+    sub.add_parser("cancel", parents=[client], help="stop speaking now")
+    events = sub.add_parser("events", parents=[client], help="follow the daemon's events")
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
 
     respond = sub.add_parser("respond", parents=[common], help="one spoken turn from a file")
     respond.add_argument("input", type=Path, metavar="IN.wav")
@@ -123,7 +148,77 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
     return code
 
 
+def _request(args: argparse.Namespace, cmd: str, **fields: object) -> dict[str, Any]:
+    """One request to the running daemon; its refusal is a one-line error."""
+    from voiced.control import ControlClient, Refused
+
+    client = ControlClient(args.socket or control_socket())
+    try:
+        reply = client.request(cmd, **fields)
+    finally:
+        client.close()
+    if not reply.get("ok"):
+        raise Refused(str(reply.get("error", f"{cmd}: refused")))
+    return reply
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    reply = _request(args, "status")
+    reply.pop("ok")
+    if args.json:
+        print(json.dumps(reply, indent=2))
+        return EXIT_OK
+    print(f"state: {reply['state']}  (pid {reply['pid']}, up {reply['uptime_s']:.0f} s)")
+    print("models: " + ", ".join(f"{k} {v}" for k, v in reply["models"].items()))
+    print("devices: " + ", ".join(f"{k} {v}" for k, v in reply["devices"].items()))
+    print(f"turns: {reply['turns']}, audio overflows: {reply['overflows']}")
+    last = reply.get("last_turn")
+    if last and last.get("response_latency_s") is not None:
+        print(f"last reply: {last['response_latency_s']:.2f} s after the end of speech")
+    return EXIT_OK
+
+
+def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
+    """mute, unmute, ptt and cancel: a request, and what it changed."""
+    fields = {"action": args.action} if args.command == "ptt" else {}
+    reply = _request(args, args.command, **fields)
+    if "muted" in reply:
+        print("microphone muted" if reply["muted"] else "microphone on")
+    elif "talking" in reply:
+        print("push-to-talk: talking" if reply["talking"] else "push-to-talk: released")
+    return EXIT_OK
+
+
+def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.control import ControlClient, ControlError, Refused
+
+    client = ControlClient(args.socket or control_socket(), timeout_s=None)
+    try:
+        first = client.request("events")
+        if not first.get("ok"):
+            raise Refused(str(first.get("error", "events: refused")))
+        while True:
+            event = client.read()
+            if args.json:
+                print(json.dumps(event), flush=True)
+            elif event.get("event") == "turn":
+                latency = event["timings"].get("response_latency_s")
+                took = f" ({latency:.2f} s)" if latency is not None else ""
+                print(f"heard: {event['heard']!r} -> said: {event['reply']!r}{took}", flush=True)
+            else:
+                print(" ".join(f"{k}={v}" for k, v in event.items()), flush=True)
+    except ControlError as exc:
+        if "closed" in exc.message:
+            return EXIT_OK  # the daemon stopped
+        raise
+    finally:
+        client.close()
+
+
 def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
+    if args.daemon:
+        _request(args, "say", text=args.text)
+        return EXIT_OK
     from voiced.engines.loader import make_tts
     from voiced.text import speakable
 
@@ -150,6 +245,9 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    if args.daemon:
+        print(_request(args, "ask", text=args.text)["reply"])
+        return EXIT_OK
     from voiced.dialogue import reply_sentences
     from voiced.engines.loader import make_llm
 
@@ -205,6 +303,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         output_file=args.output_file,
         echo_gain=args.echo_gain,
         echo_delay_ms=args.echo_delay_ms,
+        control=args.control,
     )
     Daemon(settings, options).run()
     return EXIT_OK
@@ -260,6 +359,12 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "devices": cmd_devices,
     "bench": cmd_bench,
     "config": cmd_config,
+    "status": cmd_status,
+    "mute": cmd_control,
+    "unmute": cmd_control,
+    "ptt": cmd_control,
+    "cancel": cmd_control,
+    "events": cmd_events,
 }
 
 

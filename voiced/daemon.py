@@ -4,22 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from voiced.audio import AudioSink, AudioSource
 from voiced.config import Settings, load_settings
+from voiced.control import ControlServer, RequestError
 from voiced.errors import ConfigError
+from voiced.paths import control_socket
 from voiced.pipeline import Pipeline, TurnResult, TurnRunner, load_runner
 from voiced.segmenter import Segmenter
 from voiced.systemd import Notifier
 
 log = logging.getLogger("voiced")
 
+COMMANDS = ("status", "mute", "unmute", "ptt", "say", "ask", "cancel", "events")
+STATE_POLL_S = 0.1
 MODEL_LOAD_ALLOWANCE_S = 180
 """EXTEND_TIMEOUT_USEC while loading: a Pi with bigger models can take minutes."""
 
@@ -31,6 +37,8 @@ class RunOptions:
     output_file: Path | None = None
     echo_gain: float = 0.0
     echo_delay_ms: float = 60.0
+    control: Path | None = None
+    """The control socket (None: the usual one, except when reading a file)."""
 
 
 class Daemon:
@@ -40,6 +48,8 @@ class Daemon:
         self.notifier = Notifier()
         self.pipeline: Pipeline | None = None
         self.runner: TurnRunner | None = None
+        self.control: ControlServer | None = None
+        self.started = time.monotonic()
 
     def run(self) -> None:
         from voiced.audio.devices import find_device
@@ -118,16 +128,31 @@ class Daemon:
         pipeline = self.pipeline = Pipeline(
             runner, runner.engines.vad, source, sink, on_turn=self._on_turn, echo=echo
         )
+        self.source, self.sink = source, sink
+        control_path = options.control
+        if control_path is None and input_audio is None:
+            control_path = control_socket()
+        if control_path is not None:
+            self.control = ControlServer(
+                control_path,
+                self._on_request,
+                snapshot=lambda: {"event": "state", "state": pipeline.state},
+            )
+            await self.control.start()
         log.info("listening")
         self.notifier.send(READY=1, STATUS="listening")
-        watchdog = asyncio.create_task(self._watchdog()) if self.notifier.watchdog_s else None
+        helpers = [asyncio.create_task(self._publish_states())]
+        if self.notifier.watchdog_s:
+            helpers.append(asyncio.create_task(self._watchdog()))
         try:
             await pipeline.run()
         except asyncio.CancelledError:
             log.info("stopping")
         finally:
-            if watchdog is not None:
-                watchdog.cancel()
+            for helper in helpers:
+                helper.cancel()
+            if self.control is not None:
+                await self.control.close()
             source.close()
             sink.close()
             runner.workers.shutdown()
@@ -137,9 +162,87 @@ class Daemon:
         task.cancel()
 
     def _on_turn(self, result: TurnResult) -> None:
+        if self.control is not None:
+            self.control.publish(
+                {
+                    "event": "turn",
+                    "heard": result.request or result.transcript.text,
+                    "reply": result.reply,
+                    "interrupted": result.interrupted,
+                    "command": result.command,
+                    "timings": result.timings.as_dict(),
+                }
+            )
         latency = result.timings.response_latency_s
         if latency is not None:
             self.notifier.status(f"listening (last reply {latency:.2f} s after you stopped)")
+
+    async def _publish_states(self) -> None:
+        """An event each time the state changes (polled: the pipeline stays unaware)."""
+        last = ""
+        while True:
+            pipeline = self.pipeline
+            state = pipeline.state if pipeline is not None else "starting"
+            if state != last and self.control is not None:
+                self.control.publish({"event": "state", "state": state})
+            last = state
+            await asyncio.sleep(STATE_POLL_S)
+
+    def status(self) -> dict[str, Any]:
+        settings, pipeline = self.settings, self.pipeline
+        last = pipeline.turns[-1].timings.as_dict() if pipeline and pipeline.turns else None
+        return {
+            "state": pipeline.state if pipeline is not None else "starting",
+            "pid": os.getpid(),
+            "uptime_s": round(time.monotonic() - self.started, 1),
+            "models": {
+                "stt": settings.stt.model,
+                "llm": settings.llm.model,
+                "tts": settings.tts.voice,
+            },
+            "devices": {
+                "input": str(self.options.input_file or settings.audio.input_device or "default"),
+                "output": str(
+                    self.options.output_file or settings.audio.output_device or "default"
+                ),
+            },
+            "turns": len(pipeline.turns) if pipeline is not None else 0,
+            "overflows": getattr(self.source, "overflows", 0),
+            "last_turn": last,
+        }
+
+    async def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
+        """One control-socket request (see voiced.control); the reply's fields."""
+        pipeline, runner = self.pipeline, self.runner
+        assert pipeline is not None and runner is not None
+        cmd = request["cmd"]
+        if cmd == "status":
+            return self.status()
+        if cmd in ("mute", "unmute"):
+            pipeline.muted = cmd == "mute"
+            log.info("microphone %sd", cmd)
+            return {"muted": pipeline.muted}
+        if cmd == "ptt":
+            action = request.get("action", "toggle")
+            if action not in ("start", "stop", "toggle"):
+                raise RequestError("ptt: action must be start, stop or toggle")
+            held = not pipeline.talk_held if action == "toggle" else action == "start"
+            pipeline.push_to_talk(held)
+            return {"talking": held}
+        if cmd == "cancel":
+            pipeline.cancel()
+            return {}
+        if cmd in ("say", "ask"):
+            text = request.get("text")
+            if not isinstance(text, str) or not text.strip():
+                raise RequestError(f"{cmd}: a non-empty text is needed")
+            if cmd == "say":
+                return {"seconds": round(await runner.say(text, pipeline.sink), 2)}
+            result = await pipeline.ask(text.strip())
+            if result is None:
+                raise RequestError("ask: the turn failed (see the log)")
+            return {"reply": result.reply, "timings": result.timings.as_dict()}
+        raise RequestError(f"unknown command {cmd!r}; known: {', '.join(COMMANDS)}")
 
     async def _watchdog(self) -> None:
         """WATCHDOG=1 only while audio frames arrive: a stuck audio path gets restarted."""

@@ -15,6 +15,7 @@ dropped from the history and the new utterance is answered.
 from __future__ import annotations
 
 import asyncio
+import collections
 import itertools
 import logging
 import threading
@@ -32,7 +33,7 @@ from voiced.config import Settings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
 from voiced.segmenter import Event, Segment, Segmenter
-from voiced.text import is_stop_command, looks_finished
+from voiced.text import is_stop_command, looks_finished, speakable, split_sentences
 from voiced.types import Transcript, TurnTimings, Utterance
 
 log = logging.getLogger(__name__)
@@ -141,6 +142,20 @@ class TurnRunner:
     @property
     def busy(self) -> bool:
         return self._interrupt is not None
+
+    async def say(self, text: str, sink: AudioSink) -> float:
+        """Speak a text (not a reply: nothing enters the conversation); returns its length."""
+        seconds = 0.0
+        for sentence in split_sentences(speakable(text)):
+            chunks = await self.workers.run("tts", _synthesize_all, self.engines.tts, sentence)
+            if not chunks:
+                continue
+            speech = np.concatenate(chunks)
+            start = sink.play(speech)
+            if self.reference is not None:
+                self.reference.add(start, speech, sink.sample_rate_hz)
+            seconds += len(speech) / sink.sample_rate_hz
+        return seconds
 
     async def respond(
         self,
@@ -322,6 +337,10 @@ ONSET_MARGIN_FRAMES = 2
 """Frames kept before the first one in which the user's voice stood out of the echo."""
 
 
+def _synthesize_all(tts: TextToSpeech, text: str) -> list[np.ndarray]:
+    return list(tts.synthesize(text))
+
+
 def _open_gate() -> asyncio.Event:
     gate = asyncio.Event()
     gate.set()
@@ -341,7 +360,7 @@ class _Speculation:
     transcript: asyncio.Future[Transcript]
     timings: TurnTimings
     gate: asyncio.Event
-    turn: asyncio.Task[None]
+    turn: asyncio.Task[TurnResult | None]
 
 
 class Pipeline:
@@ -369,13 +388,19 @@ class Pipeline:
             self.segmenter.endpointer.pause_frames = 0
         self._echo_tail_s = settings.audio.echo_tail_ms / 1000
         self._speculation: _Speculation | None = None
-        self._turn: asyncio.Task[None] | None = None
+        self._turn: asyncio.Task[TurnResult | None] | None = None
         self._carried = ""
         self._carried_from: Utterance | None = None
         """The utterance whose request is carried (unanswered: the user seemed to go on)."""
-        self.turns: list[TurnResult] = []
+        self.turns: collections.deque[TurnResult] = collections.deque(maxlen=100)
+        """The latest turns (a daemon runs for months: only the recent ones are kept)."""
         self.reference = runner.reference
         self.double_talk = DoubleTalkDetector()
+        self.muted = False
+        """A hard mute: the microphone's frames are dropped unheard."""
+        self.talk_held = False
+        """Push-to-talk held: everything heard is the user's turn until it is let go."""
+        self._cancelled = False
         self.last_frame_at = time.monotonic()
         """When the last audio frame arrived (monotonic): the audio path is alive."""
 
@@ -407,11 +432,12 @@ class Pipeline:
         try:
             async for frame, start_s in self.source.frames():
                 self.last_frame_at = time.monotonic()
-                if self._deaf(start_s):
+                if self.muted or self._deaf(start_s):
                     self.segmenter.reset()
                     self._drop_speculation()
                     continue
-                segment = self.segmenter.push(frame, self._hears_user(frame, start_s), start_s)
+                hears = self._hears_user(frame, start_s)
+                segment = self.segmenter.push(frame, hears or self.talk_held, start_s)
                 if segment is not None:
                     self._on_segment(segment)
                 self._maybe_end_early(start_s + len(frame) / 16000)
@@ -426,6 +452,49 @@ class Pipeline:
             if self._turn is not None:
                 self._turn.cancel()
                 await asyncio.gather(self._turn, return_exceptions=True)
+
+    def ask(self, text: str) -> asyncio.Task[TurnResult | None]:
+        """A typed request, answered aloud in turn like a spoken one."""
+        now = round(self.runner.clock.now(), 4)
+        utterance = Utterance(np.zeros(0, dtype=np.int16), now, now, now)
+        typed = asyncio.get_running_loop().create_future()
+        typed.set_result(Transcript(text))
+        return self._chain(utterance, typed, TurnTimings.of(utterance), _open_gate())
+
+    def cancel(self) -> None:
+        """Stop speaking now; the request being answered is dropped, not carried."""
+        now = self.runner.clock.now()
+        if self.runner.busy:
+            self._cancelled = True
+            self.runner.interrupt(now)
+        elif self.sink.busy_until() > now:  # something said with `say`
+            stop_s = self.sink.flush()
+            if self.reference is not None:
+                self.reference.cut(stop_s + 0.15)
+
+    def push_to_talk(self, held: bool) -> None:
+        """Pressed: the assistant stops speaking and everything heard is the user's turn;
+        let go: the turn ends there."""
+        if held and not self.talk_held:
+            self.cancel()
+        elif not held and self.talk_held:
+            final = self.segmenter.flush(self.runner.clock.now())
+            if final is not None:
+                self._commit(final)
+        self.talk_held = held
+
+    @property
+    def state(self) -> str:
+        """muted, speaking, thinking, hearing or listening."""
+        if self.muted:
+            return "muted"
+        if self.sink.busy_until() > self.runner.clock.now():
+            return "speaking"
+        if self.runner.busy:
+            return "thinking"
+        if self.segmenter.in_speech:
+            return "hearing"
+        return "listening"
 
     def _on_segment(self, segment: Segment) -> None:
         log.debug("%s at %.2f s", segment.event.value, segment.at_s)
@@ -499,15 +568,19 @@ class Pipeline:
         """What seemed the user going on was too short to be words (a click, a cough):
         answer the request it held back after all."""
 
-        async def resume(previous: asyncio.Task[None] | None) -> None:
+        async def resume(
+            previous: asyncio.Task[TurnResult | None] | None,
+        ) -> TurnResult | None:
             if previous is not None:
                 await asyncio.gather(previous, return_exceptions=True)
             origin = self._carried_from
             if not self._carried or origin is None:
-                return
+                return None
             nothing_more = asyncio.get_running_loop().create_future()
             nothing_more.set_result(Transcript(""))
-            await self._answer(origin, nothing_more, TurnTimings.of(origin), _open_gate(), None)
+            return await self._answer(
+                origin, nothing_more, TurnTimings.of(origin), _open_gate(), None
+            )
 
         self._turn = asyncio.create_task(resume(self._turn))
 
@@ -517,7 +590,7 @@ class Pipeline:
         transcript: asyncio.Future[Transcript] | None,
         timings: TurnTimings,
         gate: asyncio.Event,
-    ) -> asyncio.Task[None]:
+    ) -> asyncio.Task[TurnResult | None]:
         """Turns run one after another, each starting once the one before has ended."""
         previous = self._turn
         self._turn = asyncio.create_task(
@@ -531,11 +604,12 @@ class Pipeline:
         transcript: asyncio.Future[Transcript] | None,
         timings: TurnTimings,
         gate: asyncio.Event,
-        previous: asyncio.Task[None] | None,
-    ) -> None:
+        previous: asyncio.Task[TurnResult | None] | None,
+    ) -> TurnResult | None:
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         carried = self._carried
+        self._cancelled = False
         try:
             result = await self.runner.respond(
                 utterance.audio, self.sink, timings, transcript, carried, gate
@@ -545,9 +619,11 @@ class Pipeline:
         except Exception as exc:  # one failed turn must not end the loop
             log.error("turn failed: %s: %s", type(exc).__name__, exc)
             log.debug("turn failure", exc_info=True)
-            return
+            return None
         self._carried = ""
-        if result.interrupted and not result.reply and result.request:
+        if result.interrupted and self._cancelled:
+            result.command = "cancel"
+        elif result.interrupted and not result.reply and result.request:
             # Cut off before a word was said: the user was still going; keep their words.
             self._carried = result.request
             self._carried_from = utterance
@@ -557,3 +633,4 @@ class Pipeline:
         self.turns.append(result)
         if self.on_turn is not None:
             self.on_turn(result)
+        return result

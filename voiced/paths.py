@@ -1,0 +1,41 @@
+"""Where voiced keeps things: the XDG base directories, or systemd's own for a system unit."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def _dir(systemd_var: str, xdg_var: str, fallback: Path) -> Path:
+    # A system unit's RuntimeDirectory=/StateDirectory= come as $RUNTIME_DIRECTORY etc.
+    given = os.environ.get(systemd_var, "").split(":")[0]
+    if given:
+        return Path(given)
+    base = os.environ.get(xdg_var, "")
+    return (Path(base) if base else fallback) / "voiced"
+
+
+def runtime_dir() -> Path:
+    """Sockets and other files that live as long as the process."""
+    return _dir("RUNTIME_DIRECTORY", "XDG_RUNTIME_DIR", Path(f"/tmp/voiced-{os.getuid()}"))
+
+
+def state_dir() -> Path:
+    """Memory and history: what the assistant learns about its user."""
+    return _dir("STATE_DIRECTORY", "XDG_STATE_HOME", Path.home() / ".local" / "state")
+
+
+def data_dir() -> Path:
+    """Models and voices the user adds."""
+    return _dir("STATE_DIRECTORY", "XDG_DATA_HOME", Path.home() / ".local" / "share")
+
+
+def control_socket() -> Path:
+    return runtime_dir() / "control.sock"
+
+
+def private_dir(path: Path) -> Path:
+    """Create a directory only its owner can enter (0700)."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path.chmod(0o700)
+    return path
