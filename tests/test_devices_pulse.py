@@ -227,3 +227,12 @@ def test_a_user_talking_over_the_reply_interrupts_it(echoing_room, tmp_path, tts
     # the story's reply kept only what was heard before the interruption
     story_line = next(x for x in log.splitlines() if "heard 'Please tell me" in x)
     assert "said ''" not in story_line
+
+
+def test_doctor_finds_the_sound_server_and_opens_both_devices(pulse):
+    result = voiced("doctor", env=pulse)
+    lines = result.stdout.splitlines()
+    for check in ("sound server", "microphone", "speaker"):
+        line = next(x for x in lines if f"  {check}:" in x)
+        assert line.startswith("ok"), result.stdout
+    assert result.returncode == 0, result.stdout

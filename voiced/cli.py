@@ -99,6 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     show = config_sub.add_parser("show", parents=[common], help="merged values and their sources")
     show.add_argument("--json", action="store_true")
 
+    doctor = sub.add_parser("doctor", parents=[common], help="check this machine, one line each")
+    doctor.add_argument("--json", action="store_true")
+
     bench = sub.add_parser("bench", parents=[common], help="measure the loop on files")
     bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
     bench.add_argument("--idle-s", type=float, default=30.0, help="seconds of silence for idle CPU")
@@ -332,6 +335,24 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from dataclasses import asdict
+
+    from voiced.doctor import EXIT_BLOCKED, FAIL, diagnose
+
+    findings = diagnose(args.config)
+    if args.json:
+        print(json.dumps([asdict(f) for f in findings], indent=2))
+    else:
+        for finding in findings:
+            print(finding.line())
+    blocked = [f for f in findings if f.level == FAIL]
+    if blocked:
+        print(f"voiced cannot run here: {len(blocked)} problem(s) above", file=sys.stderr)
+        return EXIT_BLOCKED
+    return EXIT_OK
+
+
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.config import describe, layer_files, load_with_sources
 
@@ -377,6 +398,8 @@ def main(argv: list[str] | None = None) -> int:
 
         faulthandler.register(signal.SIGUSR1)  # `kill -USR1 PID`: every thread's stack
     try:
+        if args.command == "doctor":  # it reports a bad configuration itself
+            return cmd_doctor(args)
         settings = load_settings(args.config)
         return COMMANDS[args.command](args, settings)
     except VoicedError as exc:

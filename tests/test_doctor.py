@@ -1,0 +1,55 @@
+"""`voiced doctor`: one line per check, the fix for what is wrong, exit 5 when it blocks."""
+
+import json
+
+from tests.conftest import ROOT, voiced
+from voiced.doctor import EXIT_BLOCKED
+
+
+def findings(result):
+    return {f["check"]: f for f in json.loads(result.stdout)}
+
+
+def test_the_default_models_pass_their_sha256_and_the_machine_is_described():
+    result = voiced("doctor", "--json")
+    found = findings(result)
+    for check in ("config", "stt model", "llm model", "tts voice", "cpu", "memory"):
+        assert found[check]["level"] == "ok", found[check]
+    assert "sha256 checked" in found["llm model"]["message"]
+    # no sound card here: the devices fail, and that blocks running
+    assert found["microphone"]["level"] == "FAIL" and found["microphone"]["fix"]
+    assert result.returncode == EXIT_BLOCKED
+
+
+def test_a_corrupt_model_file_is_caught_with_its_fix(tmp_path):
+    models = tmp_path / "models"
+    for name in ("llm", "piper"):
+        (models / name).mkdir(parents=True)
+        for real in (ROOT / "models" / name).iterdir():
+            (models / name / real.name).symlink_to(real)
+    stt = models / "whisper-tiny.en"
+    stt.mkdir()
+    for real in (ROOT / "models" / "whisper-tiny.en").iterdir():
+        if real.name != "config.json":
+            (stt / real.name).symlink_to(real)
+    (stt / "config.json").write_text((ROOT / "models/whisper-tiny.en/config.json").read_text() + " ")
+    cfg = tmp_path / "c.toml"
+    cfg.write_text(f'models_dir = "{models}"\n')
+    result = voiced("doctor", "--config", str(cfg))
+    assert result.returncode == EXIT_BLOCKED
+    line = next(x for x in result.stdout.splitlines() if "stt model" in x)
+    assert line.startswith("FAIL  stt model:") and "sha256" in line and "make models" in line
+    assert next(x for x in result.stdout.splitlines() if "llm model" in x).startswith("ok")
+
+
+def test_a_missing_model_and_a_bad_config_are_each_one_line(tmp_path):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text('[llm]\nmodel = "nowhere.gguf"\n')
+    line = next(
+        x for x in voiced("doctor", "--config", str(cfg)).stdout.splitlines() if "llm" in x
+    )
+    assert line.startswith("FAIL  llm model: missing ") and "nowhere.gguf" in line
+    cfg.write_text("[llm]\ntemperature = -1\n")
+    result = voiced("doctor", "--config", str(cfg))
+    assert result.returncode == EXIT_BLOCKED
+    assert result.stdout.splitlines()[0].startswith(f"FAIL  config: {cfg}: llm.temperature")

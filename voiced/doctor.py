@@ -1,0 +1,281 @@
+"""`voiced doctor`: what stands between this machine and a working assistant, one line each.
+
+Each check gives ok, warn (works, but not as it should: headless without linger, no
+unit installed) or fail (voiced cannot run), and for anything not ok, the fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import tomllib
+
+from voiced.config import ROOT, Settings, layer_files, load_settings
+from voiced.errors import VoicedError
+
+OK, WARN, FAIL = "ok", "warn", "FAIL"
+EXIT_BLOCKED = 5
+"""`voiced doctor` found something that stops voiced from running."""
+
+
+@dataclass(frozen=True)
+class Finding:
+    check: str
+    level: str
+    message: str
+    fix: str = ""
+
+    def line(self) -> str:
+        fix = f" -> {self.fix}" if self.fix and self.level != OK else ""
+        return f"{self.level:<4}  {self.check}: {self.message}{fix}"
+
+
+def diagnose(config: Path | None) -> list[Finding]:
+    try:
+        settings = load_settings(config)
+    except VoicedError as exc:
+        first = exc.message.splitlines()[0]
+        return [Finding("config", FAIL, first, "fix the file named; `voiced config check`")]
+    findings = [Finding("config", OK, "valid: " + ", ".join(str(f) for f in layer_files(config)))]
+    checks: list[Callable[[Settings], Iterator[Finding]]] = [
+        models,
+        audio,
+        machine,
+        service,
+    ]
+    for check in checks:
+        try:
+            findings.extend(check(settings))
+        except Exception as exc:  # a check that breaks is itself a finding
+            findings.append(Finding(check.__name__, WARN, f"could not check: {exc}"))
+    return findings
+
+
+# --- models ------------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _pinned(settings: Settings) -> dict[Path, str]:
+    """The sha256 of every file the model manifest pins, by where it is unpacked."""
+    manifest = ROOT / "models" / "manifest.toml"
+    if not manifest.is_file():
+        return {}
+    entries = tomllib.loads(manifest.read_text())["model"]
+    return {
+        (settings.models_dir / f["dest"]).resolve(): f["sha256"]
+        for m in entries
+        for f in m["files"]
+    }
+
+
+def models(settings: Settings) -> Iterator[Finding]:
+    pinned = _pinned(settings)
+    stt = settings.model_path(settings.stt.model)
+    voice = settings.model_path(settings.tts.voice)
+    wanted = {
+        "stt model": [stt / "model.bin", stt / "config.json", stt / "tokenizer.json"],
+        "llm model": [settings.model_path(settings.llm.model)],
+        "tts voice": [voice, voice.with_name(voice.name + ".json")],
+    }
+    for check, files in wanted.items():
+        missing = [f for f in files if not f.is_file()]
+        if missing:
+            yield Finding(
+                check, FAIL, f"missing {missing[0]}", "`make models` (or fix the path in config)"
+            )
+            continue
+        corrupt = [f for f in files if f.resolve() in pinned and _sha256(f) != pinned[f.resolve()]]
+        if corrupt:
+            yield Finding(
+                check,
+                FAIL,
+                f"{corrupt[0]} does not match its sha256 in models/manifest.toml",
+                "delete it and run `make models`",
+            )
+            continue
+        checked = "sha256 checked" if files[0].resolve() in pinned else "your own model"
+        size_mb = sum(f.stat().st_size for f in files) / 1e6
+        yield Finding(
+            check, OK, f"{files[0].parent.name}/{files[0].name} ({size_mb:.0f} MB, {checked})"
+        )
+
+
+# --- audio -------------------------------------------------------------------------------
+
+
+def audio(settings: Settings) -> Iterator[Finding]:
+    runtime = os.environ.get("XDG_RUNTIME_DIR", "")
+    servers = [
+        name
+        for name, path in (("PipeWire", "pipewire-0"), ("PulseAudio", "pulse/native"))
+        if runtime and (Path(runtime) / path).exists()
+    ]
+    if os.environ.get("PULSE_SERVER"):
+        servers.append(f"PulseAudio at {os.environ['PULSE_SERVER']}")
+    if servers:
+        yield Finding("sound server", OK, " and ".join(servers) + " reachable")
+    else:
+        yield Finding(
+            "sound server",
+            WARN,
+            "no PipeWire or PulseAudio in this session (plain ALSA then)",
+            "fine for the system unit on a headless box; for the user unit, run in your "
+            "desktop session or enable linger",
+        )
+    try:
+        import sounddevice as sd
+    except OSError as exc:
+        yield Finding("audio devices", FAIL, f"PortAudio missing: {exc}", "`make install`")
+        return
+    from voiced.audio.devices import find_device
+
+    for kind, name in (
+        ("input", settings.audio.input_device),
+        ("output", settings.audio.output_device),
+    ):
+        check = "microphone" if kind == "input" else "speaker"
+        try:
+            device = find_device(name, kind)
+            info = sd.query_devices(device, kind)
+            opener = sd.InputStream if kind == "input" else sd.OutputStream
+            with opener(device=device, channels=1, dtype="int16"):
+                pass
+        except VoicedError as exc:
+            yield Finding(
+                check,
+                FAIL,
+                exc.message,
+                f"plug it in, or set audio.{kind}_device (`voiced devices` lists them)",
+            )
+            continue
+        except Exception as exc:
+            yield Finding(check, FAIL, f"cannot open it: {exc}", "is another program holding it?")
+            continue
+        yield Finding(check, OK, f"{info['name']!r} opens")
+
+
+# --- the machine ---------------------------------------------------------------------------
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    for line in text.splitlines():
+        if line.lower().startswith(("flags", "features")):
+            return set(line.split(":", 1)[1].split())
+    return set()
+
+
+def _available_mb() -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def machine(settings: Settings) -> Iterator[Finding]:
+    arch = platform.machine()
+    flags = _cpu_flags()
+    cores = os.cpu_count() or 1
+    if arch in ("x86_64", "AMD64"):
+        fast = {"avx2", "fma"} <= flags
+        yield Finding(
+            "cpu",
+            OK if fast else WARN,
+            f"{arch}, {cores} cores" + (", AVX2+FMA" if fast else ", no AVX2/FMA: slow replies"),
+            "a smaller LLM, or a CPU with AVX2",
+        )
+    elif arch in ("aarch64", "arm64"):
+        dot = "asimddp" in flags
+        yield Finding(
+            "cpu",
+            OK,
+            f"{arch}, {cores} cores" + (", NEON dot product" if dot else ", NEON"),
+        )
+    else:
+        yield Finding("cpu", WARN, f"{arch}: untested", "use x86-64 or 64-bit ARM (aarch64)")
+    model_mb = 0.0
+    for name in (settings.llm.model, settings.tts.voice):
+        path = settings.model_path(name)
+        if path.is_file():
+            model_mb += path.stat().st_size / 1e6
+    stt = settings.model_path(settings.stt.model) / "model.bin"
+    if stt.is_file():
+        model_mb += stt.stat().st_size / 1e6
+    needed = 350 + 2 * model_mb  # the runtimes, plus each model's weights and working space
+    free = _available_mb()
+    if free is None:
+        yield Finding("memory", WARN, "cannot read /proc/meminfo")
+    elif free < needed:
+        yield Finding(
+            "memory",
+            FAIL,
+            f"{free:.0f} MB available, the configured models need about {needed:.0f} MB",
+            "smaller models (config/pi.toml) or more memory",
+        )
+    else:
+        yield Finding("memory", OK, f"{free:.0f} MB available, about {needed:.0f} MB needed")
+
+
+# --- the service -----------------------------------------------------------------------------
+
+
+def service(settings: Settings) -> Iterator[Finding]:
+    config_home = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+    user_unit = config_home / "systemd" / "user" / "voiced.service"
+    system_unit = Path("/etc/systemd/system/voiced.service")
+    installed = [p for p in (user_unit, system_unit) if p.is_file()]
+    if installed:
+        yield Finding("unit", OK, "installed: " + ", ".join(str(p) for p in installed))
+    else:
+        yield Finding("unit", WARN, "not installed", "`make install-service`")
+    userns = Path("/proc/sys/user/max_user_namespaces")
+    try:
+        namespaces = int(userns.read_text())
+    except (OSError, ValueError):
+        namespaces = -1
+    if namespaces == 0:
+        yield Finding(
+            "sandbox",
+            WARN,
+            "user namespaces are off: the user unit's sandboxing cannot be applied",
+            "sysctl user.max_user_namespaces=15000, or use the system unit",
+        )
+    else:
+        yield Finding("sandbox", OK, "user namespaces available for the unit's sandbox")
+    user = os.environ.get("USER") or os.environ.get("LOGNAME") or ""
+    if user_unit.is_file() and user and shutil.which("loginctl"):
+        result = subprocess.run(
+            ["loginctl", "show-user", user, "--property=Linger", "--value"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+        if result.stdout.strip() == "yes" or Path(f"/var/lib/systemd/linger/{user}").exists():
+            yield Finding("linger", OK, "on: voiced starts at boot, without a login")
+        else:
+            yield Finding(
+                "linger",
+                WARN,
+                "off: the user unit only runs while you are logged in",
+                f"for a headless box: loginctl enable-linger {user}",
+            )
