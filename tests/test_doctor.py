@@ -32,7 +32,8 @@ def test_a_corrupt_model_file_is_caught_with_its_fix(tmp_path):
     for real in (ROOT / "models" / "whisper-tiny.en").iterdir():
         if real.name != "config.json":
             (stt / real.name).symlink_to(real)
-    (stt / "config.json").write_text((ROOT / "models/whisper-tiny.en/config.json").read_text() + " ")
+    original = (ROOT / "models" / "whisper-tiny.en" / "config.json").read_text()
+    (stt / "config.json").write_text(original + " ")  # one byte more: another sha256
     cfg = tmp_path / "c.toml"
     cfg.write_text(f'models_dir = "{models}"\n')
     result = voiced("doctor", "--config", str(cfg))
@@ -45,9 +46,7 @@ def test_a_corrupt_model_file_is_caught_with_its_fix(tmp_path):
 def test_a_missing_model_and_a_bad_config_are_each_one_line(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[llm]\nmodel = "nowhere.gguf"\n')
-    line = next(
-        x for x in voiced("doctor", "--config", str(cfg)).stdout.splitlines() if "llm" in x
-    )
+    line = next(x for x in voiced("doctor", "--config", str(cfg)).stdout.splitlines() if "llm" in x)
     assert line.startswith("FAIL  llm model: missing ") and "nowhere.gguf" in line
     cfg.write_text("[llm]\ntemperature = -1\n")
     result = voiced("doctor", "--config", str(cfg))

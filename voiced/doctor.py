@@ -6,7 +6,6 @@ unit installed) or fail (voiced cannot run), and for anything not ok, the fix.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import platform
 import shutil
@@ -18,6 +17,7 @@ from pathlib import Path
 import tomllib
 
 from voiced.config import ROOT, Settings, layer_files, load_settings
+from voiced.digest import sha256_of
 from voiced.errors import VoicedError
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -61,14 +61,6 @@ def diagnose(config: Path | None) -> list[Finding]:
 # --- models ------------------------------------------------------------------------------
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _pinned(settings: Settings) -> dict[Path, str]:
     """The sha256 of every file the model manifest pins, by where it is unpacked."""
     manifest = ROOT / "models" / "manifest.toml"
@@ -80,6 +72,10 @@ def _pinned(settings: Settings) -> dict[Path, str]:
         for m in entries
         for f in m["files"]
     }
+
+
+def _altered(path: Path, pinned: dict[Path, str]) -> bool:
+    return sha256_of(path) != pinned[path.resolve()]
 
 
 def models(settings: Settings) -> Iterator[Finding]:
@@ -98,7 +94,7 @@ def models(settings: Settings) -> Iterator[Finding]:
                 check, FAIL, f"missing {missing[0]}", "`make models` (or fix the path in config)"
             )
             continue
-        corrupt = [f for f in files if f.resolve() in pinned and _sha256(f) != pinned[f.resolve()]]
+        corrupt = [f for f in files if f.resolve() in pinned and _altered(f, pinned)]
         if corrupt:
             yield Finding(
                 check,
