@@ -11,8 +11,9 @@ import time
 import numpy as np
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, voiced
 from voiced.audio.files import write_wav
+from voiced.errors import EXIT_AUDIO_DEVICE
 from voiced.systemd import Notifier
 
 
@@ -100,6 +101,29 @@ def test_ready_status_watchdog_and_a_clean_sigterm(tmp_path):
     assert ready > messages.index("STATUS=loading models")
     assert "WATCHDOG=1" in messages[ready:]
     assert messages[-1] == "STOPPING=1\nSTATUS=stopping"
+
+
+def test_as_a_service_a_missing_device_is_waited_for_not_a_restart_loop(tmp_path):
+    # No sound card here: the reply's speaker does not exist. By hand that is exit 69 at
+    # once; under systemd it waits (telling systemd why) until stopped.
+    notify = NotifySocket(tmp_path / "notify")
+    audio = tmp_path / "silence.wav"
+    write_wav(audio, np.zeros(16000, dtype=np.int16), 16000)
+    run = [sys.executable, "-m", "voiced", "run", "--input-file", str(audio)]
+    env = {**os.environ, "NOTIFY_SOCKET": str(notify.path)}
+    proc = subprocess.Popen(run, cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True)
+    try:
+        notify.wait_for("STATUS=waiting for speaker 'default'", timeout_s=30)
+        notify.wait_for("EXTEND_TIMEOUT_USEC=", timeout_s=10)
+        assert proc.poll() is None
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+    assert "waiting: no audio output device found" in proc.stderr.read()
+    assert "READY=1" not in "".join(notify.messages)
+    by_hand = voiced("run", "--input-file", str(audio))
+    assert by_hand.returncode == EXIT_AUDIO_DEVICE
 
 
 @pytest.mark.slow

@@ -26,6 +26,7 @@ log = logging.getLogger("voiced")
 
 COMMANDS = ("status", "mute", "unmute", "ptt", "say", "ask", "cancel", "events")
 STATE_POLL_S = 0.1
+DEVICE_POLL_S = 2.0
 MODEL_LOAD_ALLOWANCE_S = 180
 """EXTEND_TIMEOUT_USEC while loading: a Pi with bigger models can take minutes."""
 
@@ -52,7 +53,6 @@ class Daemon:
         self.started = time.monotonic()
 
     def run(self) -> None:
-        from voiced.audio.devices import find_device
         from voiced.engines.whisper import read_audio_file
 
         # SIGTERM while the models load stops as cleanly as Ctrl-C (the loop installs its own).
@@ -60,10 +60,10 @@ class Daemon:
         options, settings = self.options, self.settings
         # Check what the user named before the slow model loading.
         input_audio = read_audio_file(options.input_file) if options.input_file else None
-        if input_audio is None:
-            find_device(settings.audio.input_device, "input")
+        kinds = ["input"] if input_audio is None else []
         if options.output_file is None:
-            find_device(settings.audio.output_device, "output")
+            kinds.append("output")
+        self._wait_for_devices(kinds)
 
         self.notifier.extend_timeout(MODEL_LOAD_ALLOWANCE_S)
         self.notifier.status("loading models")
@@ -73,6 +73,36 @@ class Daemon:
             asyncio.run(self._main(runner, input_audio))
         finally:
             self.notifier.close()
+
+    def _wait_for_devices(self, kinds: list[str]) -> None:
+        """The devices named in the configuration must exist. Run by hand, a missing one
+        is an error at once (exit 69); as a service, voiced waits for it to be plugged
+        in, telling systemd what it waits for, rather than failing in a restart loop."""
+        from voiced.audio.devices import find_device, rescan
+        from voiced.errors import AudioDeviceError
+
+        waiting = ""
+        while True:
+            try:
+                for kind in kinds:
+                    find_device(getattr(self.settings.audio, f"{kind}_device"), kind)
+                break
+            except AudioDeviceError as exc:
+                if not self.notifier.enabled:
+                    raise
+                if exc.message != waiting:
+                    waiting = exc.message
+                    log.warning("waiting: %s", exc.message)
+                    name = self.settings.audio.input_device or "default"
+                    what = "microphone" if "input" in exc.message else "speaker"
+                    if what == "speaker":
+                        name = self.settings.audio.output_device or "default"
+                    self.notifier.status(f"waiting for {what} '{name}'")
+                self.notifier.extend_timeout(DEVICE_POLL_S * 5)
+                time.sleep(DEVICE_POLL_S)
+                rescan()
+        if waiting:
+            log.info("audio devices found")
 
     def _open(
         self, runner: TurnRunner, input_audio: np.ndarray | None

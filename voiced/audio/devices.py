@@ -42,6 +42,14 @@ def list_devices() -> list[dict[str, Any]]:
     return [dict(d, index=i) for i, d in enumerate(devices)]
 
 
+def rescan() -> None:
+    """Forget PortAudio's device list (made once, at start-up) so new devices show up."""
+    import sounddevice as sd
+
+    sd._terminate()
+    sd._initialize()
+
+
 def find_device(name: str, kind: str) -> int | None:
     """Device index for a (part of a) device name; None means the system default.
 
