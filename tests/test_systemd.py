@@ -198,7 +198,7 @@ def test_units_pass_systemd_verify(units, name):
 
 
 def test_hardening_does_not_regress(units):
-    # Scores from `systemd-analyze security --offline=yes` (0 best, 10 worst). A user
-    # unit cannot use most sandboxing (no privileges to set it up), hence its score.
+    # Scores from `systemd-analyze security --offline=yes` (0 best, 10 worst): 1.0 and
+    # 2.0 when written. The user unit keeps realtime and device access for audio.
     assert exposure(units / "voiced-system.service") <= 1.5
-    assert exposure(units / "voiced.service") <= 6.0
+    assert exposure(units / "voiced.service") <= 2.5

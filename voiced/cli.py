@@ -18,7 +18,7 @@ import numpy as np
 from voiced import __version__
 from voiced.config import Settings, load_settings
 from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, VoicedError
-from voiced.paths import control_socket
+from voiced.paths import find_control_socket
 from voiced.pipeline import TurnResult, conversation_for, load_runner
 
 log = logging.getLogger("voiced")
@@ -155,7 +155,7 @@ def _request(args: argparse.Namespace, cmd: str, **fields: object) -> dict[str, 
     """One request to the running daemon; its refusal is a one-line error."""
     from voiced.control import ControlClient, Refused
 
-    client = ControlClient(args.socket or control_socket())
+    client = ControlClient(args.socket or find_control_socket())
     try:
         reply = client.request(cmd, **fields)
     finally:
@@ -195,7 +195,7 @@ def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.control import ControlClient, ControlError, Refused
 
-    client = ControlClient(args.socket or control_socket(), timeout_s=None)
+    client = ControlClient(args.socket or find_control_socket(), timeout_s=None)
     try:
         first = client.request("events")
         if not first.get("ok"):

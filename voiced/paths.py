@@ -8,7 +8,7 @@ from pathlib import Path
 
 def _dir(systemd_var: str, xdg_var: str, fallback: Path) -> Path:
     # A system unit's RuntimeDirectory=/StateDirectory= come as $RUNTIME_DIRECTORY etc.
-    given = os.environ.get(systemd_var, "").split(":")[0]
+    given = os.environ.get(systemd_var, "").split(":")[0] if systemd_var else ""
     if given:
         return Path(given)
     base = os.environ.get(xdg_var, "")
@@ -27,11 +27,21 @@ def state_dir() -> Path:
 
 def data_dir() -> Path:
     """Models and voices the user adds."""
-    return _dir("STATE_DIRECTORY", "XDG_DATA_HOME", Path.home() / ".local" / "share")
+    return _dir("", "XDG_DATA_HOME", Path.home() / ".local" / "share")
+
+
+SYSTEM_CONTROL_SOCKET = Path("/run/voiced/control.sock")
+"""Where the system unit (RuntimeDirectory=voiced) puts it."""
 
 
 def control_socket() -> Path:
     return runtime_dir() / "control.sock"
+
+
+def find_control_socket() -> Path:
+    """The running daemon's socket, for a client: the user's own, else the system one."""
+    mine = control_socket()
+    return SYSTEM_CONTROL_SOCKET if not mine.exists() and SYSTEM_CONTROL_SOCKET.exists() else mine
 
 
 def private_dir(path: Path) -> Path:
