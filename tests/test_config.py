@@ -97,3 +97,11 @@ def test_config_check_passes_good_layers_and_fails_bad_ones_with_78(tmp_path, ca
     bad.write_text("[llm]\nmax_sentences = 0\n")
     assert main(["config", "check", "--config", str(bad)]) == EXIT_CONFIG
     assert capsys.readouterr().err == f"voiced: {bad}: llm.max_sentences: must be at least 1\n"
+
+
+def test_the_raspberry_pi_profile_is_a_valid_layer_that_shares_four_cores():
+
+    pi = load_settings(DEFAULT_CONFIG_FILE.parent / "pi.toml")
+    assert pi.stt.threads + pi.llm.threads <= 6  # they rarely run at the same moment
+    assert max(pi.stt.threads, pi.llm.threads, pi.tts.threads) <= 3  # one core for audio
+    assert pi.vad.end_silence_ms > load_settings(None).vad.end_silence_ms
