@@ -198,6 +198,20 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
+class ServiceSettings:
+    control_socket: bool = True
+    """Serve the control socket ($XDG_RUNTIME_DIR/voiced/control.sock) while running."""
+    metrics_port: int = 0
+    """Prometheus metrics on http://127.0.0.1:PORT/metrics; 0: off. The units allow only
+    Unix sockets: add AF_INET to RestrictAddressFamilies= in a drop-in to use it."""
+
+    def check(self) -> list[tuple[str, str]]:
+        if not 0 <= self.metrics_port <= 65535:
+            return [("metrics_port", "must be 0 (off) or a TCP port, 1-65535")]
+        return []
+
+
+@dataclass(frozen=True)
 class Settings:
     audio: AudioSettings = field(default_factory=AudioSettings)
     vad: VadSettings = field(default_factory=VadSettings)
@@ -205,6 +219,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    service: ServiceSettings = field(default_factory=ServiceSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
     def model_path(self, name: str) -> Path:
@@ -219,6 +234,7 @@ SECTIONS: dict[str, type] = {
     "llm": LlmSettings,
     "tts": TtsSettings,
     "pipeline": PipelineSettings,
+    "service": ServiceSettings,
 }
 
 

@@ -17,6 +17,7 @@ from voiced.audio import AudioSink, AudioSource
 from voiced.config import Settings, load_settings
 from voiced.control import ControlServer, RequestError
 from voiced.errors import ConfigError
+from voiced.metrics import Metrics, MetricsServer
 from voiced.paths import control_socket
 from voiced.pipeline import Pipeline, TurnResult, TurnRunner, load_runner
 from voiced.segmenter import Segmenter
@@ -50,6 +51,8 @@ class Daemon:
         self.pipeline: Pipeline | None = None
         self.runner: TurnRunner | None = None
         self.control: ControlServer | None = None
+        self.metrics: Metrics | None = None
+        self.metrics_server: MetricsServer | None = None
         self.started = time.monotonic()
 
     def run(self) -> None:
@@ -160,8 +163,21 @@ class Daemon:
         )
         self.source, self.sink = source, sink
         control_path = options.control
-        if control_path is None and input_audio is None:
+        if control_path is None and input_audio is None and settings.service.control_socket:
             control_path = control_socket()
+        if settings.service.metrics_port:
+            self.metrics = Metrics(
+                overflows=lambda: getattr(source, "overflows", 0),
+                errors=lambda: pipeline.failures,
+            )
+            self.metrics_server = MetricsServer(self.metrics, settings.service.metrics_port)
+            try:
+                await self.metrics_server.start()
+            except OSError as exc:
+                raise ConfigError(
+                    f"service.metrics_port: cannot listen on 127.0.0.1:"
+                    f"{settings.service.metrics_port}: {exc.strerror}"
+                ) from None
         if control_path is not None:
             self.control = ControlServer(
                 control_path,
@@ -183,6 +199,8 @@ class Daemon:
                 helper.cancel()
             if self.control is not None:
                 await self.control.close()
+            if self.metrics_server is not None:
+                await self.metrics_server.close()
             source.close()
             sink.close()
             runner.workers.shutdown()
@@ -192,6 +210,8 @@ class Daemon:
         task.cancel()
 
     def _on_turn(self, result: TurnResult) -> None:
+        if self.metrics is not None:
+            self.metrics.turn(result.timings, _outcome(result))
         if self.control is not None:
             self.control.publish(
                 {
@@ -323,3 +343,12 @@ class Daemon:
         else:
             log.info("configuration reloaded")
         self.notifier.send(READY=1, STATUS="listening")
+
+
+def _outcome(result: TurnResult) -> str:
+    """answered, interrupted, a command (stop, cancel), or dropped (noise, nothing said)."""
+    if result.command:
+        return result.command
+    if result.interrupted:
+        return "interrupted"
+    return "answered" if result.timings.first_played_s is not None else "dropped"

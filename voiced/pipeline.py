@@ -401,6 +401,8 @@ class Pipeline:
         self.talk_held = False
         """Push-to-talk held: everything heard is the user's turn until it is let go."""
         self._cancelled = False
+        self.failures = 0
+        """Turns that failed inside an engine (logged; the loop went on)."""
         self.last_frame_at = time.monotonic()
         """When the last audio frame arrived (monotonic): the audio path is alive."""
 
@@ -617,6 +619,7 @@ class Pipeline:
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # one failed turn must not end the loop
+            self.failures += 1
             log.error("turn failed: %s: %s", type(exc).__name__, exc)
             log.debug("turn failure", exc_info=True)
             return None
