@@ -105,3 +105,23 @@ def test_the_raspberry_pi_profile_is_a_valid_layer_that_shares_four_cores():
     assert pi.stt.threads + pi.llm.threads <= 6  # they rarely run at the same moment
     assert max(pi.stt.threads, pi.llm.threads, pi.tts.threads) <= 3  # one core for audio
     assert pi.vad.end_silence_ms > load_settings(None).vad.end_silence_ms
+
+
+def test_command_line_overrides_are_the_last_layer(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("[llm]\ntemperature = 0.7\n[vad]\nend_silence_ms = 500\n")
+    settings = load_settings(cfg, ["llm.temperature=0.4", "audio.input_device=USB Audio"])
+    assert settings.llm.temperature == 0.4  # over the file
+    assert settings.vad.end_silence_ms == 500  # the file still applies elsewhere
+    assert settings.audio.input_device == "USB Audio"  # not TOML: taken as a string
+    assert main(["config", "show", "--config", str(cfg), "--set", "llm.temperature=0.4"]) == 0
+    shown = capsys.readouterr().out.splitlines()
+    assert "llm.temperature = 0.4  # --set" in shown
+    assert f"vad.end_silence_ms = 500  # {cfg}" in shown
+    assert main(["config", "check", "--set", "llm.temperature=9"]) == EXIT_CONFIG
+    assert main(["config", "check", "--set", "temperature"]) == EXIT_CONFIG
+    err = capsys.readouterr().err.splitlines()
+    assert err == [
+        "voiced: --set: llm.temperature: must be between 0 and 2",
+        "voiced: --set temperature: expected SECTION.KEY=VALUE",
+    ]

@@ -32,6 +32,14 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument("--config", type=Path, metavar="FILE", help="extra TOML config layer")
     common.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    common.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="SECTION.KEY=VALUE",
+        dest="overrides",
+        help="override one setting, after every config file (repeatable)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = sub.add_parser("run", parents=[common], help="listen and answer (the daemon loop)")
@@ -307,6 +315,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         echo_gain=args.echo_gain,
         echo_delay_ms=args.echo_delay_ms,
         control=args.control,
+        overrides=args.overrides,
     )
     Daemon(settings, options).run()
     return EXIT_OK
@@ -340,7 +349,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
     from voiced.doctor import EXIT_BLOCKED, FAIL, diagnose
 
-    findings = diagnose(args.config)
+    findings = diagnose(args.config, args.overrides)
     if args.json:
         print(json.dumps([asdict(f) for f in findings], indent=2))
     else:
@@ -360,7 +369,7 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
         files = layer_files(args.config)
         print("configuration is valid: " + ", ".join(str(f) for f in files))
         return EXIT_OK
-    shown = describe(*load_with_sources(args.config))
+    shown = describe(*load_with_sources(args.config, args.overrides))
     if args.json:
         print(json.dumps(shown, indent=2, default=str))
         return EXIT_OK
@@ -400,7 +409,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "doctor":  # it reports a bad configuration itself
             return cmd_doctor(args)
-        settings = load_settings(args.config)
+        settings = load_settings(args.config, args.overrides)
         return COMMANDS[args.command](args, settings)
     except VoicedError as exc:
         for line in exc.message.splitlines():

@@ -321,21 +321,48 @@ def layer_files(explicit: Path | None) -> list[Path]:
     return found
 
 
-def load_settings(explicit: Path | None = None) -> Settings:
-    return load_with_sources(explicit)[0]
+def parse_overrides(items: list[str]) -> dict[str, Any]:
+    """`--set llm.temperature=0.3` → {"llm": {"temperature": 0.3}}: the last layer.
+    The value is read as TOML (numbers, true/false, "strings", [lists]); anything that
+    is not valid TOML is taken as a plain string."""
+    layer: dict[str, Any] = {}
+    for item in items:
+        name, sep, raw = item.partition("=")
+        section, dot, key = name.strip().partition(".")
+        if not sep or (section != "models_dir" and not (dot and key)):
+            raise ConfigError(f"--set {item}: expected SECTION.KEY=VALUE")
+        try:
+            value = tomllib.loads(f"v = {raw}")["v"]
+        except tomllib.TOMLDecodeError:
+            value = raw
+        if section == "models_dir":
+            layer["models_dir"] = value
+        else:
+            table = layer.setdefault(section, {})
+            if isinstance(table, dict):
+                table[key] = value
+    return layer
 
 
-def load_with_sources(explicit: Path | None = None) -> tuple[Settings, dict[str, str]]:
-    """The merged settings, and for each "section.key" the file it came from."""
+def load_settings(explicit: Path | None = None, overrides: list[str] | None = None) -> Settings:
+    return load_with_sources(explicit, overrides)[0]
+
+
+def load_with_sources(
+    explicit: Path | None = None, overrides: list[str] | None = None
+) -> tuple[Settings, dict[str, str]]:
+    """The merged settings, and for each "section.key" the layer it came from."""
     settings = Settings()
     sources: dict[str, str] = {}
-    for path in layer_files(explicit):
-        data = read_layer(path)
-        settings = merge_layer(settings, data, str(path))
+    layers = [(str(path), read_layer(path)) for path in layer_files(explicit)]
+    if overrides:
+        layers.append(("--set", parse_overrides(overrides)))
+    for source, data in layers:
+        settings = merge_layer(settings, data, source)
         for section, table in data.items():
             keys = table if isinstance(table, dict) else {"": None}
             for key in keys:
-                sources[f"{section}.{key}".rstrip(".")] = str(path)
+                sources[f"{section}.{key}".rstrip(".")] = source
     return settings, sources
 
 

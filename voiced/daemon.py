@@ -7,7 +7,7 @@ import logging
 import os
 import signal
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,8 @@ class RunOptions:
     echo_gain: float = 0.0
     echo_delay_ms: float = 60.0
     control: Path | None = None
+    overrides: list[str] = field(default_factory=list)
+    """`--set SECTION.KEY=VALUE` items: the last configuration layer, kept on reload."""
     """The control socket (None: the usual one, except when reading a file)."""
 
 
@@ -310,7 +312,7 @@ class Daemon:
         """SIGHUP: read the configuration again and apply what can change while running."""
         self.notifier.send(RELOADING=1, STATUS="reloading configuration")
         try:
-            new = load_settings(self.options.config)
+            new = load_settings(self.options.config, self.options.overrides)
         except ConfigError as exc:
             for line in exc.message.splitlines():
                 log.error("reload refused, keeping the running configuration: %s", line)

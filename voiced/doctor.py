@@ -37,9 +37,9 @@ class Finding:
         return f"{self.level:<4}  {self.check}: {self.message}{fix}"
 
 
-def diagnose(config: Path | None) -> list[Finding]:
+def diagnose(config: Path | None, overrides: list[str] | None = None) -> list[Finding]:
     try:
-        settings = load_settings(config)
+        settings = load_settings(config, overrides)
     except VoicedError as exc:
         first = exc.message.splitlines()[0]
         return [Finding("config", FAIL, first, "fix the file named; `voiced config check`")]
