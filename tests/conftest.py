@@ -6,6 +6,7 @@ import csv
 import os
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,6 +15,10 @@ import pytest
 from voiced.config import Settings
 
 DATA = Path(__file__).parent / "data"
+
+# Whatever the tests tell the assistant must not land in the real user's memory.
+_STATE = tempfile.mkdtemp(prefix="voiced-test-state-")
+os.environ["XDG_STATE_HOME"] = _STATE
 ROOT = Path(__file__).parent.parent
 
 

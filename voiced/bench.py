@@ -186,7 +186,10 @@ def run_loop(args: list[str]) -> RunStats:
     stats = RunStats()
     started = time.monotonic()
     child = subprocess.Popen(
-        [sys.executable, "-m", "voiced", "run", *args], stderr=subprocess.PIPE, text=True
+        # the prompts are not the user's life: nothing of them goes into the memory
+        [sys.executable, "-m", "voiced", "run", "--set", "memory.facts=false", *args],
+        stderr=subprocess.PIPE,
+        text=True,
     )
     marks: dict[str, float] = {}
 

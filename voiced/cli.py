@@ -17,7 +17,7 @@ import numpy as np
 
 from voiced import __version__
 from voiced.config import Settings, load_settings
-from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, VoicedError
+from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, UsageError, VoicedError
 from voiced.paths import find_control_socket
 from voiced.pipeline import TurnResult, conversation_for, load_runner
 
@@ -106,6 +106,19 @@ def _parser() -> argparse.ArgumentParser:
     config_sub.add_parser("check", parents=[common], help="validate every layer")
     show = config_sub.add_parser("show", parents=[common], help="merged values and their sources")
     show.add_argument("--json", action="store_true")
+
+    memory = sub.add_parser("memory", help="what it remembers about you")
+    memory_sub = memory.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = memory_sub.add_parser("list", parents=[common], help="every fact, with its id")
+    listing.add_argument("--json", action="store_true")
+    add = memory_sub.add_parser("add", parents=[common], help="remember a fact, as you say it")
+    add.add_argument("text", metavar="TEXT")
+    memory_forget = memory_sub.add_parser("forget", parents=[common], help="forget ID, or --all")
+    memory_forget.add_argument("id", nargs="?", type=int, metavar="ID")
+    memory_forget.add_argument("--all", action="store_true", help="everything, erased from disk")
+    memory_sub.add_parser("export", parents=[common], help="every fact as JSON, to stdout")
+    forget = sub.add_parser("forget", parents=[common], help="forget --all: erase the memory")
+    forget.add_argument("--all", action="store_true", required=True)
 
     doctor = sub.add_parser("doctor", parents=[common], help="check this machine, one line each")
     doctor.add_argument("--json", action="store_true")
@@ -362,6 +375,44 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.facts import statements
+    from voiced.memory import MemoryStore
+    from voiced.paths import state_dir
+
+    store = MemoryStore(state_dir() / "memory.db")
+    try:
+        action = "forget" if args.command == "forget" else args.action
+        if action == "list":
+            facts = store.facts()
+            if args.json:
+                print(json.dumps([f.as_dict() for f in facts], indent=2))
+            for fact in facts if not args.json else []:
+                print(f"{fact.id:4d}  {fact.text}")
+            if not facts and not args.json:
+                print("(nothing remembered)")
+        elif action == "export":
+            print(json.dumps({"facts": [f.as_dict() for f in store.facts()]}, indent=2))
+        elif action == "add":
+            found = statements(args.text)
+            if found:
+                for s in found:
+                    print(f"{store.remember(s.kind, s.text, s.key).id:4d}  {s.text}")
+            else:
+                print(f"{store.remember('note', args.text.strip()).id:4d}  {args.text.strip()}")
+        elif args.all:
+            print(f"forgot {store.forget_all()} fact(s); the memory file is wiped")
+        elif args.id is None:
+            raise UsageError("memory forget: give an ID (see `voiced memory list`) or --all")
+        elif not store.forget(args.id):
+            raise UsageError(f"memory forget: no fact {args.id} (see `voiced memory list`)")
+        else:
+            print(f"forgot fact {args.id}")
+    finally:
+        store.close()
+    return EXIT_OK
+
+
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.config import describe, layer_files, load_with_sources
 
@@ -395,6 +446,8 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "ptt": cmd_control,
     "cancel": cmd_control,
     "events": cmd_events,
+    "memory": cmd_memory,
+    "forget": cmd_memory,
 }
 
 

@@ -198,6 +198,19 @@ class PipelineSettings:
 
 
 @dataclass(frozen=True)
+class MemorySettings:
+    facts: bool = True
+    """Remember what the user tells about themselves ($XDG_STATE_HOME/voiced/memory.db)."""
+    budget_tokens: int = 200
+    """At most this much of the prompt goes to remembered facts."""
+
+    def check(self) -> list[tuple[str, str]]:
+        if self.budget_tokens < 0:
+            return [("budget_tokens", "must not be negative")]
+        return []
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     control_socket: bool = True
     """Serve the control socket ($XDG_RUNTIME_DIR/voiced/control.sock) while running."""
@@ -219,6 +232,7 @@ class Settings:
     llm: LlmSettings = field(default_factory=LlmSettings)
     tts: TtsSettings = field(default_factory=TtsSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
@@ -234,6 +248,7 @@ SECTIONS: dict[str, type] = {
     "llm": LlmSettings,
     "tts": TtsSettings,
     "pipeline": PipelineSettings,
+    "memory": MemorySettings,
     "service": ServiceSettings,
 }
 

@@ -24,9 +24,13 @@ class Conversation:
     def _cost(self, message: Message) -> int:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
-    def messages_for(self, user_text: str) -> list[Message]:
-        """The prompt for a new user turn: persona, as much recent history as fits, the turn."""
-        system = {"role": "system", "content": self.persona}
+    def messages_for(self, user_text: str, known: str = "") -> list[Message]:
+        """The prompt for a new user turn: persona (with what is known about the user), as
+        much recent history as fits, the turn."""
+        persona = (
+            f"{self.persona}\n\nWhat you know about the user: {known}" if known else self.persona
+        )
+        system = {"role": "system", "content": persona}
         user = {"role": "user", "content": user_text}
         room = self._budget - self._cost(system) - self._cost(user)
         kept: list[Message] = []

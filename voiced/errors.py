@@ -26,6 +26,10 @@ class VoicedError(Exception):
         self.message = message
 
 
+class UsageError(VoicedError):
+    exit_code = EXIT_USAGE
+
+
 class ConfigError(VoicedError):
     exit_code = EXIT_CONFIG
 

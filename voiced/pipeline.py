@@ -20,7 +20,7 @@ import itertools
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -32,6 +32,8 @@ from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReferen
 from voiced.config import Settings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
+from voiced.memory import Memory, MemoryStore
+from voiced.paths import state_dir
 from voiced.segmenter import Event, Segment, Segmenter
 from voiced.text import is_stop_command, looks_finished, speakable, split_sentences
 from voiced.types import Transcript, TurnTimings, Utterance
@@ -115,6 +117,8 @@ class TurnRunner:
         self.workers = workers
         self.stopping = threading.Event()
         self.reference: PlaybackReference | None = None
+        self.memory: Memory | None = None
+        """What the user has told about themselves (None: remembering is off)."""
         self._interrupt: asyncio.Event | None = None
         self._interrupt_at_s = 0.0
 
@@ -191,7 +195,9 @@ class TurnRunner:
         log.debug("transcript %r", transcript.text)
         result = TurnResult(transcript, timings=timings)
         text = transcript.text
-        if gate is not None and (not looks_finished(text) or is_stop_command(text)):
+        memory = self.memory
+        asks_memory = memory is not None and memory.wants(text)
+        if gate is not None and (not looks_finished(text) or is_stop_command(text) or asks_memory):
             # A mid-sentence pause, noise, or a command: decide nothing, and spend no CPU on
             # a reply (it would slow the transcription that matters), until the end of the
             # turn is confirmed.
@@ -209,7 +215,9 @@ class TurnRunner:
 
         loop = asyncio.get_running_loop()
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
-        messages = self.conversation.messages_for(user_text)
+        answer = memory.answer(text) if memory is not None and asks_memory else None
+        known = memory.context(user_text) if memory is not None and answer is None else ""
+        messages = self.conversation.messages_for(user_text, known)
         turn_stop = threading.Event()
         sequential = self.settings.pipeline.sequential
 
@@ -217,14 +225,21 @@ class TurnRunner:
             loop.call_soon_threadsafe(timings.mark, "first_token_s", clock.now())
 
         def produce() -> None:
-            pieces = reply_sentences(
-                self.engines.llm,
-                messages,
-                self.settings.llm.max_sentences,
-                on_first_token=first_token,
-                should_stop=lambda: turn_stop.is_set() or self.stopping.is_set(),
-                first_clause_words=0 if sequential else self.settings.pipeline.first_clause_words,
-            )
+            pieces: Iterator[str]
+            if answer is not None:  # the memory answered: exact, and no model needed
+                first_token()
+                pieces = iter(split_sentences(answer))
+            else:
+                pieces = reply_sentences(
+                    self.engines.llm,
+                    messages,
+                    self.settings.llm.max_sentences,
+                    on_first_token=first_token,
+                    should_stop=lambda: turn_stop.is_set() or self.stopping.is_set(),
+                    first_clause_words=0
+                    if sequential
+                    else self.settings.pipeline.first_clause_words,
+                )
             try:
                 if sequential:  # the baseline: the whole reply, then the voice
                     pieces = iter([" ".join(pieces)])
@@ -288,6 +303,8 @@ class TurnRunner:
             turn_stop.set()
             result.reply = _said_before(said, stop_s if stop_s is not None else float("inf"))
             self.conversation.add_exchange(user_text, result.reply)
+            if memory is not None and answer is None and (gate is None or gate.is_set()):
+                memory.learn(text)  # only from a turn that really ended (not a guess on a pause)
         timings.mark("reply_done_s", max(clock.now(), sink.busy_until()))
         return result
 
@@ -327,6 +344,9 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     runner = TurnRunner(
         engines, settings, StreamClock(), conversation_for(settings, llm), Workers()
     )
+    if settings.memory.facts:
+        store = MemoryStore(state_dir() / "memory.db")
+        runner.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
     log.info("models loaded in %.2f s", time.monotonic() - started)
     return runner
 

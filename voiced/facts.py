@@ -1,0 +1,233 @@
+"""Facts in what the user says, and what they ask of the memory, by reliable patterns.
+
+A 135M model cannot be trusted to extract facts or to recall them, so the common
+statements ("my name is …", "my sister is called …", "I live in …") are read by
+patterns, and the common questions about them ("what's my sister's name?") are
+answered straight from memory. A larger model still gets the relevant facts in its
+prompt for everything else.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+PEOPLE = (
+    "sister|brother|mother|mom|mum|father|dad|wife|husband|partner|girlfriend|boyfriend|"
+    "son|daughter|friend|best friend|boss|cat|dog|grandmother|grandma|grandfather|grandpa|"
+    "aunt|uncle|cousin|neighbour|neighbor|roommate|colleague"
+)
+_NAME = r"([A-Z][\w'-]*(?: [A-Z][\w'-]*)?|[a-z][\w'-]*)"
+_THING = r"([^.!?,]+?)"
+_END = r"\s*(?:[.!?,]|$)"
+_LEAD = r"^(?:(?:actually|no|well|so|and|but|oh|hey|okay|ok|by the way)[, ]+)*"
+_CLAUSES = re.compile(
+    r"(?<=[.!?;])\s+|,\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+(?=(?:i|my)\b)", re.I
+)
+"""Where one statement ends and the next may begin."""
+_ASKING = r"^(?:do you (?:know|remember) )?"
+
+
+@dataclass(frozen=True)
+class Statement:
+    kind: str
+    key: str
+    text: str
+
+
+def _clean(value: str) -> str:
+    return value.strip().strip(".!?, ")
+
+
+def _person(value: str) -> str:
+    """What the user said, told about them: I -> the user, my -> their."""
+    swaps = {
+        "i": "they",
+        "i'm": "they are",
+        "me": "them",
+        "my": "their",
+        "mine": "theirs",
+        "myself": "themselves",
+        "am": "are",
+    }
+    words = value.split()
+    return " ".join(swaps.get(w.lower(), w) for w in words)
+
+
+_STATEMENTS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(
+            _LEAD + r"(?:my name is|my name's|call me|i'm called|i am called) " + _NAME + _END, re.I
+        ),
+        "name",
+    ),
+    (
+        re.compile(
+            _LEAD + rf"my ({PEOPLE})(?:'s name)? is (?:called |named )?" + _NAME + _END, re.I
+        ),
+        "person",
+    ),
+    (re.compile(_LEAD + rf"my ({PEOPLE})'s name's " + _NAME + _END, re.I), "person"),
+    (re.compile(_LEAD + r"i (?:live|am living|'m living) in " + _THING + _END, re.I), "home"),
+    (re.compile(_LEAD + r"my favou?rite ([\w ]+?) is " + _THING + _END, re.I), "favourite"),
+    (
+        re.compile(_LEAD + r"i (?:work|am working|'m working) as (?:an? )?" + _THING + _END, re.I),
+        "job",
+    ),
+    (
+        re.compile(_LEAD + r"i (?:work|am working|'m working) (?:at|for) " + _THING + _END, re.I),
+        "workplace",
+    ),
+    (re.compile(_LEAD + r"my birthday is (?:on )?" + _THING + _END, re.I), "birthday"),
+    (
+        re.compile(
+            _LEAD + r"i (really )?(love|like|enjoy|hate|dislike|can't stand) " + _THING + _END, re.I
+        ),
+        "preference",
+    ),
+    (re.compile(_LEAD + r"(?:please )?remember (?:that )?" + r"([^.!?]+)", re.I), "note"),
+]
+
+
+def statements(utterance: str) -> list[Statement]:
+    """The facts stated in one utterance (usually none)."""
+    found: list[Statement] = []
+    for sentence in _CLAUSES.split(utterance.strip()):
+        for pattern, kind in _STATEMENTS:
+            match = pattern.search(sentence)
+            if match is None:
+                continue
+            statement = _statement(kind, [_clean(g) for g in match.groups() if g is not None])
+            if statement is not None:
+                found.append(statement)
+                break
+    return found
+
+
+def _statement(kind: str, groups: list[str]) -> Statement | None:
+    if kind == "name":
+        name = groups[0].title() if groups[0].islower() else groups[0]
+        return Statement("name", "name", f"The user's name is {name}.")
+    if kind == "person":
+        relation, name = groups[0].lower(), groups[-1]
+        name = name.title() if name.islower() else name
+        return Statement("person", f"person:{relation}", f"The user's {relation} is called {name}.")
+    if kind == "home":
+        return Statement("place", "home", f"The user lives in {groups[0]}.")
+    if kind == "favourite":
+        what = groups[0].lower()
+        return Statement(
+            "preference", f"favourite:{what}", f"The user's favourite {what} is {groups[1]}."
+        )
+    if kind == "job":
+        return Statement("work", "job", f"The user works as {_article(groups[0])}.")
+    if kind == "workplace":
+        return Statement("work", "workplace", f"The user works at {groups[0]}.")
+    if kind == "birthday":
+        return Statement("date", "birthday", f"The user's birthday is {groups[0]}.")
+    if kind == "preference":
+        verb, thing = groups[-2].lower(), groups[-1]
+        if len(thing.split()) > 6 or thing.lower() in ("it", "that", "this", "you"):
+            return None
+        verbs = {"can't stand": "hates", "love": "loves", "like": "likes", "enjoy": "enjoys"}
+        said = verbs.get(verb, verb + "s")
+        return Statement("preference", f"likes:{thing.lower()}", f"The user {said} {thing}.")
+    if kind == "note":
+        note = _person(groups[0])
+        return Statement("note", "", f"The user asked to remember: {note}.")
+    return None
+
+
+def _article(job: str) -> str:
+    return (
+        job
+        if job.lower().startswith(("a ", "an "))
+        else (f"an {job}" if job[:1].lower() in "aeiou" else f"a {job}")
+    )
+
+
+# --- what the user asks of the memory ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MemoryRequest:
+    action: str
+    """recall_all, forget_last, forget_about, forget_all, or ask (a question about a key)."""
+    subject: str = ""
+
+
+_REQUESTS: list[tuple[re.Pattern[str], str]] = [
+    (
+        re.compile(r"^(?:and )?what (?:do|else do) you (?:remember|know) about me\b", re.I),
+        "recall_all",
+    ),
+    (re.compile(r"^forget (?:about )?everything\b", re.I), "forget_all"),
+    (re.compile(r"^(?:please )?forget (?:that|it|what i just said)\b", re.I), "forget_last"),
+    (re.compile(r"^(?:please )?forget (?:about )?my ([\w ]+?)[.!?]*$", re.I), "forget_about"),
+    (
+        re.compile(_ASKING + rf"what(?:'s| is) my ({PEOPLE})'s name\b", re.I),
+        "ask_person",
+    ),
+    (
+        re.compile(
+            _ASKING + rf"what(?:'s| is) (?:the name of )?my ({PEOPLE})(?: called)?\b",
+            re.I,
+        ),
+        "ask_person",
+    ),
+    (
+        re.compile(_ASKING + rf"who(?:'s| is) my ({PEOPLE})\b", re.I),
+        "ask_person",
+    ),
+    (
+        re.compile(
+            _ASKING + r"what(?:'s| is) my name\b|^do you (?:know|remember) my name\b|^who am i\b",
+            re.I,
+        ),
+        "ask_name",
+    ),
+    (re.compile(_ASKING + r"where do i live\b", re.I), "ask_home"),
+    (
+        re.compile(_ASKING + r"what(?:'s| is) my favou?rite ([\w ]+?)[.!?]*$", re.I),
+        "ask_favourite",
+    ),
+    (
+        re.compile(_ASKING + r"when(?:'s| is) my birthday\b", re.I),
+        "ask_birthday",
+    ),
+]
+
+
+def memory_request(utterance: str) -> MemoryRequest | None:
+    text = re.sub(r"^(?:hey |ok |okay |so |and |sam,? )+", "", utterance.strip(), flags=re.I)
+    for pattern, action in _REQUESTS:
+        match = pattern.search(text)
+        if match is not None:
+            subject = match.group(1).lower() if match.groups() else ""
+            return MemoryRequest(action, subject)
+    return None
+
+
+ASK_KEYS = {
+    "ask_name": lambda s: "name",
+    "ask_person": lambda s: f"person:{s}",
+    "ask_home": lambda s: "home",
+    "ask_favourite": lambda s: f"favourite:{s}",
+    "ask_birthday": lambda s: "birthday",
+}
+
+
+def spoken(fact_text: str) -> str:
+    """A stored fact, said to the user: "The user's sister is called Anna." -> "Your sister
+    is called Anna." """
+    text = re.sub(r"^The user's ", "Your ", fact_text)
+    text = re.sub(r"^The user asked to remember: ", "You asked me to remember: ", text)
+    text = re.sub(r"^The user (\w+)", lambda m: "You " + _unthird(m.group(1)), text)
+    return re.sub(r"\btheir\b", "your", re.sub(r"\bthey are\b", "you are", text))
+
+
+def _unthird(verb: str) -> str:
+    irregular = {"is": "are", "has": "have", "does": "do", "lives": "live", "works": "work"}
+    if verb in irregular:
+        return irregular[verb]
+    return verb[:-1] if verb.endswith("s") else verb
