@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS facts (
     created REAL NOT NULL,
     updated REAL NOT NULL
 );
-CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(text, content='');
+CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(text, content='', tokenize='porter');
 """
 CORE_KINDS = ("name",)
 """Facts that go into every prompt, relevant or not."""
