@@ -138,3 +138,16 @@ def test_double_talk_detector_points_back_to_where_the_voice_began():
     assert detector.onset_frames == 4  # the first loud speech frame, counting this one as 1
     detector.reset()
     assert detector.onset_frames == 0 and not detector.user_speaks(residue, echo, True)
+
+
+def test_double_talk_detector_trusts_a_room_without_echo_at_once():
+    """A headset: the speaker plays, the microphone hears nothing of it; the user talking
+    over it must be heard from the first frames, with no canceller to wait for."""
+    detector = DoubleTalkDetector()
+    playing, quiet = np.full(480, 5000, dtype=np.int16), np.zeros(480, dtype=np.int16)
+    voice = np.full(480, 2000, dtype=np.int16)
+    for _ in range(10):
+        assert not detector.user_speaks(quiet, quiet, False, playing)
+    assert detector.trusted
+    heard = [detector.user_speaks(voice, voice, True, playing) for _ in range(3)]
+    assert heard == [False, False, True]

@@ -83,3 +83,41 @@ def test_two_spoken_questions_get_two_spoken_replies_in_place(tmp_path):
         write_wav(clip, audio[int(start * rate) : int(end * rate)], rate)
         text = json.loads(voiced("transcribe", "--json", str(clip)).stdout)["text"]
         assert len(text.split()) >= 2, text
+
+
+def test_told_in_one_session_recalled_in_the_next(tmp_path, tts):
+    """Spoken, through the real models: a name and a sister's name, the daemon restarted,
+    then asked for both."""
+    from voiced.facts import spoken
+
+    def said(text):
+        audio = np.concatenate(list(tts.synthesize(text)))
+        path = tmp_path / f"{len(list(tmp_path.iterdir()))}.wav"
+        write_wav(path, audio, tts.sample_rate_hz)
+        return speech_of(path)
+
+    def session(*sentences):
+        parts = [silence(0.5)]
+        for text in sentences:
+            parts += [said(text), silence(6.0)]
+        source = tmp_path / "in.wav"
+        write_wav(source, np.concatenate(parts), RATE)
+        out = tmp_path / "out.wav"
+        run = voiced("run", "-v", "--input-file", str(source), "--output-file", str(out), env=env)
+        assert run.returncode == 0, run.stderr
+        return [x.split("heard ", 1)[1] for x in run.stderr.splitlines() if ", said " in x]
+
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    told = session("My name is Anna.", "My sister is called Sophie.")
+    facts = json.loads(voiced("memory", "list", "--json", env=env).stdout)
+    assert [f["key"] for f in facts] == ["name", "person:sister"], (facts, told)
+    replies = session("What is my name?", "What is my sister's name?")
+    assert [r.split(", said ", 1)[1] for r in replies] == [
+        repr(spoken(facts[0]["text"])),
+        repr(spoken(facts[1]["text"])),
+    ], replies
+    assert "Anna" in replies[0] or "Ana" in replies[0]
+
+
+def speech_of(path):
+    return (read_audio_file(path) * 32767).astype(np.int16)

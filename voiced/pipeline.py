@@ -447,7 +447,7 @@ class Pipeline:
             return self.vad.is_speech(frame)
         if self.segmenter.in_speech:  # the user is talking: double talk must not chop them
             return self.vad.is_speech(clean)
-        return self.double_talk.user_speaks(clean, frame, self.vad.is_speech(frame))
+        return self.double_talk.user_speaks(clean, frame, self.vad.is_speech(frame), far[-n:])
 
     async def run(self) -> None:
         """Listen and answer until the source ends (then finish the last reply) or cancelled."""

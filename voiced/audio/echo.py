@@ -100,12 +100,17 @@ class DoubleTalkDetector:
             return 1.0  # not learnt yet: assume it removes nothing
         return float(np.median(self._leaks))
 
-    def user_speaks(self, clean: np.ndarray, mic: np.ndarray, is_speech: bool) -> bool:
-        """One frame: the cancelled microphone, the raw one, and the VAD's word on it."""
+    def user_speaks(
+        self, clean: np.ndarray, mic: np.ndarray, is_speech: bool, far: np.ndarray | None = None
+    ) -> bool:
+        """One frame: the cancelled microphone, the raw one, the VAD's word on it, and
+        what the speaker played in it."""
         level, mic_level = rms(clean), rms(mic)
         loud = level >= max(self.floor_rms, self.above_leak * self.leak * mic_level)
         if mic_level >= 10 * self.floor_rms:  # a clear echo (or the user): learn from it
             self._leaks.append(level / mic_level)
+        elif far is not None and rms(far) >= 10 * self.floor_rms:
+            self._leaks.append(0.0)  # loud playback, a quiet microphone: no echo to fear
         self._recent.append(is_speech and loud)
         return self.trusted and sum(self._recent) >= self._needed
 
