@@ -121,3 +121,36 @@ def test_told_in_one_session_recalled_in_the_next(tmp_path, tts):
 
 def speech_of(path):
     return (read_audio_file(path) * 32767).astype(np.int16)
+
+
+def test_the_whole_loop_runs_with_no_network_at_all(tmp_path):
+    """In a network namespace with nothing in it (not even loopback up), voiced hears a
+    question and answers it: nothing it does needs the network."""
+    import shutil
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    probe = subprocess.run(["unshare", "-n", "true"], capture_output=True)
+    if not shutil.which("unshare") or probe.returncode != 0:
+        pytest.skip("cannot make a network namespace here (needs root or user namespaces)")
+    source, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_wav(
+        source,
+        np.concatenate([silence(0.5), speech("voice2json_what_time_is_it.wav"), silence(5)]),
+        RATE,
+    )
+    run = subprocess.run(
+        ["unshare", "-n", sys.executable, "-m", "voiced", "run", "-v"]
+        + ["--input-file", str(source), "--output-file", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr
+    heard = [x for x in run.stderr.splitlines() if "voiced.pipeline: heard" in x]
+    assert len(heard) == 1 and "time is it" in heard[0].lower() and "said ''" not in heard[0]
+    with wave.open(str(out)) as wav:
+        assert np.abs(np.frombuffer(wav.readframes(wav.getnframes()), np.int16)).max() > 1000
