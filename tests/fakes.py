@@ -74,9 +74,11 @@ class ToneTts:
 
     def __init__(self) -> None:
         self.spoken: list[str] = []
+        self.paces: list[float] = []
 
-    def synthesize(self, text: str) -> Iterator[np.ndarray]:
+    def synthesize(self, text: str, pace: float = 1.0) -> Iterator[np.ndarray]:
         self.spoken.append(text)
+        self.paces.append(pace)
         n = int(0.1 * SAMPLE_RATE_HZ) * len(text.split())
         yield (np.sin(np.arange(n) * 0.2) * 8000).astype(np.int16)
 

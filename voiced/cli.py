@@ -75,6 +75,20 @@ def _parser() -> argparse.ArgumentParser:
     client.add_argument("--socket", type=Path, metavar="SOCKET", help="the daemon's control socket")
     daemon_help = "through the running daemon (its voice, its conversation)"
 
+    affect = sub.add_parser(
+        "affect", parents=[common], help="how the speaker sounds in audio files (in order)"
+    )
+    affect.add_argument("--json", action="store_true", help="one JSON object per line")
+    affect.add_argument(
+        "--baseline",
+        type=Path,
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="a recording of the same speaker sounding as usual (repeatable)",
+    )
+    affect.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
     say = sub.add_parser("say", parents=[client], help="speak a text aloud or into a WAV")
     say.add_argument("text", metavar="TEXT")
     say.add_argument("--out", type=Path, metavar="WAV")
@@ -237,6 +251,39 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
         raise
     finally:
         client.close()
+
+
+def cmd_affect(args: argparse.Namespace, settings: Settings) -> int:
+    """Each file judged against the speaker's baseline: the --baseline files, then every
+    file before it (as the daemon does over a conversation)."""
+    from voiced.affect import AffectEstimator
+    from voiced.engines.loader import make_stt
+    from voiced.engines.whisper import read_audio_file
+
+    stt = make_stt(settings)
+    estimator = AffectEstimator()
+    code = EXIT_OK
+    for path in [*args.baseline, *args.files]:
+        try:
+            audio = (read_audio_file(path) * 32767).astype(np.int16)
+        except AudioFileError as exc:
+            print(f"voiced: {exc.message}", file=sys.stderr)
+            code = exc.exit_code
+            continue
+        text = stt.transcribe(audio.astype(np.float32) / 32768).text
+        mood = estimator.estimate(audio, text)
+        if path in args.baseline and path not in args.files:
+            continue
+        if args.json:
+            print(json.dumps({"file": str(path), "text": text, **mood.as_dict()}), flush=True)
+        else:
+            print(
+                f"{path}: arousal {mood.arousal:+.2f}, valence {mood.valence:+.2f}, "
+                f"confidence {mood.confidence:.2f}"
+                + (f" ({mood.describe()})" if mood.describe() else ""),
+                flush=True,
+            )
+    return code
 
 
 def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
@@ -447,6 +494,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "cancel": cmd_control,
     "events": cmd_events,
     "memory": cmd_memory,
+    "affect": cmd_affect,
     "forget": cmd_memory,
 }
 

@@ -211,6 +211,15 @@ class MemorySettings:
 
 
 @dataclass(frozen=True)
+class AffectSettings:
+    enabled: bool = True
+    """Notice how the user sounds (voice and words) and answer in a fitting tone and pace."""
+
+    def check(self) -> list[tuple[str, str]]:
+        return []
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     control_socket: bool = True
     """Serve the control socket ($XDG_RUNTIME_DIR/voiced/control.sock) while running."""
@@ -233,6 +242,7 @@ class Settings:
     tts: TtsSettings = field(default_factory=TtsSettings)
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
+    affect: AffectSettings = field(default_factory=AffectSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
@@ -249,6 +259,7 @@ SECTIONS: dict[str, type] = {
     "tts": TtsSettings,
     "pipeline": PipelineSettings,
     "memory": MemorySettings,
+    "affect": AffectSettings,
     "service": ServiceSettings,
 }
 

@@ -24,12 +24,17 @@ class Conversation:
     def _cost(self, message: Message) -> int:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
-    def messages_for(self, user_text: str, known: str = "") -> list[Message]:
-        """The prompt for a new user turn: persona (with what is known about the user), as
-        much recent history as fits, the turn."""
-        persona = (
-            f"{self.persona}\n\nWhat you know about the user: {known}" if known else self.persona
-        )
+    def messages_for(self, user_text: str, known: str = "", mood: str = "") -> list[Message]:
+        """The prompt for a new user turn: persona (with what is known about the user and
+        how they sound), as much recent history as fits, the turn."""
+        persona = self.persona
+        if known:
+            persona += f"\n\nWhat you know about the user: {known}"
+        if mood:
+            persona += (
+                f"\n\nRight now the user sounds {mood}. Let your tone fit: gentle and calm "
+                "if they are low or tired, warm and bright if they are happy."
+            )
         system = {"role": "system", "content": persona}
         user = {"role": "user", "content": user_text}
         room = self._budget - self._cost(system) - self._cost(user)

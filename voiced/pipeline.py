@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from voiced.affect import AffectEstimator
 from voiced.audio import AudioSink, AudioSource, StreamClock
 from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.config import Settings
@@ -119,6 +120,8 @@ class TurnRunner:
         self.reference: PlaybackReference | None = None
         self.memory: Memory | None = None
         """What the user has told about themselves (None: remembering is off)."""
+        self.affect: AffectEstimator | None = None
+        """How the user sounds against their own baseline (None: not noticed)."""
         self._interrupt: asyncio.Event | None = None
         self._interrupt_at_s = 0.0
 
@@ -217,7 +220,17 @@ class TurnRunner:
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
         answer = memory.answer(text) if memory is not None and asks_memory else None
         known = memory.context(user_text) if memory is not None and answer is None else ""
-        messages = self.conversation.messages_for(user_text, known)
+        mood = None
+        if self.affect is not None and len(audio) and text:
+            mood = await self.workers.run("stt", self.affect.estimate, audio, text, False)
+            timings.extra.update(arousal=round(mood.arousal, 2), valence=round(mood.valence, 2))
+            log.debug("the user sounds %s (%s)", mood.describe() or "as usual", mood.deviations)
+        pace = mood.pace if mood is not None else 1.0
+        max_sentences = self.settings.llm.max_sentences
+        if mood is not None and mood.hurried:
+            max_sentences = 1  # in a hurry: one sentence will do
+        describe = mood.describe() if mood is not None else ""
+        messages = self.conversation.messages_for(user_text, known, describe)
         turn_stop = threading.Event()
         sequential = self.settings.pipeline.sequential
 
@@ -233,7 +246,7 @@ class TurnRunner:
                 pieces = reply_sentences(
                     self.engines.llm,
                     messages,
-                    self.settings.llm.max_sentences,
+                    max_sentences,
                     on_first_token=first_token,
                     should_stop=lambda: turn_stop.is_set() or self.stopping.is_set(),
                     first_clause_words=0
@@ -250,7 +263,7 @@ class TurnRunner:
                 loop.call_soon_threadsafe(sentences.put_nowait, None)
 
         def synthesize(text: str) -> np.ndarray:
-            chunks = list(self.engines.tts.synthesize(text))
+            chunks = list(self.engines.tts.synthesize(text, pace))
             return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
         producing = self.workers.run("llm", produce)
@@ -303,8 +316,11 @@ class TurnRunner:
             turn_stop.set()
             result.reply = _said_before(said, stop_s if stop_s is not None else float("inf"))
             self.conversation.add_exchange(user_text, result.reply)
-            if memory is not None and answer is None and (gate is None or gate.is_set()):
-                memory.learn(text)  # only from a turn that really ended (not a guess on a pause)
+            if gate is None or gate.is_set():  # a turn that really ended, not a guess on a pause
+                if memory is not None and answer is None:
+                    memory.learn(text)
+                if mood is not None and self.affect is not None and mood.features is not None:
+                    self.affect.baseline.update(mood.features)
         timings.mark("reply_done_s", max(clock.now(), sink.busy_until()))
         return result
 
@@ -344,6 +360,8 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     runner = TurnRunner(
         engines, settings, StreamClock(), conversation_for(settings, llm), Workers()
     )
+    if settings.affect.enabled:
+        runner.affect = AffectEstimator()
     if settings.memory.facts:
         store = MemoryStore(state_dir() / "memory.db")
         runner.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)

@@ -39,6 +39,7 @@ class ChatModel(Protocol):
 class TextToSpeech(Protocol):
     sample_rate_hz: int
 
-    def synthesize(self, text: str) -> Iterator[np.ndarray]:
-        """Yield int16 mono audio at sample_rate_hz; blocking, so run it in a worker thread."""
+    def synthesize(self, text: str, pace: float = 1.0) -> Iterator[np.ndarray]:
+        """Yield int16 mono audio at sample_rate_hz; blocking, so run it in a worker thread.
+        pace above 1 speaks slower (and a little softer), below 1 quicker."""
         ...

@@ -34,9 +34,18 @@ class PiperTts:
         except Exception as exc:
             raise ModelError(f"voice {voice_path} cannot be loaded ({exc}); {FETCH_HINT}") from None
         self._voice = PiperVoice(config=config, session=session)
-        self._syn = SynthesisConfig(length_scale=settings.length_scale, volume=settings.volume)
+        self._settings = settings
+        self._styles: dict[float, SynthesisConfig] = {}
+        self._config = SynthesisConfig
         self.sample_rate_hz: int = config.sample_rate
 
-    def synthesize(self, text: str) -> Iterator[np.ndarray]:
-        for chunk in self._voice.synthesize(text, self._syn):
+    def synthesize(self, text: str, pace: float = 1.0) -> Iterator[np.ndarray]:
+        style = self._styles.get(pace)
+        if style is None:
+            softer = min(1.0, 1.0 / pace)  # a slower voice for a low mood is a softer one
+            style = self._styles[pace] = self._config(
+                length_scale=self._settings.length_scale * pace,
+                volume=self._settings.volume * softer,
+            )
+        for chunk in self._voice.synthesize(text, style):
             yield chunk.audio_int16_array

@@ -1,0 +1,121 @@
+"""How the user sounds: real recordings and controlled variations of them, and the words."""
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.conftest import DATA, voiced
+from voiced.affect import Affect, AffectEstimator, text_valence, voice_features
+from voiced.audio.files import write_wav
+from voiced.engines.whisper import read_audio_file
+
+SENTENCE = "speechbrain_spk1_snt1.wav"
+
+
+def recording(name=SENTENCE):
+    return (read_audio_file(DATA / name) * 32767).astype(np.int16)
+
+
+def louder(audio, gain):
+    return np.clip(audio.astype(np.int32) * gain, -32768, 32767).astype(np.int16)
+
+
+def sped(audio, factor):
+    """Played `factor` times faster: quicker and higher, as a tape would."""
+    n = int(len(audio) / factor)
+    return np.interp(np.arange(n) * factor, np.arange(len(audio)), audio).astype(np.int16)
+
+
+def test_features_follow_the_changes_made_to_a_recording():
+    plain = voice_features(recording(), words=10)
+    assert voice_features(louder(recording(), 3), 10).loudness_db == pytest.approx(
+        plain.loudness_db + 20 * np.log10(3), abs=1.0
+    )
+    higher = voice_features(sped(recording(), 1.19), 10)
+    assert higher.pitch_st - plain.pitch_st == pytest.approx(3.0, abs=0.7)  # 1.19x = 3 semitones
+    assert higher.rate_per_s > plain.rate_per_s  # the same words in less time
+
+
+@pytest.fixture
+def knows_the_speaker():
+    """An estimator that has heard this speaker sound as usual."""
+    estimator = AffectEstimator()
+    for name in (SENTENCE, "speechbrain_spk1_snt3.wav"):
+        estimator.estimate(recording(name), "a sentence of about ten words said as usual")
+    return estimator
+
+
+WORDS = "a sentence of about ten words said as usual"
+
+
+def test_louder_faster_and_higher_reads_as_more_aroused(knows_the_speaker):
+    usual = knows_the_speaker.estimate(recording(), WORDS, learn=False)
+    excited = knows_the_speaker.estimate(louder(sped(recording(), 1.15), 2.5), WORDS, learn=False)
+    assert excited.arousal > usual.arousal + 0.3
+    assert excited.deviations["loudness_db"] > 1 and excited.deviations["pitch_st"] > 0.5
+
+
+def test_quieter_slower_and_lower_reads_as_calmer(knows_the_speaker):
+    usual = knows_the_speaker.estimate(recording(), WORDS, learn=False)
+    tired = knows_the_speaker.estimate(sped(recording(), 0.87) // 3, WORDS, learn=False)
+    assert tired.arousal < usual.arousal - 0.3
+    assert tired.deviations["pitch_st"] < -0.5 and tired.deviations["rate_per_s"] < 0
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("I'm so happy today, this is wonderful!", 1),
+        ("I got the job, I'm thrilled.", 1),
+        ("I feel terrible and sad.", -1),
+        ("Everything went wrong, I hate this.", -1),
+        ("What time is it?", 0),
+    ],
+)
+def test_valence_of_the_words(text, sign):
+    score = text_valence(text)
+    assert (score > 0.3) if sign > 0 else (score < -0.3) if sign < 0 else abs(score) < 0.1
+
+
+def test_tired_and_low_asks_for_a_slower_softer_voice_and_excited_for_a_quicker_one():
+    tired = Affect(arousal=-0.6, valence=-0.5, confidence=0.8)
+    assert tired.describe() == "tired and low" and tired.pace > 1.05
+    excited = Affect(arousal=0.7, valence=0.6, confidence=0.8)
+    assert excited.describe() == "excited and happy" and excited.pace < 1.0
+    unsure = Affect(arousal=0.9, valence=-0.9, confidence=0.1)
+    assert unsure.describe() == "" and unsure.pace == 1.0  # too little to go on: as usual
+
+
+def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
+    from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+    from tests.test_pipeline import make_pipeline, run
+
+    class Tired(AffectEstimator):
+        def estimate(self, audio, text="", learn=True):
+            return Affect(arousal=-0.6, valence=-0.5, confidence=0.8)
+
+    stt, llm = ScriptedStt(["I had a long day."]), ScriptedLlm(["Rest a little."])
+    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline.runner.affect = Tired()
+    run(pipeline)
+    assert "the user sounds tired and low" in llm.prompts[0][0]["content"]
+    assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] and tts.paces[0] > 1
+    assert pipeline.turns[0].timings.extra["arousal"] == -0.6
+
+
+def test_affect_command_on_recordings(tmp_path):
+    calm = tmp_path / "calm.wav"
+    excited = tmp_path / "excited.wav"
+    write_wav(calm, sped(recording(), 0.87) // 3, 16000)
+    write_wav(excited, louder(sped(recording(), 1.15), 2.5), 16000)
+    base = str(DATA / "speechbrain_spk1_snt3.wav")
+    result = voiced("affect", "--json", "--baseline", base, str(calm), str(excited))
+    assert result.returncode == 0, result.stderr
+    first, second = (json.loads(line) for line in result.stdout.splitlines())
+    assert first["file"].endswith("calm.wav") and second["file"].endswith("excited.wav")
+    assert first["arousal"] < second["arousal"]
+    assert first["text"] and 0 < first["confidence"] <= 1
+    missing = voiced("affect", str(tmp_path / "nope.wav"))
+    assert missing.returncode == 65 and missing.stderr.count("\n") == 1
