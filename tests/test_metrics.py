@@ -46,7 +46,8 @@ def test_the_daemon_serves_metrics_on_loopback(tmp_path):
     from voiced.engines.whisper import read_audio_file
 
     question = (read_audio_file(DATA / "voice2json_what_time_is_it.wav") * 32767).astype(np.int16)
-    audio = np.concatenate([question, np.zeros(16000 * 60, dtype=np.int16)])
+    gap = np.zeros(8000, dtype=np.int16)
+    audio = np.concatenate([gap, question, np.zeros(16000 * 60, dtype=np.int16)])
     write_wav(tmp_path / "in.wav", audio, 16000)
     port = free_port()
     (tmp_path / "c.toml").write_text(f"[service]\nmetrics_port = {port}\n")
@@ -61,7 +62,7 @@ def test_the_daemon_serves_metrics_on_loopback(tmp_path):
         )
     try:
         deadline = time.monotonic() + 120
-        while " turn {" not in log.read_text():
+        while not any(t["first_played_s"] is not None for t in turns(log)):
             assert daemon.poll() is None and time.monotonic() < deadline, log.read_text()
             time.sleep(0.2)
         url = f"http://127.0.0.1:{port}/metrics"
@@ -74,9 +75,14 @@ def test_the_daemon_serves_metrics_on_loopback(tmp_path):
     finally:
         daemon.send_signal(signal.SIGTERM)
         assert daemon.wait(timeout=20) == 0
-    turn = json.loads(
-        next(x for x in log.read_text().splitlines() if " turn {" in x).split(" turn ", 1)[1]
-    )
-    assert turn["first_played_s"] is not None
-    assert 'voiced_turns_total{outcome="answered"} 1' in text
-    assert 'voiced_stage_latency_seconds_count{stage="first_played"} 1' in text
+    answered = sum(t["first_played_s"] is not None for t in turns(log))
+    assert f'voiced_turns_total{{outcome="answered"}} {answered}' in text, text
+    assert f'voiced_stage_latency_seconds_count{{stage="first_played"}} {answered}' in text
+
+
+def turns(log):
+    return [
+        json.loads(line.split(" turn ", 1)[1])
+        for line in log.read_text().splitlines()
+        if " turn {" in line
+    ]
