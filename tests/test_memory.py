@@ -191,3 +191,42 @@ def test_memory_from_the_command_line(tmp_path):
     db = tmp_path / "voiced" / "memory.db"
     assert b"Lyon" not in db.read_bytes()
     assert voiced("memory", "list", env=env).stdout.strip() == "(nothing remembered)"
+
+
+def test_history_carries_on_across_restarts_only_when_kept_and_only_for_its_days(store):
+    from voiced.pipeline import carry_on
+
+    def conversation():
+        return Conversation("You are Sam.", lambda text: len(text.split()), 500)
+
+    first = conversation()
+    carry_on(first, store, keep_days=2)
+    first.add_exchange("I planted tomatoes today.", "Lovely, I hope they grow well.")
+    second = conversation()  # voiced restarted
+    carry_on(second, store, keep_days=2)
+    assert [m["content"] for m in second.history] == [
+        "I planted tomatoes today.",
+        "Lovely, I hope they grow well.",
+    ]
+    store._db.execute("UPDATE history SET at = at - 3 * 86400")  # three days later
+    third = conversation()
+    carry_on(third, store, keep_days=2)
+    assert third.history == []
+    assert b"tomatoes" not in store.path.read_bytes()  # erased, not just skipped
+
+
+def test_without_history_nothing_of_the_conversation_is_written(tmp_path):
+    from voiced.config import Settings
+
+    assert Settings().memory.history_days == 0  # off unless the user turns it on
+    store = MemoryStore(tmp_path / "memory.db")
+    memory = Memory(store, lambda text: len(text.split()), 100)
+    memory.learn("I planted tomatoes today.")
+    assert b"tomatoes" not in store.path.read_bytes()
+    store.close()
+
+
+def test_forgetting_everything_erases_the_history_too(store):
+    store.add_exchange("My secret recipe uses saffron.", "Sounds delicious.")
+    store.forget_all()
+    assert b"saffron" not in store.path.read_bytes() and store.exchanges(30) == []

@@ -203,11 +203,17 @@ class MemorySettings:
     """Remember what the user tells about themselves ($XDG_STATE_HOME/voiced/memory.db)."""
     budget_tokens: int = 200
     """At most this much of the prompt goes to remembered facts."""
+    history_days: float = 0.0
+    """Keep the conversation itself this many days, so it carries on after a restart;
+    0: it is forgotten when voiced stops (the facts stay either way)."""
 
     def check(self) -> list[tuple[str, str]]:
+        problems = []
         if self.budget_tokens < 0:
-            return [("budget_tokens", "must not be negative")]
-        return []
+            problems.append(("budget_tokens", "must not be negative"))
+        if self.history_days < 0:
+            problems.append(("history_days", "must not be negative (0 = off)"))
+        return problems
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ class Conversation:
     ) -> None:
         self.persona = persona
         self.history: list[Message] = []
+        self.on_exchange: Callable[[str, str], None] | None = None
+        """Told of every finished exchange (to keep it across restarts)."""
         self._count = count_tokens
         self._budget = budget_tokens
 
@@ -56,6 +58,8 @@ class Conversation:
                 {"role": "user", "content": user_text},
                 {"role": "assistant", "content": reply_text},
             ]
+            if self.on_exchange is not None:
+                self.on_exchange(user_text, reply_text)
 
 
 def reply_sentences(

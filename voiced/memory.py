@@ -35,6 +35,12 @@ CREATE TABLE IF NOT EXISTS facts (
     updated REAL NOT NULL
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(text, content='', tokenize='porter');
+CREATE TABLE IF NOT EXISTS history (
+    id INTEGER PRIMARY KEY,
+    at REAL NOT NULL,
+    user TEXT NOT NULL,
+    reply TEXT NOT NULL
+);
 """
 CORE_KINDS = ("name",)
 """Facts that go into every prompt, relevant or not."""
@@ -115,10 +121,26 @@ class MemoryStore:
             db.execute("INSERT INTO facts_fts (facts_fts) VALUES ('optimize')")
         return True
 
+    def add_exchange(self, user: str, reply: str) -> None:
+        """One turn of the conversation, kept for continuity across restarts."""
+        with self._transaction() as db:
+            db.execute(
+                "INSERT INTO history (at, user, reply) VALUES (?, ?, ?)", (time.time(), user, reply)
+            )
+
+    def exchanges(self, keep_days: float) -> list[tuple[str, str]]:
+        """The conversation of the last keep_days, oldest first; older turns are erased."""
+        cutoff = time.time() - keep_days * 86400
+        with self._transaction() as db:
+            db.execute("DELETE FROM history WHERE at < ?", (cutoff,))
+        rows = self._db.execute("SELECT user, reply FROM history ORDER BY id").fetchall()
+        return [(str(u), str(r)) for u, r in rows]
+
     def forget_all(self) -> int:
         """Everything, overwritten on disk and the file compacted: the bytes are gone."""
         count = len(self.facts())
         with self._transaction() as db:
+            db.execute("DELETE FROM history")
             db.execute("DELETE FROM facts")
             db.execute("INSERT INTO facts_fts (facts_fts) VALUES ('delete-all')")
         self._db.execute("VACUUM")

@@ -345,6 +345,18 @@ def conversation_for(settings: Settings, llm: ChatModel) -> Conversation:
     return Conversation(settings.llm.persona, llm.count_tokens, budget)
 
 
+def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -> None:
+    """The conversation of the last days goes on where it stopped, and is kept."""
+    for user, reply in store.exchanges(keep_days):
+        conversation.add_exchange(user, reply)
+    conversation.on_exchange = store.add_exchange
+    log.info(
+        "conversation history: %d turn(s) of the last %g days",
+        len(conversation.history) // 2,
+        keep_days,
+    )
+
+
 def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     """Load the configured models (blocking) behind a TurnRunner."""
     from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
@@ -362,9 +374,12 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     )
     if settings.affect.enabled:
         runner.affect = AffectEstimator()
-    if settings.memory.facts:
+    if settings.memory.facts or settings.memory.history_days:
         store = MemoryStore(state_dir() / "memory.db")
-        runner.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
+        if settings.memory.facts:
+            runner.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
+        if settings.memory.history_days:
+            carry_on(runner.conversation, store, settings.memory.history_days)
     log.info("models loaded in %.2f s", time.monotonic() - started)
     return runner
 
