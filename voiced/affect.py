@@ -26,7 +26,7 @@ class VoiceFeatures:
     pitch_st: float
     """Median pitch, semitones above 55 Hz (0 when no pitch was found)."""
     pitch_range_st: float
-    """Spread of the pitch (10th to 90th percentile), semitones."""
+    """Spread of the pitch (20th to 80th percentile), semitones."""
     rate_per_s: float
     """Words per second of speech when the words are known, else energy peaks per second."""
     pause_ratio: float
@@ -40,15 +40,25 @@ def _frames(audio: np.ndarray) -> np.ndarray:
 
 
 def _pitch(frame: np.ndarray) -> float:
-    """Autocorrelation pitch of one voiced frame in Hz, 0 if it has none."""
-    x = frame - frame.mean()
-    energy = float(np.dot(x, x))
-    if energy <= 0:
-        return 0.0
-    corr = np.correlate(x, x, "full")[len(x) - 1 :] / energy
+    """Pitch of one voiced frame in Hz (YIN's cumulative mean normalised difference), 0 if
+    it has none. YIN takes the first lag whose difference dips low, so a multiple of the
+    period (an octave too low) or a strong harmonic is not taken for the period."""
     lo, hi = int(RATE / F0_MAX_HZ), int(RATE / F0_MIN_HZ)
-    lag = lo + int(np.argmax(corr[lo:hi]))
-    return RATE / lag if corr[lag] > 0.45 else 0.0
+    width = len(frame) - hi
+    if width <= 0:
+        return 0.0
+    windows = np.lib.stride_tricks.sliding_window_view(frame, width)[: hi + 1]
+    diff = ((windows[0] - windows) ** 2).sum(axis=1)
+    cumulative = np.cumsum(diff[1:])
+    cmndf = np.ones_like(diff)
+    cmndf[1:] = diff[1:] * np.arange(1, hi + 1) / np.maximum(cumulative, 1e-12)
+    dips = np.flatnonzero(cmndf[lo:] < 0.15)
+    if len(dips) == 0:
+        return 0.0
+    lag = lo + int(dips[0])
+    while lag + 1 <= hi and cmndf[lag + 1] < cmndf[lag]:
+        lag += 1  # down to the bottom of that dip
+    return RATE / lag
 
 
 def voice_features(audio: np.ndarray, words: int = 0) -> VoiceFeatures:
@@ -63,13 +73,14 @@ def voice_features(audio: np.ndarray, words: int = 0) -> VoiceFeatures:
     voiced = levels > max(levels.max() - 30.0, -60.0)
     speech_s = voiced.sum() * FRAME / RATE
     loudness = float(levels[voiced].mean()) if voiced.any() else -90.0
-    pitches = np.array([_pitch(f) for f in frames[voiced]])
+    strong = levels > levels.max() - 20.0  # the vowels: where pitch can be read reliably
+    pitches = np.array([_pitch(f) for f in frames[voiced & strong]])
     pitches = pitches[pitches > 0]
     if len(pitches) >= 3:
         semis = 12 * np.log2(pitches / 55.0)
         pitch, spread = (
             float(np.median(semis)),
-            float(np.percentile(semis, 90) - np.percentile(semis, 10)),
+            float(np.percentile(semis, 80) - np.percentile(semis, 20)),
         )
     else:
         pitch, spread = 0.0, 0.0
@@ -123,6 +134,7 @@ class Affect:
     valence: float
     """-1 negative ... +1 positive."""
     confidence: float
+    """How far the voice can be trusted (speech enough, and a known baseline)."""
     features: VoiceFeatures | None = None
     deviations: dict[str, float] = field(default_factory=dict)
 
@@ -144,9 +156,10 @@ class Affect:
 
     def describe(self) -> str:
         """A few words for the prompt: "tired and low", "excited and happy" ..."""
-        if self.confidence < 0.3:
-            return ""
-        energy = "excited" if self.arousal > 0.35 else "tired" if self.arousal < -0.35 else ""
+        heard = self.confidence >= 0.3  # the voice; the words are read either way
+        energy = ""
+        if heard:
+            energy = "excited" if self.arousal > 0.35 else "tired" if self.arousal < -0.35 else ""
         mood = "happy" if self.valence > 0.35 else "low" if self.valence < -0.35 else ""
         if energy == "excited" and mood == "low":
             energy = "upset"
@@ -204,9 +217,8 @@ class AffectEstimator:
         valence = max(
             -1.0, min(1.0, 0.85 * words_valence + 0.15 * math.tanh(dev["pitch_range_st"]))
         )
-        confidence = min(1.0, f.speech_s / 2.0) * (0.5 + 0.5 * min(b.seen, 5) / 5)
-        if not words:
-            confidence *= 0.7
+        # The voice says little until this speaker's usual voice is known.
+        confidence = min(1.0, f.speech_s / 2.0) * min(b.seen, 3) / 3
         if learn:
             self.baseline.update(f)
         return Affect(
