@@ -681,8 +681,11 @@ class Pipeline:
             result.command = "cancel"
         elif result.interrupted and not result.reply and result.request:
             # Cut off before a word was said: the user was still going; keep their words.
+            # Not a turn of its own: it is answered, with what follows, by the next one.
             self._carried = result.request
             self._carried_from = utterance
+            log.debug("held back %r: the user goes on", result.request)
+            return result
         timings.extra.update(interrupted=result.interrupted, command=result.command or None)
         log.info("turn %s", timings.to_json())
         log.debug("heard %r, said %r", result.request or result.transcript.text, result.reply)
