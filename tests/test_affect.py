@@ -102,7 +102,8 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     pipeline.runner.affect = Tired()
     run(pipeline)
     assert "the user sounds tired and low" in llm.prompts[0][0]["content"]
-    assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] and tts.paces[0] > 1
+    assert tts.spoken == ["You sound worn out.", "Rest a little."]
+    assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] * 2 and tts.paces[0] > 1
     assert pipeline.turns[0].timings.extra["arousal"] == -0.6
 
 
@@ -120,3 +121,34 @@ def test_affect_command_on_recordings(tmp_path):
     assert first["text"] and 0 < first["confidence"] <= 1
     missing = voiced("affect", str(tmp_path / "nope.wav"))
     assert missing.returncode == 65 and missing.stderr.count("\n") == 1
+
+
+def test_a_change_in_the_voice_is_remarked_on_once_not_every_turn(tmp_path):
+    from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+    from tests.test_pipeline import make_pipeline, run
+
+    moods = [
+        Affect(arousal=-0.6, valence=0.0, confidence=0.8),  # tired: remarked on
+        Affect(arousal=-0.6, valence=0.0, confidence=0.8),  # still tired: not again
+        Affect(arousal=0.0, valence=0.0, confidence=0.8),  # their usual self
+        Affect(arousal=0.7, valence=0.6, confidence=0.8),  # excited: news
+        Affect(arousal=0.7, valence=0.6, confidence=0.1),  # the voice not known: nothing
+    ]
+
+    class Scripted(AffectEstimator):
+        def estimate(self, audio, text="", learn=True):
+            return moods.pop(0)
+
+    heard = ["One.", "Two.", "Three.", "Four.", "Five."]
+    stt, llm = ScriptedStt(heard), ScriptedLlm(["Okay."] * 5)
+    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * 5)
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline.runner.affect = Scripted()
+    run(pipeline)
+    assert [t.reply for t in pipeline.turns] == [
+        "You sound tired. Okay.",
+        "Okay.",
+        "Okay.",
+        "You sound excited! Okay.",
+        "Okay.",
+    ]

@@ -19,7 +19,11 @@ from voiced.memory import Memory, MemoryStore
         ("Actually, call me jo.", "name", "The user's name is Jo."),
         ("My sister is called Marie.", "person:sister", "The user's sister is called Marie."),
         ("My brother's name is Tom.", "person:brother", "The user's brother is called Tom."),
+        ("My wife's called Maria.", "person:wife", "The user's wife is called Maria."),
+        ("My brother Jack is visiting.", "person:brother", "The user's brother is called Jack."),
         ("I live in Lyon.", "home", "The user lives in Lyon."),
+        ("These days I'm living in Leeds now.", "home", "The user lives in Leeds."),
+        ("I'm working at the hospital.", "workplace", "The user works at the hospital."),
         (
             "My favourite colour is green.",
             "favourite:colour",

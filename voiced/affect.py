@@ -166,9 +166,24 @@ class Affect:
         parts = [p for p in (energy, mood) if p]
         return " and ".join(parts)
 
+    def noticed(self) -> str:
+        """What a friend would say on hearing it in the voice ("You sound tired."), or
+        nothing: only for what the voice itself shows, against the user's baseline."""
+        if self.confidence < 0.3:
+            return ""
+        return {
+            "tired and low": "You sound worn out.",
+            "tired": "You sound tired.",
+            "tired and happy": "You sound tired, but happy.",
+            "excited and happy": "You sound excited!",
+            "excited": "You sound full of energy!",
+            "upset": "You sound upset.",
+        }.get(self.describe(), "")
+
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
         data["description"] = self.describe()
+        data["noticed"] = self.noticed()
         return data
 
 

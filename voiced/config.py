@@ -203,6 +203,9 @@ class MemorySettings:
     """Remember what the user tells about themselves ($XDG_STATE_HOME/voiced/memory.db)."""
     budget_tokens: int = 200
     """At most this much of the prompt goes to remembered facts."""
+    llm_facts: bool = False
+    """Also ask the language model for facts the patterns miss (after the reply, on the
+    model's worker). Needs a capable model: the 135M default misreads too often."""
     history_days: float = 0.0
     """Keep the conversation itself this many days, so it carries on after a restart;
     0: it is forgotten when voiced stops (the facts stay either way)."""

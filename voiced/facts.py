@@ -20,7 +20,10 @@ PEOPLE = (
 _NAME = r"([A-Z][\w'-]*(?: [A-Z][\w'-]*)?|[a-z][\w'-]*)"
 _THING = r"([^.!?,]+?)"
 _END = r"\s*(?:[.!?,]|$)"
-_LEAD = r"^(?:(?:actually|no|well|so|and|but|oh|hey|okay|ok|by the way)[, ]+)*"
+_LEAD = (
+    r"^(?:(?:actually|no|well|so|and|but|oh|hey|okay|ok|by the way|these days|nowadays|now"
+    r"|currently|at the moment)[, ]+)*"
+)
 _CLAUSES = re.compile(
     r"(?<=[.!?;])\s+|,\s*(?:and\s+|but\s+)?|\s+(?:and|but)\s+(?=(?:i|my)\b)", re.I
 )
@@ -35,8 +38,11 @@ class Statement:
     text: str
 
 
+_LATELY = re.compile(r"\s+(?:now|these days|nowadays|at the moment)$", re.I)
+
+
 def _clean(value: str) -> str:
-    return value.strip().strip(".!?, ")
+    return _LATELY.sub("", value.strip().strip(".!?, "))
 
 
 def _person(value: str) -> str:
@@ -67,15 +73,20 @@ _STATEMENTS: list[tuple[re.Pattern[str], str]] = [
         ),
         "person",
     ),
-    (re.compile(_LEAD + rf"my ({PEOPLE})'s name's " + _NAME + _END, re.I), "person"),
-    (re.compile(_LEAD + r"i (?:live|am living|'m living) in " + _THING + _END, re.I), "home"),
+    (
+        re.compile(_LEAD + rf"my ({PEOPLE})'s (?:name's |called |named )" + _NAME + _END, re.I),
+        "person",
+    ),
+    # "my brother Jack is visiting": a name as Whisper writes one, capitalised
+    (re.compile(_LEAD + rf"my ({PEOPLE}),? (?-i:(?!I\b|I')([A-Z][\w'-]+))\b", re.I), "person"),
+    (re.compile(_LEAD + r"i(?: live| am living|'m living) in " + _THING + _END, re.I), "home"),
     (re.compile(_LEAD + r"my favou?rite ([\w ]+?) is " + _THING + _END, re.I), "favourite"),
     (
-        re.compile(_LEAD + r"i (?:work|am working|'m working) as (?:an? )?" + _THING + _END, re.I),
+        re.compile(_LEAD + r"i(?: work| am working|'m working) as (?:an? )?" + _THING + _END, re.I),
         "job",
     ),
     (
-        re.compile(_LEAD + r"i (?:work|am working|'m working) (?:at|for) " + _THING + _END, re.I),
+        re.compile(_LEAD + r"i(?: work| am working|'m working) (?:at|for) " + _THING + _END, re.I),
         "workplace",
     ),
     (re.compile(_LEAD + r"my birthday is (?:on )?" + _THING + _END, re.I), "birthday"),
@@ -97,14 +108,14 @@ def statements(utterance: str) -> list[Statement]:
             match = pattern.search(sentence)
             if match is None:
                 continue
-            statement = _statement(kind, [_clean(g) for g in match.groups() if g is not None])
+            statement = statement_of(kind, [_clean(g) for g in match.groups() if g is not None])
             if statement is not None:
                 found.append(statement)
                 break
     return found
 
 
-def _statement(kind: str, groups: list[str]) -> Statement | None:
+def statement_of(kind: str, groups: list[str]) -> Statement | None:
     if kind == "name":
         name = groups[0].title() if groups[0].islower() else groups[0]
         return Statement("name", "name", f"The user's name is {name}.")

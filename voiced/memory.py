@@ -19,9 +19,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from voiced.facts import ASK_KEYS, memory_request, spoken, statements
+from voiced.facts import ASK_KEYS, Statement, memory_request, spoken, statements
 from voiced.paths import private_dir
+
+if TYPE_CHECKING:
+    from voiced.extract import LlmExtractor
 
 log = logging.getLogger(__name__)
 
@@ -188,6 +192,8 @@ class Memory:
         self._budget = budget
         self._last: list[Fact] = []
         """What the last turn stored: what "forget that" forgets."""
+        self.extractor: LlmExtractor | None = None
+        """Reads facts the patterns miss, when the model is up to it ([memory] llm_facts)."""
 
     def wants(self, utterance: str) -> bool:
         """Whether the utterance is a request to the memory (answered without the LLM)."""
@@ -240,6 +246,20 @@ class Memory:
         if learnt:
             self._last = learnt
             log.info("remembered %d fact(s)", len(learnt))
+            log.debug("remembered %s", [f.text for f in learnt])
+        return learnt
+
+    def keep_read(self, read: list[Statement]) -> list[Fact]:
+        """Store facts the model read (`extractor`, run on the LLM's worker). They add to
+        the memory; they never replace one the user stated plainly."""
+        learnt = [
+            self.store.remember(s.kind, s.text, s.key)
+            for s in read
+            if not s.key or self.store.by_key(s.key) is None
+        ]
+        if learnt:
+            self._last = learnt
+            log.info("remembered %d fact(s) read by the model", len(learnt))
             log.debug("remembered %s", [f.text for f in learnt])
         return learnt
 

@@ -27,12 +27,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from voiced.affect import AffectEstimator
+from voiced.affect import Affect, AffectEstimator
 from voiced.audio import AudioSink, AudioSource, StreamClock
 from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.config import Settings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
+from voiced.extract import Completer, LlmExtractor
 from voiced.memory import Memory, MemoryStore
 from voiced.paths import state_dir
 from voiced.segmenter import Event, Segment, Segmenter
@@ -119,6 +120,9 @@ class TurnRunner:
         self.stopping = threading.Event()
         self.reference: PlaybackReference | None = None
         self.memory: Memory | None = None
+        self._reading: set[asyncio.Task[None]] = set()
+        self._noticed = ""
+        """What was last remarked on about how the user sounds."""
         """What the user has told about themselves (None: remembering is off)."""
         self.affect: AffectEstimator | None = None
         """How the user sounds against their own baseline (None: not noticed)."""
@@ -230,6 +234,7 @@ class TurnRunner:
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
         describe = mood.describe() if mood is not None else ""
+        opener = self._notice(mood) if answer is None else ""
         messages = self.conversation.messages_for(user_text, known, describe)
         turn_stop = threading.Event()
         sequential = self.settings.pipeline.sequential
@@ -253,6 +258,8 @@ class TurnRunner:
                     if sequential
                     else self.settings.pipeline.first_clause_words,
                 )
+            if opener:  # said at once, while the model starts on the rest
+                pieces = itertools.chain([opener], pieces)
             try:
                 if sequential:  # the baseline: the whole reply, then the voice
                     pieces = iter([" ".join(pieces)])
@@ -317,12 +324,42 @@ class TurnRunner:
             result.reply = _said_before(said, stop_s if stop_s is not None else float("inf"))
             self.conversation.add_exchange(user_text, result.reply)
             if gate is None or gate.is_set():  # a turn that really ended, not a guess on a pause
-                if memory is not None and answer is None:
-                    memory.learn(text)
+                if memory is not None and answer is None and not memory.learn(text):
+                    self._read_later(memory, text)
                 if mood is not None and self.affect is not None and mood.features is not None:
                     self.affect.baseline.update(mood.features)
         timings.mark("reply_done_s", max(clock.now(), sink.busy_until()))
         return result
+
+    def _notice(self, mood: Affect | None) -> str:
+        """Say what the voice shows once, when it changes, not on every turn."""
+        noticed = mood.noticed() if mood is not None else ""
+        if mood is not None and mood.confidence >= 0.3 and not noticed:
+            self._noticed = ""  # back to their usual self: the next change is news
+        if not noticed or noticed == self._noticed:
+            return ""
+        self._noticed = noticed
+        return noticed
+
+    async def settle(self) -> None:
+        """Let facts still being read be stored (a short wait, at the end)."""
+        await asyncio.gather(*self._reading, return_exceptions=True)
+
+    def _read_later(self, memory: Memory, text: str) -> None:
+        """Facts the patterns missed, read by the model once it is free (off the turn)."""
+        extractor = memory.extractor
+        if extractor is None or text.rstrip().endswith("?"):
+            return
+
+        async def read() -> None:
+            try:
+                memory.keep_read(await self.workers.run("llm", extractor.extract, text))
+            except Exception as exc:  # a misreading model must not harm the loop
+                log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
+
+        task = asyncio.ensure_future(read())
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
 
     @staticmethod
     async def _until_interrupted(work: Awaitable[T], interrupted: asyncio.Event) -> T | None:
@@ -378,6 +415,8 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
         store = MemoryStore(state_dir() / "memory.db")
         if settings.memory.facts:
             runner.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
+            if settings.memory.llm_facts and isinstance(llm, Completer):
+                runner.memory.extractor = LlmExtractor(llm)
         if settings.memory.history_days:
             carry_on(runner.conversation, store, settings.memory.history_days)
     log.info("models loaded in %.2f s", time.monotonic() - started)
@@ -507,6 +546,7 @@ class Pipeline:
             if self._turn is not None:
                 self._turn.cancel()
                 await asyncio.gather(self._turn, return_exceptions=True)
+            await self.runner.settle()
 
     def ask(self, text: str) -> asyncio.Task[TurnResult | None]:
         """A typed request, answered aloud in turn like a spoken one."""

@@ -66,3 +66,13 @@ class LlamaChat:
                     break
         finally:
             chunks.close()  # type: ignore[union-attr]
+
+    def complete(self, messages: Sequence[Message], max_tokens: int) -> str:
+        """The whole reply, greedily decoded (for reading facts, not for talking)."""
+        reply = self._llm.create_chat_completion(
+            messages=list(messages),  # type: ignore[arg-type]
+            max_tokens=max_tokens,
+            temperature=0.0,
+            repeat_penalty=1.0,
+        )
+        return str(reply["choices"][0]["message"]["content"] or "")  # type: ignore[index]
