@@ -88,13 +88,17 @@ def test_tired_and_low_asks_for_a_slower_softer_voice_and_excited_for_a_quicker_
     assert unsure.describe() == "low" and unsure.pace == 1.0
 
 
+QUIET = {"loudness_db": -1.5, "pitch_st": -1.0}
+LOUD = {"loudness_db": 1.2, "pitch_st": 2.0}
+
+
 def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
     from tests.test_pipeline import make_pipeline, run
 
     class Tired(AffectEstimator):
         def estimate(self, audio, text="", learn=True):
-            return Affect(arousal=-0.6, valence=-0.5, confidence=0.8)
+            return Affect(arousal=-0.6, valence=-0.5, confidence=0.8, deviations=QUIET)
 
     stt, llm = ScriptedStt(["I had a long day."]), ScriptedLlm(["Rest a little."])
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
@@ -127,21 +131,23 @@ def test_a_change_in_the_voice_is_remarked_on_once_not_every_turn(tmp_path):
     from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
     from tests.test_pipeline import make_pipeline, run
 
+    slow = {"rate_per_s": -1.5, "pause_ratio": 0.6}
     moods = [
-        Affect(arousal=-0.6, valence=0.0, confidence=0.8),  # tired: remarked on
-        Affect(arousal=-0.6, valence=0.0, confidence=0.8),  # still tired: not again
+        Affect(arousal=-0.6, valence=0.0, confidence=0.8, deviations=QUIET),  # tired: said
+        Affect(arousal=-0.6, valence=0.0, confidence=0.8, deviations=QUIET),  # still: not again
         Affect(arousal=0.0, valence=0.0, confidence=0.8),  # their usual self
-        Affect(arousal=0.7, valence=0.6, confidence=0.8),  # excited: news
-        Affect(arousal=0.7, valence=0.6, confidence=0.1),  # the voice not known: nothing
+        Affect(arousal=0.7, valence=0.6, confidence=0.8, deviations=LOUD),  # excited: news
+        Affect(arousal=0.7, valence=0.6, confidence=0.1, deviations=LOUD),  # voice unknown
+        Affect(arousal=-0.6, valence=0.0, confidence=0.8, deviations=slow),  # slow words only
     ]
 
     class Scripted(AffectEstimator):
         def estimate(self, audio, text="", learn=True):
             return moods.pop(0)
 
-    heard = ["One.", "Two.", "Three.", "Four.", "Five."]
-    stt, llm = ScriptedStt(heard), ScriptedLlm(["Okay."] * 5)
-    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * 5)
+    heard = ["One.", "Two.", "Three.", "Four.", "Five.", "Six."]
+    stt, llm = ScriptedStt(heard), ScriptedLlm(["Okay."] * 6)
+    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * 6)
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
     pipeline.runner.affect = Scripted()
     run(pipeline)
@@ -151,4 +157,5 @@ def test_a_change_in_the_voice_is_remarked_on_once_not_every_turn(tmp_path):
         "Okay.",
         "You sound excited! Okay.",
         "Okay.",
+        "Okay.",  # slower words, but the same loudness and pitch: not worth saying aloud
     ]

@@ -57,3 +57,23 @@ def test_reply_stops_when_asked():
     llm = ScriptedLlm(["A long reply. That goes on."])
     assert list(reply_sentences(llm, [], 5, should_stop=lambda: True)) == []
     assert llm.closed == 1
+
+
+def test_a_sentence_already_said_is_not_said_again_unless_nothing_else_is_left():
+    history = [
+        {"role": "user", "content": "Hi."},
+        {"role": "assistant", "content": "I'm so glad you're enjoying the beach! Hello."},
+    ]
+    messages = [{"role": "system", "content": "You are Sam."}, *history]
+    messages.append({"role": "user", "content": "I finished my project."})
+    parrot = ScriptedLlm(["I'm so glad you're enjoying the beach, well done on the project."])
+    assert list(reply_sentences(parrot, messages, 2, first_clause_words=4)) == [
+        "well done on the project."
+    ]
+    # short words may come again ("Hello."), and a reply with nothing new is still spoken
+    again = ScriptedLlm(["Hello. I'm so glad you're enjoying the beach!"])
+    assert list(reply_sentences(again, messages, 2)) == [
+        "Hello.",
+    ]
+    only = ScriptedLlm(["I'm so glad you're enjoying the beach!"])
+    assert list(reply_sentences(only, messages, 2)) == ["I'm so glad you're enjoying the beach!"]

@@ -171,6 +171,11 @@ class Affect:
         nothing: only for what the voice itself shows, against the user's baseline."""
         if self.confidence < 0.3:
             return ""
+        # Pace alone is no evidence to say it aloud: a sentence's rate depends on its words.
+        # Loudness and pitch must show it too.
+        voice = (self.deviations.get("loudness_db", 0.0) + self.deviations.get("pitch_st", 0.0)) / 2
+        if abs(voice) < 0.75 or (voice > 0) != (self.arousal > 0):
+            return ""
         return {
             "tired and low": "You sound worn out.",
             "tired": "You sound tired.",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterator
 
 from voiced.engines import ChatModel, Message
@@ -78,6 +79,9 @@ def reply_sentences(
     """
     splitter = SentenceSplitter(first_clause_words)
     count = 0
+    said_before = [_plain(m["content"]) for m in messages if m["role"] == "assistant"]
+    skipped: list[str] = []
+    spoke = False
     pieces = llm.stream(messages)
     try:
         for piece in pieces:
@@ -88,15 +92,33 @@ def reply_sentences(
                 on_first_token = None
             for sentence in splitter.feed(piece):
                 text = speakable(sentence)
-                if text:
+                if text and _repeats(text, said_before):
+                    skipped.append(text)  # a small model parrots its own last replies
+                elif text:
                     yield text
+                    spoke = True
                     count += ends_sentence(text)
                     if count >= max_sentences:
                         return
         rest = speakable(splitter.flush())
-        if rest:
+        if rest and _repeats(rest, said_before):
+            skipped.append(rest)
+        elif rest:
             yield rest
+            spoke = True
+        if not spoke and skipped:  # nothing new at all: better said again than silence
+            yield " ".join(skipped)
     finally:
         close = getattr(pieces, "close", None)
         if close is not None:
             close()  # stops the model generating words nobody will hear
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.findall(r"[\w']+", text.lower()))
+
+
+def _repeats(piece: str, said_before: list[str], min_words: int = 4) -> bool:
+    """Whether this piece of a reply, of some length, was already said word for word."""
+    plain = _plain(piece)
+    return len(plain.split()) >= min_words and any(plain in before for before in said_before)
