@@ -46,6 +46,7 @@ SYNTHETIC_PROMPTS = [
     "How are you today?",
 ]
 NOISE_CLIPS = ["leopard_empty.wav"]
+BENCH_SETTINGS = ["--set", "memory.facts=false", "--set", "activation.skills=false"]
 STORY = "Please tell me a long story about a brave little dragon."
 INTERRUPTIONS = [("Stop.", False), ("What is your name?", True)]
 INTERRUPT_AFTER_S = 1.5  # after the story request ends: about half a second into the reply
@@ -186,8 +187,9 @@ def run_loop(args: list[str]) -> RunStats:
     stats = RunStats()
     started = time.monotonic()
     child = subprocess.Popen(
-        # the prompts are not the user's life: nothing of them goes into the memory
-        [sys.executable, "-m", "voiced", "run", "--set", "memory.facts=false", *args],
+        # the prompts are not the user's life: nothing of them goes into the memory; and the
+        # model answers every prompt (a skill would answer "what time is it" at once)
+        [sys.executable, "-m", "voiced", "run", *BENCH_SETTINGS, *args],
         stderr=subprocess.PIPE,
         text=True,
     )

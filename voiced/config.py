@@ -228,6 +228,36 @@ class AffectSettings:
         return []
 
 
+ACTIVATION_MODES = ("conversation", "wake", "ptt")
+
+
+@dataclass(frozen=True)
+class ActivationSettings:
+    mode: str = "conversation"
+    """conversation: any speech is for the assistant; wake: only what begins with its name
+    ("hey Sam, ..."), and follow-ups; ptt: only what is said while push-to-talk is held."""
+    name: str = "Sam"
+    """The assistant's name: the wake phrase is "hey NAME", "ok NAME" or just "NAME"."""
+    wake_phrases: list[str] = field(default_factory=list)
+    """More phrases that wake it (say, how Whisper tends to spell its name)."""
+    follow_up_s: float = 8.0
+    """After a reply, speech starting within this many seconds needs no wake phrase."""
+    acknowledgement: str = "Yes?"
+    """Said when the wake phrase comes alone; the next utterance is the request."""
+    skills: bool = True
+    """Answer the time, timers, reminders, volume and the like exactly, without the LLM."""
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.mode not in ACTIVATION_MODES:
+            problems.append(("mode", f"must be one of {', '.join(ACTIVATION_MODES)}"))
+        if not self.name.strip():
+            problems.append(("name", "must not be empty"))
+        if self.follow_up_s < 0:
+            problems.append(("follow_up_s", "must not be negative (0 = no follow-ups)"))
+        return problems
+
+
 @dataclass(frozen=True)
 class ServiceSettings:
     control_socket: bool = True
@@ -252,6 +282,7 @@ class Settings:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     affect: AffectSettings = field(default_factory=AffectSettings)
+    activation: ActivationSettings = field(default_factory=ActivationSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
@@ -269,6 +300,7 @@ SECTIONS: dict[str, type] = {
     "pipeline": PipelineSettings,
     "memory": MemorySettings,
     "affect": AffectSettings,
+    "activation": ActivationSettings,
     "service": ServiceSettings,
 }
 

@@ -348,8 +348,9 @@ class Daemon:
 
 
 def _outcome(result: TurnResult) -> str:
-    """answered, interrupted, a command (stop, cancel), or dropped (noise, nothing said)."""
-    if result.command:
+    """answered (by the model or a skill), interrupted, a command (stop, cancel), wake (the
+    phrase alone), ignored (not for it), or dropped (noise, nothing said)."""
+    if result.command and result.command != "skill":
         return result.command
     if result.interrupted:
         return "interrupted"

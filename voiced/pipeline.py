@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import itertools
 import logging
 import threading
@@ -23,11 +24,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, TypeVar
 
 import numpy as np
 
+from voiced.activation import Activation, Admission
 from voiced.affect import Affect, AffectEstimator
+from voiced.alarms import Alarm, Alarms
 from voiced.audio import AudioSink, AudioSource, StreamClock
 from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.config import Settings
@@ -37,6 +41,9 @@ from voiced.extract import Completer, LlmExtractor
 from voiced.memory import Memory, MemoryStore
 from voiced.paths import state_dir
 from voiced.segmenter import Event, Segment, Segmenter
+from voiced.skills import Context as SkillContext
+from voiced.skills import Device, Skills, default_skills
+from voiced.skills.timers import announcement
 from voiced.text import is_stop_command, looks_finished, speakable, split_sentences
 from voiced.types import Transcript, TurnTimings, Utterance
 
@@ -120,12 +127,22 @@ class TurnRunner:
         self.stopping = threading.Event()
         self.reference: PlaybackReference | None = None
         self.memory: Memory | None = None
+        """What the user has told about themselves (None: remembering is off)."""
         self._reading: set[asyncio.Task[None]] = set()
         self._noticed = ""
         """What was last remarked on about how the user sounds."""
-        """What the user has told about themselves (None: remembering is off)."""
         self.affect: AffectEstimator | None = None
         """How the user sounds against their own baseline (None: not noticed)."""
+        self.skills: Skills | None = None
+        """Exact answers before the LLM (time, timers ...), when [activation] skills is on."""
+        self.alarms: Alarms | None = None
+        """Timers and reminders; its clock is the wall clock every skill reads."""
+        self.device: Device | None = None
+        """The assistant itself, as skills may change it (volume, microphone)."""
+        self.volume = 1.0
+        self.last_reply = ""
+        self.replied_until: float | None = None
+        """Stream time the assistant last finished speaking to the user (follow-ups)."""
         self._interrupt: asyncio.Event | None = None
         self._interrupt_at_s = 0.0
 
@@ -161,7 +178,7 @@ class TurnRunner:
             chunks = await self.workers.run("tts", _synthesize_all, self.engines.tts, sentence)
             if not chunks:
                 continue
-            speech = np.concatenate(chunks)
+            speech = self.at_volume(np.concatenate(chunks))
             start = sink.play(speech)
             if self.reference is not None:
                 self.reference.add(start, speech, sink.sample_rate_hz)
@@ -202,9 +219,26 @@ class TurnRunner:
         log.debug("transcript %r", transcript.text)
         result = TurnResult(transcript, timings=timings)
         text = transcript.text
+        admission = self.admit(text, timings.speech_start_s)
+        if text and not admission.admitted:
+            if gate is not None:
+                await self._until_interrupted(gate.wait(), interrupted)
+            log.info("not for me (no wake phrase): %d words ignored", len(text.split()))
+            result.command = "ignored"
+            return result
+        text = admission.request
+        woke_only = admission.woke and not text
         memory = self.memory
         asks_memory = memory is not None and memory.wants(text)
-        if gate is not None and (not looks_finished(text) or is_stop_command(text) or asks_memory):
+        skills = self.skills if self.settings.activation.skills else None
+        skill = skills.match(text) if skills is not None and text else None
+        if gate is not None and (
+            not looks_finished(text)
+            or is_stop_command(text)
+            or asks_memory
+            or skill is not None
+            or woke_only
+        ):
             # A mid-sentence pause, noise, or a command: decide nothing, and spend no CPU on
             # a reply (it would slow the transcription that matters), until the end of the
             # turn is confirmed.
@@ -213,7 +247,7 @@ class TurnRunner:
             result.command = "stop"
             return result
         user_text = result.request = f"{carried} {text}".strip()
-        if not user_text:
+        if not user_text and not woke_only:
             timings.extra["dropped"] = transcript.dropped
             return result
         if interrupted.is_set():
@@ -223,6 +257,13 @@ class TurnRunner:
         loop = asyncio.get_running_loop()
         sentences: asyncio.Queue[str | None] = asyncio.Queue()
         answer = memory.answer(text) if memory is not None and asks_memory else None
+        if woke_only:  # the wake phrase alone: the request comes next
+            answer = self.settings.activation.acknowledgement
+            result.command = "wake"
+        elif skill is not None:
+            answer = skill(self.skill_context())
+            result.command = "skill"
+            log.debug("answered by a skill: %r", answer)
         known = memory.context(user_text) if memory is not None and answer is None else ""
         mood = None
         if self.affect is not None and len(audio) and text:
@@ -288,6 +329,7 @@ class TurnRunner:
                 )
                 if speech is None:
                     break
+                speech = self.at_volume(speech)
                 timings.mark("first_audio_s", clock.now())
                 if (
                     gate is not None
@@ -322,7 +364,11 @@ class TurnRunner:
         finally:
             turn_stop.set()
             result.reply = _said_before(said, stop_s if stop_s is not None else float("inf"))
-            self.conversation.add_exchange(user_text, result.reply)
+            if result.reply:
+                self.last_reply = result.reply
+                self.replied_until = max(clock.now(), sink.busy_until())
+            if not woke_only:
+                self.conversation.add_exchange(user_text, result.reply)
             if gate is None or gate.is_set():  # a turn that really ended, not a guess on a pause
                 if memory is not None and answer is None and not memory.learn(text):
                     self._read_later(memory, text)
@@ -330,6 +376,30 @@ class TurnRunner:
                     self.affect.baseline.update(mood.features)
         timings.mark("reply_done_s", max(clock.now(), sink.busy_until()))
         return result
+
+    def admit(self, text: str, started_s: float | None) -> Admission:
+        """Whether the utterance is for the assistant (wake phrase, follow-up, mode)."""
+        activation = Activation(self.settings.activation)
+        return activation.admit(text, started_s or 0.0, self.replied_until)
+
+    def wake_only(self, text: str) -> bool:
+        """The wake phrase and nothing else (so far): the request is still to come."""
+        if self.settings.activation.mode != "wake":
+            return False
+        admission = Activation(self.settings.activation).admit(text, 0.0, None)
+        return admission.woke and not admission.request
+
+    def skill_context(self) -> SkillContext:
+        wall = self.alarms.clock() if self.alarms is not None else time.time()
+        alarms = self.alarms if self.alarms is not None else Alarms(None)
+        device = self.device if self.device is not None else _NoDevice(self)
+        return SkillContext(datetime.fromtimestamp(wall), alarms, self.last_reply, device)
+
+    def at_volume(self, speech: np.ndarray) -> np.ndarray:
+        if self.volume == 1.0 or not len(speech):
+            return speech
+        louder = speech.astype(np.float32) * self.volume
+        return np.clip(louder, -32768, 32767).astype(np.int16)
 
     def _notice(self, mood: Affect | None) -> str:
         """Say what the voice shows once, when it changes, not on every turn."""
@@ -411,6 +481,8 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     )
     if settings.affect.enabled:
         runner.affect = AffectEstimator()
+    runner.skills = default_skills()
+    runner.alarms = Alarms(state_dir() / "alarms.json")
     if settings.memory.facts or settings.memory.history_days:
         store = MemoryStore(state_dir() / "memory.db")
         if settings.memory.facts:
@@ -421,6 +493,33 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
             carry_on(runner.conversation, store, settings.memory.history_days)
     log.info("models loaded in %.2f s", time.monotonic() - started)
     return runner
+
+
+VOLUME_RANGE = (0.25, 2.0)
+RING_EVERY_S = 6.0
+"""A due timer is said again this long after it was last said ..."""
+RING_FOR_S = 60.0
+"""... until the user answers, or this long has passed."""
+
+
+def change_volume(runner: TurnRunner, step: float) -> float:
+    low, high = VOLUME_RANGE
+    runner.volume = round(min(high, max(low, runner.volume + step)), 2)
+    log.info("volume %.0f%%", runner.volume * 100)
+    return runner.volume
+
+
+class _NoDevice:
+    """A runner without a microphone loop (typed requests): the volume still changes."""
+
+    def __init__(self, runner: TurnRunner) -> None:
+        self._runner = runner
+
+    def change_volume(self, step: float) -> float:
+        return change_volume(self._runner, step)
+
+    def mute_microphone(self) -> None:
+        log.info("no microphone to mute")
 
 
 ECHO_TAIL_S = 0.2
@@ -493,6 +592,10 @@ class Pipeline:
         self.talk_held = False
         """Push-to-talk held: everything heard is the user's turn until it is let go."""
         self._cancelled = False
+        self._ringing: list[Alarm] = []
+        """Due timers and reminders being announced, until the user answers."""
+        self._answered = asyncio.Event()
+        runner.device = self
         self.failures = 0
         """Turns that failed inside an engine (logged; the loop went on)."""
         self.last_frame_at = time.monotonic()
@@ -521,8 +624,16 @@ class Pipeline:
             return self.vad.is_speech(clean)
         return self.double_talk.user_speaks(clean, frame, self.vad.is_speech(frame), far[-n:])
 
+    def change_volume(self, step: float) -> float:
+        return change_volume(self.runner, step)
+
+    def mute_microphone(self) -> None:
+        self.muted = True
+        log.info("microphone muted by voice")
+
     async def run(self) -> None:
         """Listen and answer until the source ends (then finish the last reply) or cancelled."""
+        ringer = asyncio.create_task(self._ring()) if self.runner.alarms is not None else None
         try:
             async for frame, start_s in self.source.frames():
                 self.last_frame_at = time.monotonic()
@@ -531,6 +642,8 @@ class Pipeline:
                     self._drop_speculation()
                     continue
                 hears = self._hears_user(frame, start_s)
+                if self.settings.activation.mode == "ptt":
+                    hears = False  # only what is said while the button is held
                 segment = self.segmenter.push(frame, hears or self.talk_held, start_s)
                 if segment is not None:
                     self._on_segment(segment)
@@ -541,6 +654,9 @@ class Pipeline:
             while self._turn is not None and not self._turn.done():
                 await self._turn
         finally:
+            if ringer is not None:
+                ringer.cancel()
+                await asyncio.gather(ringer, return_exceptions=True)
             self.runner.stopping.set()
             self.runner.interrupt(self.runner.clock.now())
             if self._turn is not None:
@@ -591,8 +707,41 @@ class Pipeline:
             return "hearing"
         return "listening"
 
+    async def _ring(self) -> None:
+        """Say due timers and reminders, even when idle, in a gap in the conversation; again
+        every RING_EVERY_S until the user speaks, for at most RING_FOR_S."""
+        alarms, clock = self.runner.alarms, self.runner.clock
+        assert alarms is not None
+        while True:
+            await asyncio.sleep(0.2)
+            due = alarms.due()
+            if not due:
+                continue
+            self._ringing, self._answered = due, asyncio.Event()
+            text = announcement(due, alarms.clock())
+            log.info("due: %s", ", ".join(f"{a.kind} {a.id}" for a in due))
+            first_s, next_s = clock.now(), clock.now()
+            while not self._answered.is_set() and clock.now() - first_s < RING_FOR_S:
+                now = clock.now()
+                talking = self.segmenter.in_speech or self.runner.busy
+                if not talking and self.sink.busy_until() <= now and now >= next_s:
+                    seconds = await self.runner.say(text, self.sink)
+                    next_s = clock.now() + seconds + RING_EVERY_S
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._answered.wait(), 0.2)
+            for alarm in due:
+                alarms.remove(alarm.id)
+            self._ringing = []
+
     def _on_segment(self, segment: Segment) -> None:
         log.debug("%s at %.2f s", segment.event.value, segment.at_s)
+        if segment.event is Event.START and self._ringing and not self._answered.is_set():
+            log.info("the user answered the alarm at %.2f s", segment.at_s)
+            self._answered.set()
+            if self.sink.busy_until() > segment.at_s and not self.runner.busy:
+                stop_s = self.sink.flush()
+                if self.reference is not None:
+                    self.reference.cut(stop_s + 0.15)
         if segment.event is Event.START:
             if self.runner.busy:
                 if self.sink.busy_until() > segment.at_s:
@@ -637,7 +786,8 @@ class Pipeline:
             return
         if speculation.transcript.cancelled() or speculation.transcript.exception() is not None:
             return
-        if looks_finished(speculation.transcript.result().text):
+        text = speculation.transcript.result().text
+        if looks_finished(text) and not self.runner.wake_only(text):
             final = self.segmenter.flush(now_s)
             if final is not None:
                 self._commit(final)

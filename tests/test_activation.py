@@ -1,0 +1,105 @@
+"""Who is it talking to: the wake phrase, follow-ups, push-to-talk."""
+
+from dataclasses import replace
+
+import pytest
+
+from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+from tests.test_pipeline import SETTINGS, make_pipeline, run
+from voiced.activation import Activation
+from voiced.config import ActivationSettings
+
+WAKE = ActivationSettings(mode="wake", follow_up_s=4.0)
+
+
+@pytest.mark.parametrize(
+    ("said", "wanted"),
+    [
+        ("Hey, Sam. What time is it?", "What time is it?"),
+        ("Hey Sam, set a timer for five minutes.", "Set a timer for five minutes."),
+        ("Hey Psalm, tell me a joke.", "Tell me a joke."),  # as Whisper may spell it
+        ("Okay, Sam! What's the date?", "What's the date?"),
+        ("Sam, how are you?", "How are you?"),
+        ("Heysam what is up", "What is up"),
+        ("Hey Sam.", ""),  # the phrase alone: the request comes next
+    ],
+)
+def test_the_wake_phrase_is_found_and_cut_off(said, wanted):
+    admission = Activation(WAKE).admit(said, 10.0, None)
+    assert admission.admitted and admission.woke and admission.request == wanted
+
+
+@pytest.mark.parametrize(
+    "said",
+    [
+        "What time is it?",
+        "Samantha called earlier.",
+        "Some people never learn.",
+        "Hey son, come here.",
+        "And then he said hey to Sam",  # not at the start
+    ],
+)
+def test_speech_without_the_phrase_is_not_for_it(said):
+    assert not Activation(WAKE).admit(said, 10.0, None).admitted
+
+
+def test_a_follow_up_inside_the_window_needs_no_phrase():
+    activation = Activation(WAKE)
+    assert activation.admit("And tomorrow?", 13.9, replied_until_s=10.0).admitted
+    assert not activation.admit("And tomorrow?", 14.1, replied_until_s=10.0).admitted
+
+
+def test_other_names_and_phrases_from_the_config():
+    settings = replace(WAKE, name="Jarvis", wake_phrases=["computer"])
+    activation = Activation(settings)
+    assert activation.admit("Computer, lights on.", 0, None).request == "Lights on."
+    assert activation.admit("Hey Jarvis, hello.", 0, None).request == "Hello."
+    assert not activation.admit("Hey Sam, hello.", 0, None).admitted
+
+
+def test_conversation_mode_takes_everything():
+    activation = Activation(ActivationSettings())
+    admission = activation.admit("What time is it?", 0, None)
+    assert admission.admitted and admission.request == "What time is it?"
+
+
+def _session(tmp_path, heard, pattern, settings):
+    stt = ScriptedStt(heard)
+    llm = ScriptedLlm([f"Reply {i}." for i in range(1, 10)])
+    pipeline, tts, _ = make_pipeline(stt, llm, speech_and_silence(pattern), tmp_path, settings)
+    run(pipeline)
+    return pipeline, tts, llm
+
+
+def test_wake_mode_in_the_loop_ignores_others_and_takes_follow_ups(tmp_path):
+    settings = replace(SETTINGS, activation=WAKE)
+    heard = [
+        "The weather is nice today.",  # the television: ignored
+        "Hey Sam, tell me a joke.",  # a reply
+        "And another one.",  # a follow-up inside the window: a reply
+        "What a game that was.",  # long after: ignored
+    ]
+    talk = ("speech", 0.6)
+    pattern = [talk, ("silence", 2.0), talk, ("silence", 2.0), talk, ("silence", 8.0), talk]
+    pipeline, tts, llm = _session(tmp_path, heard, [*pattern, ("silence", 2.0)], settings)
+    assert [p[-1]["content"] for p in llm.prompts] == ["Tell me a joke.", "And another one."]
+    assert [t.command for t in pipeline.turns] == ["ignored", "", "", "ignored"]
+    assert tts.spoken == ["Reply 1.", "Reply 2."]
+
+
+def test_the_phrase_alone_is_acknowledged_and_the_next_utterance_is_the_request(tmp_path):
+    settings = replace(SETTINGS, activation=WAKE)
+    heard = ["Hey Sam.", "What is the capital of France?"]
+    talk = ("speech", 0.6)
+    pattern = [talk, ("silence", 2.0), talk, ("silence", 2.0)]
+    pipeline, tts, llm = _session(tmp_path, heard, pattern, settings)
+    assert tts.spoken == ["Yes?", "Reply 1."]
+    assert [p[-1]["content"] for p in llm.prompts] == ["What is the capital of France?"]
+    assert [t.command for t in pipeline.turns] == ["wake", ""]
+
+
+def test_push_to_talk_mode_hears_nothing_without_the_button(tmp_path):
+    settings = replace(SETTINGS, activation=ActivationSettings(mode="ptt"))
+    talk = ("speech", 0.6)
+    pipeline, tts, llm = _session(tmp_path, ["Hello there."], [talk, ("silence", 2.0)], settings)
+    assert pipeline.turns == type(pipeline.turns)() and llm.prompts == [] and tts.spoken == []

@@ -1,0 +1,78 @@
+"""Whether an utterance is for the assistant: the wake phrase, follow-ups, push-to-talk.
+
+The wake phrase is matched on the transcript, loosely, because Whisper spells a name as
+it likes ("Hey, Sam.", "Hey Psalm!", "Okay Sam"): the first words are compared with
+each phrase by similarity, not equality.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from voiced.config import ActivationSettings
+from voiced.text import normalize_words
+
+SIMILAR = 0.75
+"""How alike the first words must be to a wake phrase (difflib's ratio)."""
+
+
+@dataclass(frozen=True)
+class Admission:
+    admitted: bool
+    request: str = ""
+    """What to answer, the wake phrase cut off ("" when the phrase came alone)."""
+    woke: bool = False
+    """The wake phrase was said."""
+
+
+class Activation:
+    def __init__(self, settings: ActivationSettings) -> None:
+        self.mode = settings.mode
+        self.follow_up_s = settings.follow_up_s
+        name = normalize_words(settings.name)
+        phrases = [f"{lead} {name}" for lead in ("hey", "hi", "hello", "ok", "okay")]
+        phrases += [name, *(normalize_words(p) for p in settings.wake_phrases)]
+        self.phrases = sorted({p for p in phrases if p}, key=lambda p: -len(p.split()))
+
+    def wake_words(self, text: str) -> int:
+        """How many of the transcript's first words are the wake phrase (0: none)."""
+        said = normalize_words(text).split()
+        best, best_ratio = 0, SIMILAR
+        for phrase in self.phrases:
+            n = len(phrase.split())
+            for take in sorted({n - 1, n} - {0}):  # n - 1: "heysam", written as one word
+                if take > len(said):
+                    continue
+                ratio = difflib.SequenceMatcher(None, " ".join(said[:take]), phrase).ratio()
+                if ratio > best_ratio or (ratio == best_ratio and not best):
+                    best, best_ratio = take, ratio
+        return best
+
+    def admit(self, text: str, started_s: float, replied_until_s: float | None) -> Admission:
+        """Decide on a finished utterance that started at started_s; replied_until_s is
+        when the assistant last stopped speaking to the user (None: never)."""
+        if self.mode != "wake":  # conversation: everything; ptt: what was heard is meant
+            return Admission(True, text)
+        n = self.wake_words(text)
+        if n:
+            return Admission(True, _after_words(text, n), woke=True)
+        if replied_until_s is not None and started_s <= replied_until_s + self.follow_up_s:
+            return Admission(True, text)
+        return Admission(False)
+
+
+def _after_words(text: str, n: int) -> str:
+    """The text after its first n words, tidied: "Hey, Sam. What time is it?" ->
+    "What time is it?"."""
+    tokens = text.split()
+    kept, seen = [], 0
+    for token in tokens:
+        if seen < n and normalize_words(token):
+            seen += len(normalize_words(token).split())
+            continue
+        if seen >= n:
+            kept.append(token)
+    rest = re.sub(r"^[\s,.!?;:-]+", "", " ".join(kept))
+    return rest[:1].upper() + rest[1:]
