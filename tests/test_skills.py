@@ -197,3 +197,46 @@ def test_a_damaged_timers_file_is_kept_aside_not_fatal(tmp_path):
     alarms = Alarms(path)
     assert alarms.pending() == []
     assert (tmp_path / "alarms.json.damaged").read_text() == "{ not json"
+
+
+def _ringing_run(tmp_path, pattern, heard, due_in_s):
+    from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+    from tests.test_pipeline import make_pipeline, run
+
+    stt, llm = ScriptedStt(heard), ScriptedLlm(["A reply of six words here."] * len(heard))
+    pipeline, tts, _ = make_pipeline(stt, llm, speech_and_silence(pattern), tmp_path)
+    clock = pipeline.runner.clock
+    alarms = Alarms(None, lambda: NOW.timestamp() + clock.now())
+    alarms.add_timer(due_in_s, "tea")
+    pipeline.runner.alarms = alarms
+    pipeline.ring_poll_s = 0.001
+    said_at: list[tuple[str, float]] = []
+    synthesize = tts.synthesize
+
+    def noting(text, pace=1.0):
+        said_at.append((text, clock.now()))
+        return synthesize(text, pace)
+
+    tts.synthesize = noting
+    run(pipeline)
+    return pipeline, alarms, said_at
+
+
+def test_a_due_timer_is_said_when_idle_and_again_until_answered(tmp_path):
+    pattern = [("silence", 1.0), ("silence", 15.0), ("speech", 0.6), ("silence", 12.0)]
+    pipeline, alarms, said_at = _ringing_run(tmp_path, pattern, ["Thanks."], due_in_s=1.0)
+    rings = [t for text, t in said_at if text == "Your tea timer is done."]
+    assert len(rings) >= 2 and rings[0] < 1.5  # at once, while idle
+    assert all(b - a >= 6.0 for a, b in zip(rings, rings[1:], strict=False))  # not a barrage
+    assert all(t < 16.0 for t in rings)  # the user answered at 16 s: no more
+    assert alarms.pending() == []
+
+
+def test_a_due_timer_waits_for_a_gap_while_the_user_talks(tmp_path):
+    pattern = [("silence", 0.5), ("speech", 2.0), ("silence", 8.0)]
+    pipeline, _, said_at = _ringing_run(tmp_path, pattern, ["Tell me a story."], due_in_s=1.0)
+    (turn,) = pipeline.turns
+    reply_end = turn.timings.reply_done_s
+    rings = [t for text, t in said_at if text == "Your tea timer is done."]
+    # due at 1 s, in the middle of the user's words: said only after they and the reply end
+    assert rings and rings[0] >= reply_end - 0.05, (rings, reply_end)

@@ -595,6 +595,7 @@ class Pipeline:
         self._ringing: list[Alarm] = []
         """Due timers and reminders being announced, until the user answers."""
         self._answered = asyncio.Event()
+        self.ring_poll_s = 0.2
         runner.device = self
         self.failures = 0
         """Turns that failed inside an engine (logged; the loop went on)."""
@@ -713,7 +714,7 @@ class Pipeline:
         alarms, clock = self.runner.alarms, self.runner.clock
         assert alarms is not None
         while True:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(self.ring_poll_s)
             due = alarms.due()
             if not due:
                 continue
@@ -728,7 +729,7 @@ class Pipeline:
                     seconds = await self.runner.say(text, self.sink)
                     next_s = clock.now() + seconds + RING_EVERY_S
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._answered.wait(), 0.2)
+                    await asyncio.wait_for(self._answered.wait(), self.ring_poll_s)
             for alarm in due:
                 alarms.remove(alarm.id)
             self._ringing = []
