@@ -154,3 +154,92 @@ def test_the_whole_loop_runs_with_no_network_at_all(tmp_path):
     assert len(heard) == 1 and "time is it" in heard[0].lower() and "said ''" not in heard[0]
     with wave.open(str(out)) as wav:
         assert np.abs(np.frombuffer(wav.readframes(wav.getnframes()), np.int16)).max() > 1000
+
+
+def _run_spoken(tmp_path, tts, script, env, *extra):
+    """`voiced run` on a file made of sentences said by the Piper voice and silences
+    (a number in `script` is seconds of silence); returns the run and its output audio."""
+    parts = []
+    for item in script:
+        if isinstance(item, str):
+            audio = np.concatenate(list(tts.synthesize(item)))
+            path = tmp_path / "said.wav"
+            write_wav(path, audio, tts.sample_rate_hz)
+            parts.append(speech_of(path))
+        else:
+            parts.append(silence(item))
+    source, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_wav(source, np.concatenate(parts), RATE)
+    run = voiced(
+        "run", "-v", "--input-file", str(source), "--output-file", str(out), *extra, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    with wave.open(str(out)) as wav:
+        played = np.frombuffer(wav.readframes(wav.getnframes()), np.int16)
+        return run, played, wav.getframerate()
+
+
+def _exchanges(run):
+    """The turns that got a reply: "'request', said 'reply'"."""
+    lines = [x.split("heard ", 1)[1] for x in run.stderr.splitlines() if ", said " in x]
+    return [x for x in lines if not x.endswith(", said ''")]
+
+
+def test_wake_phrase_follow_up_and_the_television_through_the_real_loop(tmp_path, tts):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    run, _, _ = _run_spoken(
+        tmp_path,
+        tts,
+        [
+            0.5,
+            "The weather is lovely today.",  # not for it: no reply
+            5.0,
+            "Hey Sam, what time is it?",  # a reply
+            5.0,
+            "And what day is it?",  # a follow-up inside the window: a reply
+            14.0,
+            "And what is the date?",  # after the window: no reply
+            5.0,
+        ],
+        env,
+        "--set",
+        "activation.mode=wake",
+    )
+    answered = _exchanges(run)
+    assert len(answered) == 2, run.stderr
+    time_said = answered[0].split(", said ", 1)[1].strip("'\"")
+    assert "time is it" in answered[0].lower() and time_said.endswith((" AM.", " PM.")), answered
+    assert "day is it" in answered[1].lower() and "It's " in answered[1], answered
+    ignored = [x for x in run.stderr.splitlines() if "not for me" in x]
+    assert len(ignored) == 2, run.stderr
+
+
+def test_a_spoken_timer_is_said_when_due_and_again_until_answered(tmp_path, tts):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    run, played, rate = _run_spoken(
+        tmp_path, tts, [0.5, "Set a timer for five seconds.", 20.0], env
+    )
+    (exchange,) = _exchanges(run)
+    assert "Timer set for 5 seconds." in exchange, run.stderr
+    regions = sound_regions(played, rate, gap_s=1.5)
+    assert len(regions) >= 3, regions  # the confirmation, then the timer, said again
+    first_ring = regions[1]
+    clip = tmp_path / "ring.wav"
+    write_wav(clip, played[int(first_ring[0] * rate) : int(first_ring[1] * rate)], rate)
+    heard = json.loads(voiced("transcribe", "--json", str(clip)).stdout)["text"].lower()
+    assert "timer" in heard and "done" in heard, heard
+    assert regions[2][0] - regions[1][1] >= 5.0, regions  # said again after a pause, not at once
+
+
+def test_timers_and_reminders_survive_a_restart(tmp_path, tts):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    script = [0.5, "Set a timer for ten minutes.", 5.0, "Remind me to call mum in an hour.", 6.0]
+    run, _, _ = _run_spoken(tmp_path, tts, script, env)
+    listed = json.loads(voiced("timers", "--json", env=env).stdout)
+    assert [(a["kind"], a["seconds"], a["label"]) for a in listed] == [
+        ("timer", 600.0, ""),
+        ("reminder", 0.0, "call mum"),
+    ], run.stderr
+    run, _, _ = _run_spoken(tmp_path, tts, [0.5, "How long is left on my timer?", 6.0], env)
+    (exchange,) = _exchanges(run)
+    assert "left on the 10 minute timer." in exchange, exchange

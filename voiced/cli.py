@@ -134,6 +134,9 @@ def _parser() -> argparse.ArgumentParser:
     forget = sub.add_parser("forget", parents=[common], help="forget --all: erase the memory")
     forget.add_argument("--all", action="store_true", required=True)
 
+    timers = sub.add_parser("timers", parents=[common], help="the timers and reminders set")
+    timers.add_argument("--json", action="store_true")
+
     doctor = sub.add_parser("doctor", parents=[common], help="check this machine, one line each")
     doctor.add_argument("--json", action="store_true")
 
@@ -460,6 +463,31 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_timers(args: argparse.Namespace, settings: Settings) -> int:
+    """Timers and reminders as the daemon keeps them (set and cancelled by voice)."""
+    from dataclasses import asdict
+    from datetime import datetime
+
+    from voiced.alarms import Alarms
+    from voiced.numbers import spoken_duration
+    from voiced.paths import state_dir
+    from voiced.skills.timers import timer_name
+
+    alarms = Alarms(state_dir() / "alarms.json")
+    pending = alarms.pending()
+    if args.json:
+        rows = [dict(asdict(a), left_s=round(alarms.left(a), 1)) for a in pending]
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    for alarm in pending:
+        due = datetime.fromtimestamp(alarm.due).strftime("%a %H:%M:%S")
+        what = timer_name(alarm) if alarm.kind == "timer" else f"reminder: {alarm.label}"
+        print(f"{alarm.id:4d}  {due}  in {spoken_duration(alarms.left(alarm)):<24}  {what}")
+    if not pending:
+        print("(no timers or reminders)")
+    return EXIT_OK
+
+
 def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.config import describe, layer_files, load_with_sources
 
@@ -494,6 +522,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "cancel": cmd_control,
     "events": cmd_events,
     "memory": cmd_memory,
+    "timers": cmd_timers,
     "affect": cmd_affect,
     "forget": cmd_memory,
 }
