@@ -103,3 +103,23 @@ def test_push_to_talk_mode_hears_nothing_without_the_button(tmp_path):
     talk = ("speech", 0.6)
     pipeline, tts, llm = _session(tmp_path, ["Hello there."], [talk, ("silence", 2.0)], settings)
     assert pipeline.turns == type(pipeline.turns)() and llm.prompts == [] and tts.spoken == []
+
+
+def test_a_typed_request_needs_no_wake_phrase(tmp_path):
+    import asyncio
+
+    settings = replace(SETTINGS, activation=WAKE)
+    llm = ScriptedLlm(["Here is one."])
+    audio = speech_and_silence([("silence", 2.0)])
+    pipeline, tts, _ = make_pipeline(ScriptedStt([]), llm, audio, tmp_path, settings)
+
+    async def main():
+        running = asyncio.create_task(pipeline.run())
+        await asyncio.sleep(0.01)
+        result = await pipeline.ask("Tell me a joke.")
+        await running
+        return result
+
+    result = asyncio.run(asyncio.wait_for(main(), 30))
+    pipeline.runner.workers.shutdown()
+    assert result.reply == "Here is one." and tts.spoken == ["Here is one."]

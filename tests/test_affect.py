@@ -105,7 +105,8 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
     pipeline.runner.affect = Tired()
     run(pipeline)
-    assert "the user sounds tired and low" in llm.prompts[0][0]["content"]
+    # just before the user's turn, after the persona and history the model has cached
+    assert "the user sounds tired and low" in llm.prompts[0][-2]["content"]
     assert tts.spoken == ["You sound worn out.", "Rest a little."]
     assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] * 2 and tts.paces[0] > 1
     assert pipeline.turns[0].timings.extra["arousal"] == -0.6

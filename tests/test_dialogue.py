@@ -77,3 +77,21 @@ def test_a_sentence_already_said_is_not_said_again_unless_nothing_else_is_left()
     ]
     only = ScriptedLlm(["I'm so glad you're enjoying the beach!"])
     assert list(reply_sentences(only, messages, 2)) == ["I'm so glad you're enjoying the beach!"]
+
+
+def test_a_template_that_wants_one_system_message_gets_them_folded():
+    from voiced.engines.llama import fold_system
+
+    messages = [
+        {"role": "system", "content": "You are Sam."},
+        {"role": "user", "content": "Hi."},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "system", "content": "The user sounds tired."},
+        {"role": "user", "content": "Long day."},
+    ]
+    assert fold_system(messages) == [
+        {"role": "system", "content": "You are Sam.\n\nThe user sounds tired."},
+        {"role": "user", "content": "Hi."},
+        {"role": "assistant", "content": "Hello!"},
+        {"role": "user", "content": "Long day."},
+    ]

@@ -146,8 +146,13 @@ def test_facts_reach_the_prompt_within_the_budget(store):
         "The user's name is Anna."
     )
     conversation = Conversation("You are Sam.", lambda text: len(text.split()), 500)
-    system = conversation.messages_for("Hello", known)[0]["content"]
-    assert system == f"You are Sam.\n\nWhat you know about the user: {known}"
+    conversation.add_exchange("Hi.", "Hello!")
+    messages = conversation.messages_for("Hello", known)
+    # the persona and the history first, unchanged (the model's cache of them is reused),
+    # then what is known for this turn, then the turn
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "user"]
+    assert messages[0]["content"] == "You are Sam."
+    assert messages[-2]["content"] == f"What you know about the user: {known}"
 
 
 def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
@@ -173,7 +178,7 @@ def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
     )
     assert spoken[0] == "Your sister is called Marie."
     assert len(prompts) == 1  # only the second turn needed the model, and it knew
-    assert "The user's sister is called Marie." in prompts[0][0]["content"]
+    assert "The user's sister is called Marie." in prompts[0][-2]["content"]
 
 
 def test_memory_from_the_command_line(tmp_path):

@@ -28,19 +28,22 @@ class Conversation:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
     def messages_for(self, user_text: str, known: str = "", mood: str = "") -> list[Message]:
-        """The prompt for a new user turn: persona (with what is known about the user and
-        how they sound), as much recent history as fits, the turn."""
-        persona = self.persona
+        """The prompt for a new user turn: the persona, as much recent history as fits, then
+        what matters for this turn (what is known about the user, how they sound), then the
+        turn. The persona and the history come first and stay the same from turn to turn,
+        so the model's cache of them is reused and only the new turn is read."""
+        notes = []
         if known:
-            persona += f"\n\nWhat you know about the user: {known}"
+            notes.append(f"What you know about the user: {known}")
         if mood:
-            persona += (
-                f"\n\nRight now the user sounds {mood}. Let your tone fit: gentle and calm "
+            notes.append(
+                f"Right now the user sounds {mood}. Let your tone fit: gentle and calm "
                 "if they are low or tired, warm and bright if they are happy."
             )
-        system = {"role": "system", "content": persona}
+        system = {"role": "system", "content": self.persona}
+        context = [{"role": "system", "content": " ".join(notes)}] if notes else []
         user = {"role": "user", "content": user_text}
-        room = self._budget - self._cost(system) - self._cost(user)
+        room = self._budget - sum(self._cost(m) for m in (system, *context, user))
         kept: list[Message] = []
         # Walk back in whole exchanges (user + assistant) so no reply loses its question.
         for i in range(len(self.history) - 2, -1, -2):
@@ -50,7 +53,7 @@ class Conversation:
                 break
             room -= cost
             kept = pair + kept
-        return [system, *kept, user]
+        return [system, *kept, *context, user]
 
     def add_exchange(self, user_text: str, reply_text: str) -> None:
         """Record a finished turn; reply_text is what was actually said."""

@@ -219,7 +219,8 @@ class TurnRunner:
         log.debug("transcript %r", transcript.text)
         result = TurnResult(transcript, timings=timings)
         text = transcript.text
-        admission = self.admit(text, timings.speech_start_s)
+        typed = not len(audio)  # `voiced ask --daemon`: meant for it, whatever the mode
+        admission = Admission(True, text) if typed else self.admit(text, timings.speech_start_s)
         if text and not admission.admitted:
             if gate is not None:
                 await self._until_interrupted(gate.wait(), interrupted)

@@ -23,6 +23,8 @@ class LlamaChat:
             if handle.read(4) != b"GGUF":
                 raise ModelError(f"language model {model_path} is not a GGUF file; {FETCH_HINT}")
         self._settings = settings
+        self._one_system = False
+        """The model's chat template takes a system message only at the start."""
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -43,11 +45,28 @@ class LlamaChat:
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
+    def _chat(self, messages: Sequence[Message], **options: Any) -> Any:
+        """create_chat_completion; a chat template that allows a system message only at the
+        start gets the later ones folded into the first (then the persona's cache is lost
+        whenever they change, but the model works)."""
+        from jinja2 import TemplateError
+
+        if self._one_system:
+            messages = fold_system(messages)
+        try:
+            return self._llm.create_chat_completion(messages=list(messages), **options)  # type: ignore[arg-type]
+        except TemplateError:
+            if self._one_system or fold_system(messages) == list(messages):
+                raise
+            self._one_system = True
+            folded: Any = fold_system(messages)
+            return self._llm.create_chat_completion(messages=folded, **options)
+
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         s = self._settings
         deadline = time.monotonic() + s.deadline_s
-        chunks = self._llm.create_chat_completion(
-            messages=list(messages),  # type: ignore[arg-type]
+        chunks = self._chat(
+            messages,
             stream=True,
             max_tokens=s.max_tokens,
             temperature=s.temperature,
@@ -58,21 +77,28 @@ class LlamaChat:
         )
         try:
             for chunk in chunks:
-                delta: Any = chunk["choices"][0]["delta"]  # type: ignore[index]
+                delta: Any = chunk["choices"][0]["delta"]
                 text = delta.get("content")
                 if text:
                     yield str(text)
                 if time.monotonic() > deadline:
                     break
         finally:
-            chunks.close()  # type: ignore[union-attr]
+            chunks.close()
 
     def complete(self, messages: Sequence[Message], max_tokens: int) -> str:
         """The whole reply, greedily decoded (for reading facts, not for talking)."""
-        reply = self._llm.create_chat_completion(
-            messages=list(messages),  # type: ignore[arg-type]
+        reply = self._chat(
+            messages,
             max_tokens=max_tokens,
             temperature=0.0,
             repeat_penalty=1.0,
         )
-        return str(reply["choices"][0]["message"]["content"] or "")  # type: ignore[index]
+        return str(reply["choices"][0]["message"]["content"] or "")
+
+
+def fold_system(messages: Sequence[Message]) -> list[Message]:
+    """Every system message's text moved into the first one."""
+    system = [m["content"] for m in messages if m["role"] == "system"]
+    rest = [m for m in messages if m["role"] != "system"]
+    return [{"role": "system", "content": "\n\n".join(system)}, *rest] if system else rest
