@@ -95,3 +95,17 @@ def test_a_template_that_wants_one_system_message_gets_them_folded():
         {"role": "assistant", "content": "Hello!"},
         {"role": "user", "content": "Long day."},
     ]
+
+
+def test_asked_again_the_same_answer_may_come_again():
+    messages = [
+        {"role": "system", "content": "You are Sam."},
+        {"role": "user", "content": "Please tell me a long story about a dragon."},
+        {"role": "assistant", "content": "Once upon a time there was a dragon"},  # cut off
+        {"role": "user", "content": "Please tell me the long story about a dragon."},
+    ]
+    again = ScriptedLlm(["Once upon a time there was a dragon. It was brave."])
+    assert list(reply_sentences(again, messages, 2)) == [
+        "Once upon a time there was a dragon.",
+        "It was brave.",
+    ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import itertools
 import re
 from collections.abc import Callable, Iterator
 
@@ -82,7 +84,7 @@ def reply_sentences(
     """
     splitter = SentenceSplitter(first_clause_words)
     count = 0
-    said_before = [_plain(m["content"]) for m in messages if m["role"] == "assistant"]
+    said_before = _said_to_other_requests(messages)
     skipped: list[str] = []
     spoke = False
     pieces = llm.stream(messages)
@@ -115,6 +117,19 @@ def reply_sentences(
         close = getattr(pieces, "close", None)
         if close is not None:
             close()  # stops the model generating words nobody will hear
+
+
+def _said_to_other_requests(messages: list[Message]) -> list[str]:
+    """The earlier replies, but those to the same request as now: asked again (say, after
+    cutting the reply off), the same answer is the right one."""
+    asked = _plain(messages[-1]["content"]) if messages else ""
+    replies = []
+    for question, answer in itertools.pairwise(messages):
+        if answer["role"] != "assistant" or question["role"] != "user":
+            continue
+        if difflib.SequenceMatcher(None, _plain(question["content"]), asked).ratio() < 0.8:
+            replies.append(_plain(answer["content"]))
+    return replies
 
 
 def _plain(text: str) -> str:
