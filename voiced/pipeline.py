@@ -729,6 +729,8 @@ class Pipeline:
                 if not talking and self.sink.busy_until() <= now and now >= next_s:
                     seconds = await self.runner.say(text, self.sink)
                     next_s = clock.now() + seconds + RING_EVERY_S
+                    # spoken to the user: an answer ("thanks", "stop") needs no wake phrase
+                    self.runner.replied_until = clock.now() + seconds
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._answered.wait(), self.ring_poll_s)
             for alarm in due:
