@@ -236,10 +236,9 @@ def test_timers_and_reminders_survive_a_restart(tmp_path, tts):
     script = [0.5, "Set a timer for ten minutes.", 5.0, "Remind me to call mum in an hour.", 6.0]
     run, _, _ = _run_spoken(tmp_path, tts, script, env)
     listed = json.loads(voiced("timers", "--json", env=env).stdout)
-    assert [(a["kind"], a["seconds"], a["label"]) for a in listed] == [
-        ("timer", 600.0, ""),
-        ("reminder", 0.0, "call mum"),
-    ], run.stderr
+    assert [(a["kind"], a["seconds"], a["label"]) for a in listed] in (
+        [("timer", 600.0, ""), ("reminder", 0.0, spelt)] for spelt in ("call mum", "call mom")
+    ), run.stderr
     run, _, _ = _run_spoken(tmp_path, tts, [0.5, "How long is left on my timer?", 6.0], env)
     (exchange,) = _exchanges(run)
     assert "left on the 10 minute timer." in exchange, exchange
