@@ -12,8 +12,8 @@ EXIT_FAILURE = 1  # an unexpected internal error
 EXIT_USAGE = 2  # bad command line (argparse's own code)
 EXIT_AUDIO_FILE = 65  # EX_DATAERR: an audio file that cannot be read
 EXIT_AUDIO_DEVICE = 69  # EX_UNAVAILABLE: no such audio device, or it cannot be opened
-EXIT_MODEL = 72  # EX_OSFILE: a model file is missing or corrupt
 EXIT_CONFIG = 78  # EX_CONFIG: the configuration is invalid
+EXIT_MODEL = EXIT_CONFIG  # a model file missing or corrupt: restarting cannot mend it either
 
 
 class VoicedError(Exception):
