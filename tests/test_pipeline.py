@@ -89,6 +89,22 @@ def test_a_failing_turn_is_logged_and_the_loop_keeps_listening(tmp_path, caplog)
         run(pipeline)
     assert "turn failed: RuntimeError: model exploded" in caplog.text
     assert [t.reply for t in pipeline.turns] == ["Still here."]
+    # the user heard a short apology, not silence
+    assert tts.spoken == [
+        "Sorry, something went wrong there.",
+        "Could you ask me again?",
+        "Still here.",
+    ]
+
+
+def test_a_model_that_says_nothing_gets_an_apology_not_silence(tmp_path):
+    stt = ScriptedStt(["Hello?"])
+    llm = ScriptedLlm(["  ** ``` "])  # only markup: nothing speakable (or a deadline hit)
+    audio = audio_of([("speech", 0.6), ("silence", 1.5)])
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    run(pipeline)
+    assert tts.spoken == ["Sorry, something went wrong there.", "Could you ask me again?"]
+    assert pipeline.failures == 1
 
 
 def test_half_duplex_does_not_hear_itself_while_speaking(tmp_path):

@@ -347,6 +347,9 @@ class TurnRunner:
                     said.append(_Said(sentence, start, start + len(speech) / rate))
             if not interrupted.is_set():
                 await producing  # re-raises a failure inside the LLM
+                if not said and not turn_stop.is_set():
+                    # nothing by the deadline, or nothing speakable: a failed turn, not silence
+                    raise RuntimeError("the language model gave no words to say")
                 wait_s = sink.busy_until() - clock.now()
                 if wait_s > 0:
                     await self._until_interrupted(asyncio.sleep(wait_s), interrupted)
@@ -496,6 +499,7 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     return runner
 
 
+APOLOGY = "Sorry, something went wrong there. Could you ask me again?"
 VOLUME_RANGE = (0.25, 2.0)
 RING_EVERY_S = 6.0
 """A due timer is said again this long after it was last said ..."""
@@ -813,6 +817,13 @@ class Pipeline:
             speculation.turn.cancel()
         self._chain(utterance, None, TurnTimings.of(utterance), _open_gate())
 
+    async def _apologise(self) -> None:
+        """Say that something went wrong, rather than nothing at all (if the voice works)."""
+        try:
+            await self.runner.say(APOLOGY, self.sink)
+        except Exception as exc:
+            log.error("could not say sorry either: %s: %s", type(exc).__name__, exc)
+
     def _resume_carried(self) -> None:
         """What seemed the user going on was too short to be words (a click, a cough):
         answer the request it held back after all."""
@@ -869,6 +880,7 @@ class Pipeline:
             self.failures += 1
             log.error("turn failed: %s: %s", type(exc).__name__, exc)
             log.debug("turn failure", exc_info=True)
+            await self._apologise()
             return None
         self._carried = ""
         if result.interrupted and self._cancelled:
