@@ -57,17 +57,25 @@ class Alarms:
             path.replace(aside)
 
     def _save(self) -> None:
+        """Write the file anew; a failure (a full disk) is reported, and the timers still
+        run from memory until the next write succeeds."""
         if self.path is None:
             return
-        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        tmp = self.path.with_name(f".{self.path.name}.tmp")
+        try:
+            self._write(self.path)
+        except OSError as exc:
+            log.error("could not save the timers to %s (%s)", self.path, exc)
+
+    def _write(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        tmp = path.with_name(f".{path.name}.tmp")
         data = {"next_id": self._next_id, "alarms": [asdict(a) for a in self.pending()]}
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             json.dump(data, handle, indent=1)
             handle.flush()
             os.fsync(handle.fileno())
-        tmp.replace(self.path)
+        tmp.replace(path)
 
     def _add(self, kind: str, due: float, label: str, seconds: float = 0.0) -> Alarm:
         alarm = Alarm(self._next_id, kind, round(due, 3), label, seconds)

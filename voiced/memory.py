@@ -67,14 +67,39 @@ class MemoryStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         private_dir(path.parent)
-        old_umask = os.umask(0o077)  # the file (and its journal) are born 0600
         try:
-            self._db = sqlite3.connect(str(path), isolation_level=None)
-            self._db.execute("PRAGMA secure_delete = ON")
-            self._db.executescript(SCHEMA)
+            self._db = self._open(path)
+        except sqlite3.DatabaseError as exc:
+            # A damaged file must not silence the assistant, nor be thrown away: it is
+            # kept aside for the user (or a recovery tool), and a fresh memory begins.
+            aside = path.with_name(f"{path.name}.corrupt-{time.strftime('%Y%m%d-%H%M%S')}")
+            log.warning("memory file %s is damaged (%s); moved to %s", path, exc, aside)
+            path.replace(aside)
+            for extra in ("-journal", "-wal", "-shm"):
+                sidecar = path.with_name(path.name + extra)
+                if sidecar.exists():
+                    sidecar.replace(aside.with_name(aside.name + extra))
+            self._db = self._open(path)
+        path.chmod(0o600)
+
+    @staticmethod
+    def _open(path: Path) -> sqlite3.Connection:
+        old_umask = os.umask(0o077)  # the file (and its journal) are born 0600
+        db = None
+        try:
+            db = sqlite3.connect(str(path), isolation_level=None)
+            db.execute("PRAGMA secure_delete = ON")
+            db.executescript(SCHEMA)
+            (verdict,) = db.execute("PRAGMA quick_check").fetchone()
+            if verdict != "ok":
+                raise sqlite3.DatabaseError(f"quick_check: {verdict}")
+            return db
+        except sqlite3.DatabaseError:
+            if db is not None:
+                db.close()
+            raise
         finally:
             os.umask(old_umask)
-        path.chmod(0o600)
 
     def close(self) -> None:
         self._db.close()
@@ -241,8 +266,20 @@ class Memory:
         return f"You haven't told me {what} yet."
 
     def learn(self, utterance: str) -> list[Fact]:
-        """Store the facts stated in a finished turn."""
-        learnt = [self.store.remember(s.kind, s.text, s.key) for s in statements(utterance)]
+        """Store the facts stated in a finished turn (a failed write, say a full disk, is
+        reported and the turn goes on)."""
+        return self._keep(statements(utterance), replace=True)
+
+    def _keep(self, found: list[Statement], replace: bool) -> list[Fact]:
+        try:
+            learnt = [
+                self.store.remember(s.kind, s.text, s.key)
+                for s in found
+                if replace or not s.key or self.store.by_key(s.key) is None
+            ]
+        except sqlite3.Error as exc:
+            log.error("could not save to the memory (%s): this fact is not kept", exc)
+            return []
         if learnt:
             self._last = learnt
             log.info("remembered %d fact(s)", len(learnt))
@@ -252,16 +289,7 @@ class Memory:
     def keep_read(self, read: list[Statement]) -> list[Fact]:
         """Store facts the model read (`extractor`, run on the LLM's worker). They add to
         the memory; they never replace one the user stated plainly."""
-        learnt = [
-            self.store.remember(s.kind, s.text, s.key)
-            for s in read
-            if not s.key or self.store.by_key(s.key) is None
-        ]
-        if learnt:
-            self._last = learnt
-            log.info("remembered %d fact(s) read by the model", len(learnt))
-            log.debug("remembered %s", [f.text for f in learnt])
-        return learnt
+        return self._keep(read, replace=False)
 
     def context(self, utterance: str) -> str:
         """The relevant facts, as many as fit the token budget, for the system prompt."""

@@ -19,6 +19,7 @@ import collections
 import contextlib
 import itertools
 import logging
+import sqlite3
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -460,7 +461,14 @@ def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -
     """The conversation of the last days goes on where it stopped, and is kept."""
     for user, reply in store.exchanges(keep_days):
         conversation.add_exchange(user, reply)
-    conversation.on_exchange = store.add_exchange
+
+    def keep(user: str, reply: str) -> None:
+        try:
+            store.add_exchange(user, reply)
+        except sqlite3.Error as exc:  # a full disk: the conversation goes on, unkept
+            log.error("could not save the conversation history (%s)", exc)
+
+    conversation.on_exchange = keep
     log.info(
         "conversation history: %d turn(s) of the last %g days",
         len(conversation.history) // 2,
