@@ -7,6 +7,7 @@ file given with --config. Every problem is reported as `FILE: key: problem`.
 
 from __future__ import annotations
 
+import math
 import os
 import types
 import typing
@@ -356,6 +357,8 @@ def merge_layer(settings: Settings, data: dict[str, Any], source: str) -> Settin
             elif not _type_ok(value, known[key].type):
                 expected = _type_name(known[key].type)
                 problems.append(f"{source}: {section}.{key}: must be {expected}")
+            elif isinstance(value, float) and not math.isfinite(value):
+                problems.append(f"{source}: {section}.{key}: must be a finite number")
             else:
                 values[key] = float(value) if known[key].type == "float" else value
         updated = replace(getattr(settings, section), **values)
