@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
 _CODE_BLOCK = re.compile(r"```.*?(```|$)", re.S)
 _INLINE_CODE = re.compile(r"`([^`]*)`")
@@ -18,8 +19,15 @@ _SPACES = re.compile(r"[ \t]+")
 _ROLE_PREFIX = re.compile(r"^\s*(assistant|sam|ai)\s*:\s*", re.I)
 
 
+def _invisible(ch: str) -> str:
+    """Control and format characters (NUL, escapes, zero-width spaces) become spaces; line
+    breaks stay, for the markdown rules that follow."""
+    return " " if ch not in "\n\t" and unicodedata.category(ch) in ("Cc", "Cf") else ch
+
+
 def speakable(text: str) -> str:
     """Turn model output into plain words a voice can read: no markdown, emoji, code or URLs."""
+    text = "".join(_invisible(ch) for ch in text)
     text = _CODE_BLOCK.sub(" ", text)
     text = _INLINE_CODE.sub(r"\1", text)
     text = _MD_LINK.sub(r"\1", text)
@@ -248,3 +256,23 @@ def is_filler(text: str) -> bool:
     if _NON_SPEECH.match(text):
         return True
     return normalize_words(text) in _FILLERS
+
+
+LATIN_LANGUAGES = {
+    "en", "de", "fr", "es", "it", "pt", "nl", "ca", "da", "sv", "no", "nb", "fi", "is", "pl",
+    "cs", "sk", "sl", "hr", "hu", "ro", "tr", "vi", "sw", "lb", "cy", "eu", "gl", "et", "lv",
+    "lt", "sq", "id", "ms",
+}  # fmt: skip
+"""Languages written in the Latin script: their voices cannot read other scripts."""
+
+
+def readable_by(text: str, language: str) -> str:
+    """Drop letters of scripts a voice of this language cannot read (a voice for English
+    spells "你好" as "Chinese letter, Chinese letter"); other languages' voices keep all."""
+    if re.split(r"[-_]", language)[0].lower() not in LATIN_LANGUAGES:
+        return text
+    kept = [
+        " " if ch.isalpha() and not unicodedata.name(ch, "").startswith("LATIN") else ch
+        for ch in text
+    ]
+    return _SPACES.sub(" ", "".join(kept)).strip()

@@ -11,6 +11,7 @@ import numpy as np
 from voiced.config import TtsSettings
 from voiced.engines.whisper import FETCH_HINT
 from voiced.errors import ModelError
+from voiced.text import readable_by
 
 
 class PiperTts:
@@ -38,6 +39,7 @@ class PiperTts:
         self._styles: dict[float, SynthesisConfig] = {}
         self._config = SynthesisConfig
         self.sample_rate_hz: int = config.sample_rate
+        self._language = str(config.espeak_voice or "en")
 
     def synthesize(self, text: str, pace: float = 1.0) -> Iterator[np.ndarray]:
         style = self._styles.get(pace)
@@ -47,5 +49,8 @@ class PiperTts:
                 length_scale=self._settings.length_scale * pace,
                 volume=self._settings.volume * softer,
             )
+        text = readable_by(text, self._language)
+        if not any(ch.isalnum() for ch in text):
+            return  # nothing this voice can say
         for chunk in self._voice.synthesize(text, style):
             yield chunk.audio_int16_array
