@@ -29,6 +29,9 @@ log = logging.getLogger(__name__)
 MAX_LINE = 16 * 1024
 """The longest request accepted (a `say` text of a few pages)."""
 MAX_CLIENTS = 32
+LISTEN_BACKLOG = 512
+"""Connections the kernel holds until they are accepted: a burst of clients gets a reply
+("too many clients" at worst), not a connection that never completes."""
 WRITE_TIMEOUT_S = 2.0
 EVENT_BACKLOG = 256
 """Events queued for one stream before a client that does not read is dropped."""
@@ -88,7 +91,7 @@ class ControlServer:
         old_umask = os.umask(0o177)  # the socket is born 0600: no window for others
         try:
             self._server = await asyncio.start_unix_server(
-                self._serve, path=str(self.path), limit=MAX_LINE
+                self._serve, path=str(self.path), limit=MAX_LINE, backlog=LISTEN_BACKLOG
             )
         finally:
             os.umask(old_umask)
@@ -125,6 +128,10 @@ class ControlServer:
                 await _send(writer, _error("permission denied: not the daemon's user"))
                 return
             if self._clients >= MAX_CLIENTS:
+                # Take in what the client already sent: a Unix socket closed with unread
+                # data resets the connection, and the client would not see this reply.
+                with contextlib.suppress(TimeoutError, ValueError, asyncio.LimitOverrunError):
+                    await asyncio.wait_for(reader.readline(), 1.0)
                 await _send(writer, _error("too many clients"))
                 return
             self._clients += 1
