@@ -138,6 +138,7 @@ class Daemon:
             sink = SpeakerSink(settings.audio.output_device, rate, clock)
         if isinstance(source, MicrophoneSource):
             source.open()
+            source.on_waiting = lambda why: self.notifier.status(why or "listening")
         return source, sink
 
     async def _main(self, runner: TurnRunner, input_audio: np.ndarray | None) -> None:
@@ -260,6 +261,9 @@ class Daemon:
             },
             "turns": len(pipeline.turns) if pipeline is not None else 0,
             "overflows": getattr(self.source, "overflows", 0),
+            "waiting": getattr(self.source, "waiting", None),
+            "microphone_reopened": getattr(self.source, "reopened", 0),
+            "replies_dropped": getattr(self.sink, "dropped", 0),
             "last_turn": last,
         }
 
@@ -303,7 +307,10 @@ class Daemon:
         while True:
             await asyncio.sleep(interval)
             pipeline = self.pipeline
-            if pipeline is not None and time.monotonic() - pipeline.last_frame_at < interval:
+            waiting = getattr(self.source, "waiting", None)  # the device is looked for
+            if waiting or (
+                pipeline is not None and time.monotonic() - pipeline.last_frame_at < interval
+            ):
                 self.notifier.send(WATCHDOG=1)
             else:
                 log.warning("no audio for %.1f s: not telling the watchdog we are alive", interval)

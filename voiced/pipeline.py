@@ -710,9 +710,11 @@ class Pipeline:
 
     @property
     def state(self) -> str:
-        """muted, speaking, thinking, hearing or listening."""
+        """muted, waiting (for the microphone), speaking, thinking, hearing or listening."""
         if self.muted:
             return "muted"
+        if getattr(self.source, "waiting", None):
+            return "waiting"
         if self.sink.busy_until() > self.runner.clock.now():
             return "speaking"
         if self.runner.busy:

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import numpy as np
@@ -31,6 +32,22 @@ def _sounddevice() -> Any:
             f"PortAudio is not available ({exc}); install Debian's libportaudio2"
         ) from None
     return sounddevice
+
+
+_generation = 0
+"""How many times PortAudio has been started afresh: a stream from an older one is dead."""
+
+
+def reset_portaudio() -> None:
+    """Start PortAudio afresh. It reads the device list once, when it starts: after the
+    sound server restarted or a device was plugged back in, only a fresh start finds it.
+    Every stream opened before is dead afterwards (the speaker reopens its own)."""
+    global _generation
+    sd = _sounddevice()
+    with contextlib.suppress(Exception):
+        sd._terminate()
+    sd._initialize()
+    _generation += 1
 
 
 def list_devices() -> list[dict[str, Any]]:
@@ -82,6 +99,12 @@ def _pick_rate(sd: Any, device: int | None, kind: str, wanted_hz: int) -> int:
         return int(info["default_samplerate"])
 
 
+STALL_S = 2.0
+"""No audio for this long from a stream that should be running: it is reopened."""
+REOPEN_EVERY_S = 1.0
+"""While a device is missing, how often to look for it again."""
+
+
 class MicrophoneSource:
     """16 kHz mono int16 frames from a microphone (resampled if it cannot do 16 kHz)."""
 
@@ -94,6 +117,10 @@ class MicrophoneSource:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stream: Any = None
         self._resampler: Resampler | None = None
+        self.waiting: str | None = None
+        """Why no sound comes in ("waiting for microphone 'X'"), None while it does."""
+        self.on_waiting: Callable[[str | None], None] | None = None
+        self.reopened = 0
 
     def open(self) -> None:
         sd = _sounddevice()
@@ -138,7 +165,15 @@ class MicrophoneSource:
         first_s: float | None = None
         delivered = 0
         while True:
-            block = await self._queue.get()
+            try:
+                block = await asyncio.wait_for(self._queue.get(), STALL_S)
+            except TimeoutError:
+                # No blocks, though the stream may still claim to be active (a known
+                # PortAudio failure; also a sound server that went away): open it again.
+                log.warning("no sound from the microphone for %.0f s: reopening it", STALL_S)
+                await self._reopen()
+                pending, first_s, delivered = np.zeros(0, dtype=np.int16), None, 0
+                continue
             if first_s is None:
                 # Frame times come from the sample count, not from arrival times: blocks
                 # arrive in bursts, and the echo canceller needs a steady time axis.
@@ -148,6 +183,32 @@ class MicrophoneSource:
                 frame, pending = pending[:n], pending[n:]
                 yield frame, first_s + delivered / SAMPLE_RATE_HZ
                 delivered += n
+
+    async def _reopen(self) -> None:
+        """Close the stream and open it again, waiting (without spinning) for the device."""
+        self.close()
+        name = self._device_name or "default"
+        while True:
+            try:
+                reset_portaudio()
+                self.open()
+            except AudioDeviceError as exc:
+                if self.waiting is None:
+                    self.waiting = f"waiting for microphone '{name}'"
+                    log.warning("%s: %s", self.waiting, exc.message)
+                    if self.on_waiting is not None:
+                        self.on_waiting(self.waiting)
+                await asyncio.sleep(REOPEN_EVERY_S)
+                continue
+            self.reopened += 1
+            if self.waiting is not None:
+                log.info("microphone '%s' is back", name)
+            self.waiting = None
+            if self.on_waiting is not None:
+                self.on_waiting(None)
+            while not self._queue.empty():  # blocks from the old stream, if any
+                self._queue.get_nowait()
+            return
 
     def close(self) -> None:
         if self._stream is not None:
@@ -172,10 +233,17 @@ class SpeakerSink:
         self._queued = 0
         self._busy_until = 0.0
         self._idle_check: asyncio.TimerHandle | None = None
+        self._device_name = device
+        self._stream: Any = None
+        self.dropped = 0
+        """Replies (or parts) dropped because the speaker was gone."""
+        self._open_stream()
+
+    def _open_stream(self) -> None:
         sd = _sounddevice()
-        index = find_device(device, "output")
-        self._device_hz = _pick_rate(sd, index, "output", sample_rate_hz)
-        self._resampler = Resampler(sample_rate_hz, self._device_hz)
+        index = find_device(self._device_name, "output")
+        self._device_hz = _pick_rate(sd, index, "output", self.sample_rate_hz)
+        self._resampler = Resampler(self.sample_rate_hz, self._device_hz)
         try:
             self._stream = sd.OutputStream(
                 device=index,
@@ -187,8 +255,33 @@ class SpeakerSink:
             )
         except Exception as exc:
             raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
+        self._generation = _generation
         name = sd.query_devices(self._stream.device)["name"]
         log.info("speaker open: %s at %d Hz", name, self._device_hz)
+
+    def _start(self) -> bool:
+        """Make sure the stream runs, opening it again if PortAudio was restarted or it
+        fails; False when the speaker is gone (what was to play is dropped)."""
+        for attempt in (1, 2):
+            try:
+                if attempt == 2 or self._generation != _generation:
+                    if attempt == 2:
+                        reset_portaudio()
+                    with contextlib.suppress(Exception):
+                        self._stream.close(ignore_errors=True)
+                    self._open_stream()
+                if self._stream.stopped:
+                    self._stream.start()
+                return True
+            except Exception as exc:
+                error = exc.message if isinstance(exc, AudioDeviceError) else str(exc)
+                log.debug("speaker start, attempt %d: %s", attempt, error)
+        log.warning("the speaker is gone (%s): what was to be said is dropped", error)
+        with self._lock:
+            self._queue.clear()
+            self._queued = 0
+        self.dropped += 1
+        return False
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         out = outdata[:, 0]
@@ -213,11 +306,10 @@ class SpeakerSink:
             ahead_s = self._queued / self._device_hz
             self._queue.append(samples)
             self._queued += len(samples)
-        if self._stream.stopped:
-            try:
-                self._stream.start()
-            except Exception as exc:
-                raise AudioDeviceError(f"cannot start the speaker ({exc})") from None
+        if (self._stream is None or self._stream.stopped or self._generation != _generation) and (
+            not self._start()
+        ):
+            return now  # dropped: nothing plays, the loop goes on
         start = now + ahead_s + float(self._stream.latency)
         self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
         self._schedule_idle_stop()
@@ -231,13 +323,25 @@ class SpeakerSink:
         if self._idle_check is not None:
             self._idle_check.cancel()
         delay_s = self._busy_until + self.IDLE_STOP_S - self._clock.now()
-        self._idle_check = loop.call_later(max(0.0, delay_s), self._stop_if_idle)
+        self._idle_check = loop.call_later(max(0.25, delay_s), self._stop_if_idle)
 
     def _stop_if_idle(self) -> None:
         with self._lock:
             idle = self._queued == 0
-        if idle and self._clock.now() >= self._busy_until + self.IDLE_STOP_S:
+        now = self._clock.now()
+        if idle and now >= self._busy_until + self.IDLE_STOP_S:
             self._stream.abort(ignore_errors=True)  # abort: stop() would wait seconds on PulseAudio
+        elif now >= self._busy_until + self.IDLE_STOP_S + STALL_S:
+            # Long past its end and still queued: the device stopped taking audio (gone
+            # while speaking). Drop the rest; the next reply reopens it.
+            log.warning("the speaker stopped playing: the rest of the reply is dropped")
+            with self._lock:
+                self._queue.clear()
+                self._queued = 0
+            self.dropped += 1
+            with contextlib.suppress(Exception):
+                self._stream.abort(ignore_errors=True)
+            self._generation = -1  # reopen on the next play
         else:
             self._schedule_idle_stop()
 

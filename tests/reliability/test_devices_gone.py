@@ -1,0 +1,109 @@
+"""The sound server goes away under the running daemon and comes back: it stays up, says it
+is waiting, does not spin, and listens (and speaks) again once the server is back."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+
+from tests.conftest import DATA, ROOT, voiced
+
+pytestmark = pytest.mark.slow
+TOOLS = ("pulseaudio", "pactl", "paplay")
+
+
+def start_pulse(env):
+    server = subprocess.Popen(
+        ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n"]
+        + ["--load=module-native-protocol-unix", "--load=module-always-sink"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_for(
+        lambda: subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0,
+        20,
+        "pulseaudio",
+    )
+    for args in (
+        ["load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1"],
+        ["load-module", "module-null-sink", "sink_name=vspk"],
+        ["set-default-source", "vmic.monitor"],
+        ["set-default-sink", "vspk"],
+    ):
+        subprocess.run(["pactl", *args], env=env, check=True, capture_output=True)
+    return server
+
+
+def wait_for(predicate, timeout_s, what):
+    deadline = time.monotonic() + timeout_s
+    while not predicate():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.1)
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def test_the_sound_server_restarts_under_the_daemon(tmp_path):
+    if missing := [t for t in TOOLS if not shutil.which(t)]:
+        pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    server = start_pulse(env)
+    log_path = tmp_path / "voiced.log"
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "voiced", "run", "-v"], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    try:
+        wait_for(
+            lambda: "listening" in log_path.read_text() or daemon.poll() is not None,
+            120,
+            "listening",
+        )
+        assert daemon.poll() is None, log_path.read_text()
+
+        server.terminate()  # the sound server goes away
+        server.wait(timeout=10)
+        wait_for(lambda: "waiting for microphone" in log_path.read_text(), 30, "waiting")
+        status = json.loads(voiced("status", "--json", env=env).stdout)
+        assert status["state"] == "waiting" and "microphone" in status["waiting"]
+        before = cpu_seconds(daemon.pid)
+        time.sleep(3.0)
+        assert cpu_seconds(daemon.pid) - before < 0.6, "it spins while waiting"  # < 20 % of a core
+        assert daemon.poll() is None
+
+        server = start_pulse(env)  # and comes back
+        back_at = time.monotonic()
+        wait_for(lambda: "is back" in log_path.read_text(), 30, "the microphone back")
+        print(f"listening again {time.monotonic() - back_at:.1f} s after the server returned")
+        status = json.loads(voiced("status", "--json", env=env).stdout)
+        assert status["waiting"] is None and status["microphone_reopened"] >= 1
+
+        subprocess.run(
+            ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
+            env=env,
+            check=True,
+        )
+        wait_for(
+            lambda: "playing " in log_path.read_text().split("is back", 1)[1],
+            60,
+            "a spoken reply after the return",
+        )
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=30)
+        server.terminate()
+        server.wait(timeout=10)
+    assert code == 0, log_path.read_text()
