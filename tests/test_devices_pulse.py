@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DATA, ROOT, voiced
+from tests.pulse import TOOLS, start_pulse
 from voiced.errors import EXIT_AUDIO_DEVICE
 
 pytestmark = pytest.mark.slow
@@ -20,41 +21,14 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def pulse(tmp_path_factory):
     """A private PulseAudio server with a virtual microphone (vmic) and speaker (vspk)."""
-    missing = [
-        tool for tool in ("pulseaudio", "pactl", "paplay", "parecord") if not shutil.which(tool)
-    ]
+    missing = [tool for tool in TOOLS if not shutil.which(tool)]
     if missing:
         pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
     runtime = tmp_path_factory.mktemp("pulse")
     runtime.chmod(0o700)
     env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
-    server = subprocess.Popen(
-        [
-            "pulseaudio",
-            "--daemonize=no",
-            "--exit-idle-time=-1",
-            "--disallow-exit",
-            "-n",
-            "--load=module-native-protocol-unix",
-            "--load=module-always-sink",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    server = start_pulse(env)
     try:
-        deadline = time.monotonic() + 20
-        while subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode != 0:
-            assert server.poll() is None, "pulseaudio exited at start"
-            assert time.monotonic() < deadline, "pulseaudio did not come up"
-            time.sleep(0.1)
-        for args in (
-            ["load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1"],
-            ["load-module", "module-null-sink", "sink_name=vspk"],
-            ["set-default-source", "vmic.monitor"],
-            ["set-default-sink", "vspk"],
-        ):
-            subprocess.run(["pactl", *args], env=env, check=True, capture_output=True)
         yield env
     finally:
         server.terminate()

@@ -12,39 +12,10 @@ import time
 import pytest
 
 from tests.conftest import DATA, ROOT, voiced
+from tests.pulse import TOOLS, start_pulse, wait_until
 
 pytestmark = pytest.mark.slow
-TOOLS = ("pulseaudio", "pactl", "paplay")
-
-
-def start_pulse(env):
-    server = subprocess.Popen(
-        ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n"]
-        + ["--load=module-native-protocol-unix", "--load=module-always-sink"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    wait_for(
-        lambda: subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0,
-        20,
-        "pulseaudio",
-    )
-    for args in (
-        ["load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1"],
-        ["load-module", "module-null-sink", "sink_name=vspk"],
-        ["set-default-source", "vmic.monitor"],
-        ["set-default-sink", "vspk"],
-    ):
-        subprocess.run(["pactl", *args], env=env, check=True, capture_output=True)
-    return server
-
-
-def wait_for(predicate, timeout_s, what):
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.1)
+wait_for = wait_until
 
 
 def cpu_seconds(pid):
