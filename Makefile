@@ -13,7 +13,7 @@ WHEELS := $(CACHE)/wheels
 LLAMA_VERSION := 0.3.36
 STAMP := $(VENV)/.installed
 
-.PHONY: install install-service run test bench lint unit system-deps system-deps-test models clean
+.PHONY: install install-service run test bench soak lint unit system-deps system-deps-test models clean
 
 install: system-deps $(STAMP) models
 
@@ -30,6 +30,9 @@ install-service: install
 
 bench: install
 	$(VENV)/bin/voiced bench --out bench-out
+
+soak: install
+	$(VENV)/bin/voiced soak --out soak-out
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -q -m "not slow"

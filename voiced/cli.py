@@ -140,6 +140,10 @@ def _parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", parents=[common], help="check this machine, one line each")
     doctor.add_argument("--json", action="store_true")
 
+    soak = sub.add_parser("soak", parents=[common], help="the loop for hundreds of turns")
+    soak.add_argument("--out", type=Path, default=Path("soak-out"), metavar="DIR")
+    soak.add_argument("--turns", type=int, default=300)
+
     bench = sub.add_parser("bench", parents=[common], help="measure the loop on files")
     bench.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
     bench.add_argument("--idle-s", type=float, default=30.0, help="seconds of silence for idle CPU")
@@ -398,6 +402,17 @@ def cmd_devices(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_soak(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.soak import format_summary, soak, verdicts
+
+    if args.turns < 1:
+        raise UsageError("soak: --turns must be at least 1")
+    summary = soak(args.out, args.turns)
+    print(format_summary(summary))
+    print(f"written: {args.out / 'soak.json'}")
+    return EXIT_OK if all(ok for _, _, ok in verdicts(summary)) else EXIT_FAILURE
+
+
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.bench import bench, format_report
 
@@ -514,6 +529,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "respond": cmd_respond,
     "devices": cmd_devices,
     "bench": cmd_bench,
+    "soak": cmd_soak,
     "config": cmd_config,
     "status": cmd_status,
     "mute": cmd_control,
