@@ -109,3 +109,34 @@ def test_asked_again_the_same_answer_may_come_again():
         "Once upon a time there was a dragon.",
         "It was brave.",
     ]
+
+
+def test_a_turn_too_long_for_the_context_loses_history_first_then_its_start():
+    conv = Conversation("You are Sam.", lambda text: len(text.split()), 40)
+    conv.add_exchange("Hi there.", "Hello!")
+    fits = conv.messages_for("What is the weather like in Paris today?")
+    assert [m["role"] for m in fits] == ["system", "user", "assistant", "user"]
+    # 25 words + persona leave no room for the history: it goes first
+    long = " ".join(["blah"] * 20) + " so what time is it?"
+    trimmed = conv.messages_for(long)
+    assert [m["role"] for m in trimmed] == ["system", "user"] and trimmed[1]["content"] == long
+    # longer than the whole budget: the start of it goes, the question at the end stays
+    monologue = " ".join(["blah"] * 200) + " so what time is it?"
+    cut = conv.messages_for(monologue, known="The user's name is Anna.", mood="tired")
+    assert [m["role"] for m in cut] == ["system", "user"]
+    assert cut[1]["content"].endswith("so what time is it?")
+    assert sum(len(m["content"].split()) + 4 for m in cut) <= 40
+
+
+def test_the_real_model_gets_a_pasted_page_without_overflowing(llm):
+    from voiced.config import Settings
+    from voiced.pipeline import conversation_for
+
+    settings = Settings()
+    conv = conversation_for(settings, llm)
+    page = "The quick brown fox jumps over the lazy dog. " * 800 + "What did the fox do?"
+    messages = conv.messages_for(page)
+    used = sum(llm.count_tokens(m["content"]) + 4 for m in messages)
+    assert used <= settings.llm.context_tokens - settings.llm.max_tokens
+    assert messages[-1]["content"].endswith("What did the fox do?")
+    list(reply_sentences(llm, messages, 1))  # no "exceeds the context window" error

@@ -46,6 +46,13 @@ class Conversation:
         context = [{"role": "system", "content": " ".join(notes)}] if notes else []
         user = {"role": "user", "content": user_text}
         room = self._budget - sum(self._cost(m) for m in (system, *context, user))
+        if room < 0:
+            # Too long even without any history (a monologue, a pasted page): the notes go,
+            # then the start of what was said; the end, where the question usually is, stays.
+            context = []
+            left = self._budget - self._cost(system) - _MESSAGE_OVERHEAD_TOKENS
+            user = {"role": "user", "content": self._last_words(user_text, left)}
+            room = 0
         kept: list[Message] = []
         # Walk back in whole exchanges (user + assistant) so no reply loses its question.
         for i in range(len(self.history) - 2, -1, -2):
@@ -56,6 +63,18 @@ class Conversation:
             room -= cost
             kept = pair + kept
         return [system, *kept, *context, user]
+
+    def _last_words(self, text: str, tokens: int) -> str:
+        """As many of the text's last words as fit in `tokens`."""
+        words = text.split()
+        low, high = 0, len(words)  # the fewest words to drop
+        while low < high:
+            middle = (low + high) // 2
+            if self._count(" ".join(words[middle:])) <= tokens:
+                high = middle
+            else:
+                low = middle + 1
+        return " ".join(words[low:])
 
     def add_exchange(self, user_text: str, reply_text: str) -> None:
         """Record a finished turn; reply_text is what was actually said."""
