@@ -140,3 +140,14 @@ def test_the_real_model_gets_a_pasted_page_without_overflowing(llm):
     assert used <= settings.llm.context_tokens - settings.llm.max_tokens
     assert messages[-1]["content"].endswith("What did the fox do?")
     list(reply_sentences(llm, messages, 1))  # no "exceeds the context window" error
+
+
+def test_the_history_kept_in_memory_is_bounded():
+    from voiced.dialogue import KEEP_EXCHANGES
+
+    conv = Conversation("You are Sam.", lambda text: len(text.split()), 500)
+    for i in range(KEEP_EXCHANGES + 50):
+        conv.add_exchange(f"question {i}", f"answer {i}")
+    assert len(conv.history) == 2 * KEEP_EXCHANGES
+    assert conv.history[-1]["content"] == f"answer {KEEP_EXCHANGES + 49}"
+    assert conv.history[0]["content"] == "question 50"

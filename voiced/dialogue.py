@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from voiced.engines import ChatModel, Message
 from voiced.text import SentenceSplitter, ends_sentence, speakable
 
-_MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template adds around each message
+_MESSAGE_OVERHEAD_TOKENS = 4
+KEEP_EXCHANGES = 200
+"""Exchanges kept in memory; the prompt takes the most recent that fit its budget."""  # role markers the chat template adds around each message
 
 
 class Conversation:
@@ -83,6 +85,8 @@ class Conversation:
                 {"role": "user", "content": user_text},
                 {"role": "assistant", "content": reply_text},
             ]
+            # A daemon runs for months: keep no more than any prompt could hold.
+            del self.history[: max(0, len(self.history) - 2 * KEEP_EXCHANGES)]
             if self.on_exchange is not None:
                 self.on_exchange(user_text, reply_text)
 
