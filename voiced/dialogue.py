@@ -10,9 +10,9 @@ from collections.abc import Callable, Iterator
 from voiced.engines import ChatModel, Message
 from voiced.text import SentenceSplitter, ends_sentence, speakable
 
-_MESSAGE_OVERHEAD_TOKENS = 4
+_MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template adds around each message
 KEEP_EXCHANGES = 200
-"""Exchanges kept in memory; the prompt takes the most recent that fit its budget."""  # role markers the chat template adds around each message
+"""Exchanges kept in memory; the prompt takes the most recent that fit its budget."""
 
 
 class Conversation:
