@@ -214,9 +214,15 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(reply, indent=2))
         return EXIT_OK
     print(f"state: {reply['state']}  (pid {reply['pid']}, up {reply['uptime_s']:.0f} s)")
+    if reply.get("waiting"):
+        print(f"  {reply['waiting']}")
     print("models: " + ", ".join(f"{k} {v}" for k, v in reply["models"].items()))
     print("devices: " + ", ".join(f"{k} {v}" for k, v in reply["devices"].items()))
-    print(f"turns: {reply['turns']}, audio overflows: {reply['overflows']}")
+    reopened, dropped = reply.get("microphone_reopened", 0), reply.get("replies_dropped", 0)
+    print(
+        f"turns: {reply['turns']}, audio overflows: {reply['overflows']},"
+        f" microphone reopened: {reopened}, replies dropped: {dropped}"
+    )
     last = reply.get("last_turn")
     if last and last.get("response_latency_s") is not None:
         print(f"last reply: {last['response_latency_s']:.2f} s after the end of speech")
