@@ -44,12 +44,18 @@ def test_the_sound_server_restarts_under_the_daemon(tmp_path):
             "listening",
         )
         assert daemon.poll() is None, log_path.read_text()
+        question = tmp_path / "question.wav"
+        assert voiced("say", "What can you do?", "--out", str(question)).returncode == 0
+        subprocess.run(["paplay", "-d", "vmic", str(question)], env=env, check=True)
+        wait_for(lambda: "playing " in log_path.read_text(), 60, "the reply to start")
 
-        server.terminate()  # the sound server goes away
+        server.terminate()  # the sound server goes away, in the middle of the reply
         server.wait(timeout=10)
         wait_for(lambda: "waiting for microphone" in log_path.read_text(), 30, "waiting")
         status = json.loads(voiced("status", "--json", env=env).stdout)
         assert status["state"] == "waiting" and "microphone" in status["waiting"]
+        # the rest of the reply could not be played: dropped, and the loop went on
+        wait_for(lambda: "the rest of the reply is dropped" in log_path.read_text(), 30, "drop")
         before = cpu_seconds(daemon.pid)
         time.sleep(3.0)
         assert cpu_seconds(daemon.pid) - before < 0.6, "it spins while waiting"  # < 20 % of a core

@@ -1,0 +1,65 @@
+"""Both cores saturated by other processes while the daemon listens on a real device:
+overflows are counted and reported, turns may be slow, nothing crashes."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import DATA, ROOT, voiced
+from tests.pulse import TOOLS, start_pulse, wait_until
+
+pytestmark = pytest.mark.slow
+HOG = "while True: pass"
+
+
+def test_a_starved_cpu_slows_turns_but_breaks_nothing(tmp_path):
+    if missing := [t for t in TOOLS if not shutil.which(t)]:
+        pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    server = start_pulse(env)
+    log_path = tmp_path / "voiced.log"
+    hogs = []
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "voiced", "run", "-v"], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    try:
+        wait_until(
+            lambda: "listening" in log_path.read_text() or daemon.poll() is not None,
+            120,
+            "listening",
+        )
+        assert daemon.poll() is None, log_path.read_text()
+        hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(os.cpu_count() or 2)]
+        for _ in range(2):
+            subprocess.run(
+                ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
+                env=env,
+                check=True,
+            )
+            wait_until(
+                lambda: log_path.read_text().count("playing ") >= 1 or daemon.poll() is not None,
+                180,
+                "a reply while starved",
+            )
+        status = json.loads(voiced("status", "--json", env=env, timeout=120).stdout)
+        assert isinstance(status["overflows"], int) and status["overflows"] >= 0
+        assert daemon.poll() is None and "Traceback" not in log_path.read_text()
+        print(f"overflows while starved: {status['overflows']}")
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=60)
+        server.terminate()
+        server.wait(timeout=10)
+    assert code == 0, log_path.read_text()
