@@ -39,17 +39,16 @@ def test_a_starved_cpu_slows_turns_but_breaks_nothing(tmp_path):
         )
         assert daemon.poll() is None, log_path.read_text()
         hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(os.cpu_count() or 2)]
-        for _ in range(2):
-            subprocess.run(
-                ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
-                env=env,
-                check=True,
-            )
-            wait_until(
-                lambda: log_path.read_text().count("playing ") >= 1 or daemon.poll() is not None,
-                180,
-                "a reply while starved",
-            )
+        subprocess.run(
+            ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
+            env=env,
+            check=True,
+        )
+        wait_until(
+            lambda: "playing " in log_path.read_text() or daemon.poll() is not None,
+            180,
+            "a reply while starved",
+        )
         status = json.loads(voiced("status", "--json", env=env, timeout=120).stdout)
         assert isinstance(status["overflows"], int) and status["overflows"] >= 0
         assert daemon.poll() is None and "Traceback" not in log_path.read_text()
