@@ -10,7 +10,9 @@ from collections.abc import Callable, Iterator
 from voiced.engines import ChatModel, Message
 from voiced.text import SentenceSplitter, ends_sentence, speakable
 
-_MESSAGE_OVERHEAD_TOKENS = 4  # role markers the chat template adds around each message
+_MESSAGE_OVERHEAD_TOKENS = 8
+"""Role markers a chat template adds around each message (ChatML: 5; more, to be safe:
+an estimate short by one token per message overflowed the context after 80 turns)."""
 KEEP_EXCHANGES = 200
 """Exchanges kept in memory; the prompt takes the most recent that fit its budget."""
 

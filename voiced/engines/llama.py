@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -11,6 +13,8 @@ from voiced.config import LlmSettings
 from voiced.engines import Message
 from voiced.engines.whisper import FETCH_HINT
 from voiced.errors import ModelError
+
+log = logging.getLogger(__name__)
 
 
 class LlamaChat:
@@ -51,32 +55,51 @@ class LlamaChat:
         whenever they change, but the model works)."""
         from jinja2 import TemplateError
 
-        if self._one_system:
-            messages = fold_system(messages)
-        try:
-            return self._llm.create_chat_completion(messages=list(messages), **options)  # type: ignore[arg-type]
-        except TemplateError:
-            if self._one_system or fold_system(messages) == list(messages):
-                raise
-            self._one_system = True
-            folded: Any = fold_system(messages)
-            return self._llm.create_chat_completion(messages=folded, **options)
+        messages = list(messages)
+        while True:
+            if self._one_system:
+                messages = fold_system(messages)
+            try:
+                return self._llm.create_chat_completion(messages=messages, **options)  # type: ignore[arg-type]
+            except TemplateError:
+                if self._one_system or fold_system(messages) == messages:
+                    raise
+                self._one_system = True
+            except ValueError as exc:
+                # The prompt's cost was estimated short (templates differ): drop the oldest
+                # exchange and try again, rather than fail the turn.
+                if "context window" not in str(exc) or not _drop_oldest_exchange(messages):
+                    raise
+                log.warning("prompt over the context window: the oldest exchange dropped")
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         s = self._settings
         deadline = time.monotonic() + s.deadline_s
-        chunks = self._chat(
-            messages,
-            stream=True,
-            max_tokens=s.max_tokens,
-            temperature=s.temperature,
-            top_p=s.top_p,
-            top_k=s.top_k,
-            repeat_penalty=s.repeat_penalty,
-            stop=s.stop,
-        )
+        options = {
+            "stream": True,
+            "max_tokens": s.max_tokens,
+            "temperature": s.temperature,
+            "top_p": s.top_p,
+            "top_k": s.top_k,
+            "repeat_penalty": s.repeat_penalty,
+            "stop": s.stop,
+        }
+        prompt = list(messages)
+        while True:  # a streamed prompt is checked against the window on the first chunk
+            chunks = self._chat(prompt, **options)
+            try:
+                first = [next(chunks)]
+            except StopIteration:
+                first = []
+            except ValueError as exc:
+                chunks.close()
+                if "context window" not in str(exc) or not _drop_oldest_exchange(prompt):
+                    raise
+                log.warning("prompt over the context window: the oldest exchange dropped")
+                continue
+            break
         try:
-            for chunk in chunks:
+            for chunk in itertools.chain(first, chunks):
                 delta: Any = chunk["choices"][0]["delta"]
                 text = delta.get("content")
                 if text:
@@ -102,3 +125,12 @@ def fold_system(messages: Sequence[Message]) -> list[Message]:
     system = [m["content"] for m in messages if m["role"] == "system"]
     rest = [m for m in messages if m["role"] != "system"]
     return [{"role": "system", "content": "\n\n".join(system)}, *rest] if system else rest
+
+
+def _drop_oldest_exchange(messages: list[Message]) -> bool:
+    """Remove the first user + assistant pair after the system message (in place)."""
+    for i in range(len(messages) - 2):
+        if messages[i]["role"] == "user" and messages[i + 1]["role"] == "assistant":
+            del messages[i : i + 2]
+            return True
+    return False
