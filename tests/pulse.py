@@ -1,7 +1,11 @@
 """A private PulseAudio server with a virtual microphone (vmic) and speaker (vspk)."""
 
+import os
 import subprocess
+import sys
 import time
+
+from tests.conftest import ROOT
 
 TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
 
@@ -36,3 +40,22 @@ def start_pulse(env):
     ):
         subprocess.run(["pactl", *args], env=env, check=True, capture_output=True)
     return server
+
+
+def start_daemon_on_pulse(tmp_path):
+    """A private server and `voiced run -v` on it: (env, server, daemon, log path)."""
+    runtime = tmp_path / "run"
+    runtime.mkdir(mode=0o700)
+    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
+    env["XDG_STATE_HOME"] = str(tmp_path / "state")
+    server = start_pulse(env)
+    log_path = tmp_path / "voiced.log"
+    with log_path.open("w") as log:
+        daemon = subprocess.Popen(
+            [sys.executable, "-m", "voiced", "run", "-v"], env=env, cwd=ROOT, stdout=log, stderr=log
+        )
+    wait_until(
+        lambda: "listening" in log_path.read_text() or daemon.poll() is not None, 120, "listening"
+    )
+    assert daemon.poll() is None, log_path.read_text()
+    return env, server, daemon, log_path

@@ -693,9 +693,14 @@ class Pipeline:
             self._cancelled = True
             self.runner.interrupt(now)
         elif self.sink.busy_until() > now:  # something said with `say`
-            stop_s = self.sink.flush()
-            if self.reference is not None:
-                self.reference.cut(stop_s + 0.15)
+            self._silence()
+
+    def _silence(self) -> None:
+        """Stop what is playing outside a turn (`say`, an alarm): the canceller's reference
+        is cut where the sound stops."""
+        stop_s = self.sink.flush()
+        if self.reference is not None:
+            self.reference.cut(stop_s + 0.15)
 
     def push_to_talk(self, held: bool) -> None:
         """Pressed: the assistant stops speaking and everything heard is the user's turn;
@@ -757,9 +762,7 @@ class Pipeline:
             log.info("the user answered the alarm at %.2f s", segment.at_s)
             self._answered.set()
             if self.sink.busy_until() > segment.at_s and not self.runner.busy:
-                stop_s = self.sink.flush()
-                if self.reference is not None:
-                    self.reference.cut(stop_s + 0.15)
+                self._silence()
         if segment.event is Event.START:
             if self.runner.busy:
                 if self.sink.busy_until() > segment.at_s:

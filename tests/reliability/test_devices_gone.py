@@ -6,13 +6,12 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
-from tests.conftest import DATA, ROOT, voiced
-from tests.pulse import TOOLS, start_pulse, wait_until
+from tests.conftest import DATA, voiced
+from tests.pulse import TOOLS, start_daemon_on_pulse, start_pulse, wait_until
 
 pytestmark = pytest.mark.slow
 wait_for = wait_until
@@ -27,23 +26,8 @@ def cpu_seconds(pid):
 def test_the_sound_server_restarts_under_the_daemon(tmp_path):
     if missing := [t for t in TOOLS if not shutil.which(t)]:
         pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    server = start_pulse(env)
-    log_path = tmp_path / "voiced.log"
-    with log_path.open("w") as log:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "voiced", "run", "-v"], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
+    env, server, daemon, log_path = start_daemon_on_pulse(tmp_path)
     try:
-        wait_for(
-            lambda: "listening" in log_path.read_text() or daemon.poll() is not None,
-            120,
-            "listening",
-        )
-        assert daemon.poll() is None, log_path.read_text()
         question = tmp_path / "question.wav"
         assert voiced("say", "What can you do?", "--out", str(question)).returncode == 0
         subprocess.run(["paplay", "-d", "vmic", str(question)], env=env, check=True)

@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from tests.conftest import DATA, ROOT, voiced
-from tests.pulse import TOOLS, start_pulse, wait_until
+from tests.conftest import DATA, voiced
+from tests.pulse import TOOLS, start_daemon_on_pulse, wait_until
 
 pytestmark = pytest.mark.slow
 HOG = "while True: pass"
@@ -20,24 +20,9 @@ HOG = "while True: pass"
 def test_a_starved_cpu_slows_turns_but_breaks_nothing(tmp_path):
     if missing := [t for t in TOOLS if not shutil.which(t)]:
         pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
-    runtime = tmp_path / "run"
-    runtime.mkdir(mode=0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
-    env["XDG_STATE_HOME"] = str(tmp_path / "state")
-    server = start_pulse(env)
-    log_path = tmp_path / "voiced.log"
+    env, server, daemon, log_path = start_daemon_on_pulse(tmp_path)
     hogs = []
-    with log_path.open("w") as log:
-        daemon = subprocess.Popen(
-            [sys.executable, "-m", "voiced", "run", "-v"], env=env, cwd=ROOT, stdout=log, stderr=log
-        )
     try:
-        wait_until(
-            lambda: "listening" in log_path.read_text() or daemon.poll() is not None,
-            120,
-            "listening",
-        )
-        assert daemon.poll() is None, log_path.read_text()
         hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(os.cpu_count() or 2)]
         subprocess.run(
             ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
