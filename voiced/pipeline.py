@@ -97,6 +97,17 @@ class _Said:
     end_s: float
 
 
+async def _played_out(sink: AudioSink, clock: StreamClock) -> None:
+    """Until the sink's queued audio has played: on the stream clock, which may run
+    ahead of real time (files), but never longer than that audio lasts in real time
+    (the clock stops when the input ends)."""
+    wait_s = sink.busy_until() - clock.now()
+    deadline = time.monotonic() + wait_s
+    while wait_s > 0 and time.monotonic() < deadline:
+        await asyncio.sleep(min(wait_s, 0.02))
+        wait_s = sink.busy_until() - clock.now()
+
+
 def _said_before(said: list[_Said], stop_s: float) -> str:
     """The words heard before playback stopped at stop_s (a cut sentence keeps its share)."""
     words: list[str] = []
@@ -351,9 +362,7 @@ class TurnRunner:
                 if not said and not turn_stop.is_set():
                     # nothing by the deadline, or nothing speakable: a failed turn, not silence
                     raise RuntimeError("the language model gave no words to say")
-                wait_s = sink.busy_until() - clock.now()
-                if wait_s > 0:
-                    await self._until_interrupted(asyncio.sleep(wait_s), interrupted)
+                await self._until_interrupted(_played_out(sink, clock), interrupted)
             if interrupted.is_set():
                 turn_stop.set()
                 planned_end_s = sink.busy_until()
