@@ -83,7 +83,7 @@ class Daemon:
         """The devices named in the configuration must exist. Run by hand, a missing one
         is an error at once (exit 69); as a service, voiced waits for it to be plugged
         in, telling systemd what it waits for, rather than failing in a restart loop."""
-        from voiced.audio.devices import find_device, rescan
+        from voiced.audio.devices import find_device, reset_portaudio
         from voiced.errors import AudioDeviceError
 
         waiting = ""
@@ -105,7 +105,7 @@ class Daemon:
                     self.notifier.status(f"waiting for {what} '{name}'")
                 self.notifier.extend_timeout(DEVICE_POLL_S * 5)
                 time.sleep(DEVICE_POLL_S)
-                rescan()
+                reset_portaudio()
         if waiting:
             log.info("audio devices found")
 
@@ -142,6 +142,7 @@ class Daemon:
         return source, sink
 
     async def _main(self, runner: TurnRunner, input_audio: np.ndarray | None) -> None:
+        from voiced.audio.devices import MicrophoneSource
         from voiced.audio.echo import EchoCanceller, PlaybackReference
         from voiced.audio.files import FileSource
 
@@ -188,6 +189,8 @@ class Daemon:
                 snapshot=lambda: {"event": "state", "state": pipeline.state},
             )
             await self.control.start()
+        if isinstance(source, MicrophoneSource) and not await source.first_sound():
+            log.warning("no sound from the microphone yet: listening for it")
         log.info("listening")
         self.notifier.send(READY=1, STATUS="listening")
         helpers = [asyncio.create_task(self._publish_states())]

@@ -7,6 +7,7 @@ import shutil
 import signal
 import subprocess
 import time
+from functools import partial
 
 import pytest
 
@@ -14,7 +15,6 @@ from tests.conftest import DATA, voiced
 from tests.pulse import TOOLS, start_daemon_on_pulse, start_pulse, wait_until
 
 pytestmark = pytest.mark.slow
-wait_for = wait_until
 
 
 def cpu_seconds(pid):
@@ -27,6 +27,7 @@ def test_the_sound_server_restarts_under_the_daemon(tmp_path):
     if missing := [t for t in TOOLS if not shutil.which(t)]:
         pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
     env, server, daemon, log_path = start_daemon_on_pulse(tmp_path)
+    wait_for = partial(wait_until, log=log_path)
     try:
         question = tmp_path / "question.wav"
         assert voiced("say", "What can you do?", "--out", str(question)).returncode == 0
@@ -63,6 +64,46 @@ def test_the_sound_server_restarts_under_the_daemon(tmp_path):
             "a spoken reply after the return",
         )
     finally:
+        daemon.send_signal(signal.SIGTERM)
+        code = daemon.wait(timeout=30)
+        server.terminate()
+        server.wait(timeout=10)
+    assert code == 0, log_path.read_text()
+
+
+def test_a_frozen_sound_server_is_caught_by_the_watchdog(tmp_path):
+    """SIGSTOP the server: the stream still claims to be running but no audio arrives
+    (as when PortAudio's callbacks stop). The watchdog reopens the microphone (the
+    daemon still answers while that blocks), and once the server runs again a question
+    is answered."""
+    if missing := [t for t in TOOLS if not shutil.which(t)]:
+        pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
+    env, server, daemon, log_path = start_daemon_on_pulse(tmp_path)
+    wait_for = partial(wait_until, log=log_path)
+    try:
+        server.send_signal(signal.SIGSTOP)
+        wait_for(lambda: "no sound from the microphone" in log_path.read_text(), 30, "watchdog")
+        # reopening blocks on the frozen server, off the event loop: it still answers
+        wait_for(lambda: "waiting for microphone" in log_path.read_text(), 30, "waiting")
+        status = json.loads(voiced("status", "--json", env=env, timeout=30).stdout)
+        assert status["state"] == "waiting" and "microphone" in status["waiting"]
+        assert daemon.poll() is None
+        server.send_signal(signal.SIGCONT)
+        wait_for(
+            lambda: (
+                json.loads(voiced("status", "--json", env=env).stdout)["microphone_reopened"] >= 1
+            ),
+            30,
+            "the microphone reopened",
+        )
+        subprocess.run(
+            ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
+            env=env,
+            check=True,
+        )
+        wait_for(lambda: "playing " in log_path.read_text(), 60, "a reply after the freeze")
+    finally:
+        server.send_signal(signal.SIGCONT)
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=30)
         server.terminate()

@@ -23,7 +23,9 @@ def test_a_starved_cpu_slows_turns_but_breaks_nothing(tmp_path):
     env, server, daemon, log_path = start_daemon_on_pulse(tmp_path)
     hogs = []
     try:
-        hogs = [subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(os.cpu_count() or 2)]
+        hogs = [
+            subprocess.Popen([sys.executable, "-c", HOG]) for _ in range(2 * (os.cpu_count() or 2))
+        ]
         subprocess.run(
             ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
             env=env,
@@ -33,6 +35,7 @@ def test_a_starved_cpu_slows_turns_but_breaks_nothing(tmp_path):
             lambda: "playing " in log_path.read_text() or daemon.poll() is not None,
             180,
             "a reply while starved",
+            log_path,
         )
         status = json.loads(voiced("status", "--json", env=env, timeout=120).stdout)
         assert isinstance(status["overflows"], int) and status["overflows"] >= 0

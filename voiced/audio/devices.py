@@ -36,6 +36,9 @@ def _sounddevice() -> Any:
 
 _generation = 0
 """How many times PortAudio has been started afresh: a stream from an older one is dead."""
+_portaudio = threading.RLock()
+"""Held while PortAudio is restarted (and a stream opened after it) off the event loop.
+The loop never waits for it: a frozen sound server can hold it for as long as it is frozen."""
 
 
 def reset_portaudio() -> None:
@@ -44,10 +47,11 @@ def reset_portaudio() -> None:
     Every stream opened before is dead afterwards (the speaker reopens its own)."""
     global _generation
     sd = _sounddevice()
-    with contextlib.suppress(Exception):
-        sd._terminate()
-    sd._initialize()
-    _generation += 1
+    with _portaudio:
+        _generation += 1  # before the old streams die, so nobody touches them after
+        with contextlib.suppress(Exception):
+            sd._terminate()
+        sd._initialize()
 
 
 def list_devices() -> list[dict[str, Any]]:
@@ -57,14 +61,6 @@ def list_devices() -> list[dict[str, Any]]:
     except Exception as exc:
         raise AudioDeviceError(f"cannot list audio devices ({exc})") from None
     return [dict(d, index=i) for i, d in enumerate(devices)]
-
-
-def rescan() -> None:
-    """Forget PortAudio's device list (made once, at start-up) so new devices show up."""
-    import sounddevice as sd
-
-    sd._terminate()
-    sd._initialize()
 
 
 def find_device(name: str, kind: str) -> int | None:
@@ -101,8 +97,67 @@ def _pick_rate(sd: Any, device: int | None, kind: str, wanted_hz: int) -> int:
 
 STALL_S = 2.0
 """No audio for this long from a stream that should be running: it is reopened."""
+FIRST_SOUND_S = 5.0
+"""How long a freshly opened stream may take to give its first block. PortAudio's ALSA
+streams through PulseAudio take 1.5-2 s (and lose what is said meanwhile): the
+microphone counts as listening only once sound arrives."""
 REOPEN_EVERY_S = 1.0
 """While a device is missing, how often to look for it again."""
+STARVED_STALL_S = 10.0
+"""While every core is saturated, sound may come late rather than never: the watchdog
+gives it this long before reopening (a reopen loses whatever is said meanwhile)."""
+SATURATED = 0.9
+"""The share of all cores' time in use above which the CPU counts as saturated."""
+
+
+def _cpu_times() -> tuple[int, int] | None:
+    """(busy, total) jiffies of all cores since boot; None where /proc/stat is unreadable."""
+    try:
+        with open("/proc/stat") as stat:
+            fields = [int(f) for f in stat.readline().split()[1:]]
+    except (OSError, ValueError):
+        return None
+    total = sum(fields[:8])  # user nice system idle iowait irq softirq steal
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)
+    return total - idle, total
+
+
+async def cpu_saturated(window_s: float = 0.25) -> bool:
+    """Whether all cores are busy right now (measured over window_s)."""
+    before = _cpu_times()
+    await asyncio.sleep(window_s)
+    after = _cpu_times()
+    if before is None or after is None or after[1] <= before[1]:
+        return False
+    return (after[0] - before[0]) / (after[1] - before[1]) >= SATURATED
+
+
+def _in_thread(work: Callable[[], None]) -> asyncio.Future[None]:
+    """Run blocking work on a daemon thread (one that may never return must not hold up
+    the exit, as the loop's own executor would); its outcome as a future of the loop."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+
+    def settle(exc: BaseException | None) -> None:
+        if future.done():
+            return
+        if exc is None:
+            future.set_result(None)
+        else:
+            future.set_exception(exc)
+
+    def run() -> None:
+        try:
+            work()
+        except BaseException as exc:  # handed to the loop, which re-raises it
+            outcome: BaseException | None = exc
+        else:
+            outcome = None
+        with contextlib.suppress(RuntimeError):  # the loop closed meanwhile
+            loop.call_soon_threadsafe(settle, outcome)
+
+    threading.Thread(target=run, name="voiced-audio-open", daemon=True).start()
+    return future
 
 
 class MicrophoneSource:
@@ -121,13 +176,24 @@ class MicrophoneSource:
         """Why no sound comes in ("waiting for microphone 'X'"), None while it does."""
         self.on_waiting: Callable[[str | None], None] | None = None
         self.reopened = 0
+        self._sounding = asyncio.Event()
+
+    async def first_sound(self, timeout_s: float = FIRST_SOUND_S) -> bool:
+        """Wait until the stream gives its first block (it is listening); False if it
+        gives none in time."""
+        try:
+            await asyncio.wait_for(self._sounding.wait(), timeout_s)
+        except TimeoutError:
+            return False
+        return True
 
     def open(self) -> None:
         sd = _sounddevice()
         device = find_device(self._device_name, "input")
         rate = _pick_rate(sd, device, "input", SAMPLE_RATE_HZ)
         self._resampler = Resampler(rate, SAMPLE_RATE_HZ)
-        self._loop = asyncio.get_running_loop()
+        if self._loop is None:  # a reopen runs in a thread; the loop is the first open's
+            self._loop = asyncio.get_running_loop()
         try:
             self._stream = sd.InputStream(
                 device=device,
@@ -148,9 +214,11 @@ class MicrophoneSource:
         if status.input_overflow:
             self.overflows += 1
         assert self._loop is not None
-        self._loop.call_soon_threadsafe(self._enqueue, indata[:, 0].copy())
+        with contextlib.suppress(RuntimeError):  # the loop closed before the stream did
+            self._loop.call_soon_threadsafe(self._enqueue, indata[:, 0].copy())
 
     def _enqueue(self, block: np.ndarray) -> None:
+        self._sounding.set()
         if self._queue.full():
             self.overflows += 1
             return
@@ -164,16 +232,28 @@ class MicrophoneSource:
         n = self.frame_samples
         first_s: float | None = None
         delivered = 0
+        stalled_s = 0.0
         while True:
             try:
                 block = await asyncio.wait_for(self._queue.get(), STALL_S)
             except TimeoutError:
                 # No blocks, though the stream may still claim to be active (a known
-                # PortAudio failure; also a sound server that went away): open it again.
-                log.warning("no sound from the microphone for %.0f s: reopening it", STALL_S)
+                # PortAudio failure; also a sound server that went away): open it again,
+                # unless the CPU is saturated (then the sound is more likely late).
+                stalled_s += STALL_S
+                if stalled_s < STARVED_STALL_S and await cpu_saturated():
+                    if stalled_s == STALL_S:
+                        log.info(
+                            "no sound from the microphone for %.0f s, but the CPU is "
+                            "saturated: giving it longer",
+                            stalled_s,
+                        )
+                    continue
+                log.warning("no sound from the microphone for %.0f s: reopening it", stalled_s)
                 await self._reopen()
-                pending, first_s, delivered = np.zeros(0, dtype=np.int16), None, 0
+                pending, first_s, delivered, stalled_s = np.zeros(0, dtype=np.int16), None, 0, 0.0
                 continue
+            stalled_s = 0.0
             if first_s is None:
                 # Frame times come from the sample count, not from arrival times: blocks
                 # arrive in bursts, and the echo canceller needs a steady time axis.
@@ -185,30 +265,49 @@ class MicrophoneSource:
                 delivered += n
 
     async def _reopen(self) -> None:
-        """Close the stream and open it again, waiting (without spinning) for the device."""
-        self.close()
+        """Close the stream and open it again, waiting (without spinning) for the device
+        and for its first sound.
+
+        PortAudio is called from a thread of its own: a sound server that is frozen
+        rather than gone blocks those calls, and the event loop (control socket,
+        timers) must go on meanwhile."""
         name = self._device_name or "default"
         while True:
+            while not self._queue.empty():  # blocks from the old stream, if any
+                self._queue.get_nowait()
+            self._sounding.clear()
+            attempt = _in_thread(self._open_again)
+            while not (await asyncio.wait({attempt}, timeout=STALL_S))[0]:
+                self._wait_for(name, "the sound server does not answer")
             try:
-                reset_portaudio()
-                self.open()
+                attempt.result()
             except AudioDeviceError as exc:
-                if self.waiting is None:
-                    self.waiting = f"waiting for microphone '{name}'"
-                    log.warning("%s: %s", self.waiting, exc.message)
-                    if self.on_waiting is not None:
-                        self.on_waiting(self.waiting)
+                self._wait_for(name, exc.message)
                 await asyncio.sleep(REOPEN_EVERY_S)
                 continue
             self.reopened += 1
+            if not await self.first_sound():
+                self._wait_for(name, "it opens but gives no sound")
+                continue
             if self.waiting is not None:
                 log.info("microphone '%s' is back", name)
             self.waiting = None
             if self.on_waiting is not None:
                 self.on_waiting(None)
-            while not self._queue.empty():  # blocks from the old stream, if any
-                self._queue.get_nowait()
             return
+
+    def _open_again(self) -> None:
+        with _portaudio:
+            self.close()
+            reset_portaudio()
+            self.open()
+
+    def _wait_for(self, name: str, why: str) -> None:
+        if self.waiting is None:
+            self.waiting = f"waiting for microphone '{name}'"
+            log.warning("%s: %s", self.waiting, why)
+            if self.on_waiting is not None:
+                self.on_waiting(self.waiting)
 
     def close(self) -> None:
         if self._stream is not None:
@@ -256,6 +355,7 @@ class SpeakerSink:
         except Exception as exc:
             raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
         self._generation = _generation
+        self._latency_s = float(self._stream.latency)
         name = sd.query_devices(self._stream.device)["name"]
         log.info("speaker open: %s at %d Hz", name, self._device_hz)
 
@@ -276,12 +376,16 @@ class SpeakerSink:
             except Exception as exc:
                 error = exc.message if isinstance(exc, AudioDeviceError) else str(exc)
                 log.debug("speaker start, attempt %d: %s", attempt, error)
-        log.warning("the speaker is gone (%s): what was to be said is dropped", error)
+        self._drop(f"the speaker is gone ({error}): what was to be said is dropped")
+        return False
+
+    def _drop(self, why: str) -> None:
+        log.warning("%s", why)
         with self._lock:
             self._queue.clear()
             self._queued = 0
         self.dropped += 1
-        return False
+        self._busy_until = min(self._busy_until, self._clock.now())  # nothing more plays
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         out = outdata[:, 0]
@@ -306,14 +410,26 @@ class SpeakerSink:
             ahead_s = self._queued / self._device_hz
             self._queue.append(samples)
             self._queued += len(samples)
-        if (self._stream is None or self._stream.stopped or self._generation != _generation) and (
-            not self._start()
-        ):
+        if not _portaudio.acquire(blocking=False):
+            self._drop("the sound system is being restarted: what was to be said is dropped")
+            return now
+        try:
+            ready = self._running() or self._start()
+        finally:
+            _portaudio.release()
+        if not ready:
             return now  # dropped: nothing plays, the loop goes on
-        start = now + ahead_s + float(self._stream.latency)
+        start = now + ahead_s + self._latency_s
         self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
         self._schedule_idle_stop()
         return start
+
+    def _running(self) -> bool:
+        return (
+            self._stream is not None
+            and self._generation == _generation  # checked first: an old stream is dead
+            and not self._stream.stopped
+        )
 
     def _schedule_idle_stop(self) -> None:
         try:
@@ -329,21 +445,27 @@ class SpeakerSink:
         with self._lock:
             idle = self._queued == 0
         now = self._clock.now()
-        if idle and now >= self._busy_until + self.IDLE_STOP_S:
-            self._stream.abort(ignore_errors=True)  # abort: stop() would wait seconds on PulseAudio
-        elif now >= self._busy_until + self.IDLE_STOP_S + STALL_S:
-            # Long past its end and still queued: the device stopped taking audio (gone
-            # while speaking). Drop the rest; the next reply reopens it.
-            log.warning("the speaker stopped playing: the rest of the reply is dropped")
-            with self._lock:
-                self._queue.clear()
-                self._queued = 0
-            self.dropped += 1
-            with contextlib.suppress(Exception):
-                self._stream.abort(ignore_errors=True)
-            self._generation = -1  # reopen on the next play
-        else:
-            self._schedule_idle_stop()
+        if not _portaudio.acquire(blocking=False):
+            self._schedule_idle_stop()  # PortAudio is being restarted: look again later
+            return
+        try:
+            if self._generation != _generation:  # its stream died with the old PortAudio
+                if not idle:
+                    self._drop("the sound system restarted: the rest of the reply is dropped")
+                return  # the next play reopens it
+            if idle and now >= self._busy_until + self.IDLE_STOP_S:
+                self._stream.abort(ignore_errors=True)  # stop() would wait seconds on Pulse
+            elif now >= self._busy_until + self.IDLE_STOP_S + STALL_S:
+                # Long past its end and still queued: the device stopped taking audio
+                # (gone while speaking). Drop the rest; the next reply reopens it.
+                self._drop("the speaker stopped playing: the rest of the reply is dropped")
+                with contextlib.suppress(Exception):
+                    self._stream.abort(ignore_errors=True)
+                self._generation = -1  # reopen on the next play
+            else:
+                self._schedule_idle_stop()
+        finally:
+            _portaudio.release()
 
     def busy_until(self) -> float:
         return self._busy_until
@@ -352,7 +474,7 @@ class SpeakerSink:
         with self._lock:
             self._queue.clear()
             self._queued = 0
-        self._busy_until = min(self._busy_until, self._clock.now() + float(self._stream.latency))
+        self._busy_until = min(self._busy_until, self._clock.now() + self._latency_s)
         return self._busy_until
 
     def drain(self) -> None:
@@ -363,4 +485,5 @@ class SpeakerSink:
     def close(self) -> None:
         if self._idle_check is not None:
             self._idle_check.cancel()
-        self._stream.close(ignore_errors=True)
+        if self._generation == _generation:  # else it died with the old PortAudio
+            self._stream.close(ignore_errors=True)
