@@ -113,6 +113,17 @@ def _parser() -> argparse.ArgumentParser:
     respond.add_argument("--out", type=Path, required=True, metavar="OUT.wav")
     respond.add_argument("--json", action="store_true", help="print transcript, reply, timings")
 
+    serve = sub.add_parser(
+        "serve",
+        parents=[common],
+        help="serve Wyoming (STT, TTS, conversation) for Home Assistant",
+    )
+    serve.add_argument(
+        "--wyoming",
+        metavar="URI",
+        help="tcp://HOST:PORT or unix://PATH (default: [wyoming] uri, loopback)",
+    )
+
     sub.add_parser("devices", parents=[common], help="list audio devices")
 
     config = sub.add_parser("config", help="check or show the configuration")
@@ -378,6 +389,34 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
+    import signal
+
+    from voiced.serve import check_uri, serve
+
+    uri = check_uri(args.wyoming or settings.wyoming.uri, settings.wyoming.lan)
+    runner = load_runner(settings)
+    runner.warm_up()
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        try:
+            await serve(runner, uri, Path(settings.tts.voice).stem)
+        except OSError as exc:
+            raise UsageError(f"--wyoming: cannot listen on {uri}: {exc.strerror}") from None
+        except asyncio.CancelledError:
+            log.info("wyoming: stopping")
+        finally:
+            runner.workers.shutdown()
+
+    asyncio.run(main())
+    return EXIT_OK
+
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.daemon import Daemon, RunOptions
 
@@ -533,6 +572,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "say": cmd_say,
     "ask": cmd_ask,
     "respond": cmd_respond,
+    "serve": cmd_serve,
     "devices": cmd_devices,
     "bench": cmd_bench,
     "soak": cmd_soak,

@@ -107,6 +107,14 @@ class SttSettings:
     """Segments whisper thinks are this likely not speech are dropped."""
     logprob_threshold: float = -0.5
     """…when their average log-probability is also below this."""
+    backend: str = "local"
+    """"local", or "wyoming": a Wyoming speech-to-text server at uri (such as
+    wyoming-faster-whisper), with the local model as the fallback."""
+    uri: str = ""
+    """The Wyoming server: tcp://HOST:PORT or unix://PATH."""
+    timeout_s: float = 10.0
+    retry_s: float = 30.0
+    """After the remote failed, the local model serves; the remote is tried again after this."""
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
@@ -116,7 +124,7 @@ class SttSettings:
             problems.append(("threads", "must be at least 1"))
         if not 0 < self.no_speech_threshold <= 1:
             problems.append(("no_speech_threshold", "must be in (0, 1]"))
-        return problems
+        return problems + _check_wyoming(self.backend, self.uri, self.timeout_s, self.retry_s)
 
 
 PERSONA = (
@@ -144,6 +152,18 @@ class LlmSettings:
     """Generation stops here whatever the model is doing."""
     threads: int = 2
     stop: list[str] = field(default_factory=lambda: ["<|im_end|>", "\nUser:", "\nuser:"])
+    backend: str = "local"
+    """"local" (the GGUF model) or "openai": an OpenAI-compatible server (llama.cpp's
+    server, Ollama, vLLM) at url, with the local model as the fallback."""
+    url: str = ""
+    """The remote server's base URL, e.g. http://192.168.1.20:8080/v1."""
+    remote_model: str = ""
+    """The model name the remote server knows (llama.cpp's server takes any)."""
+    api_key: str = ""
+    """Sent as a bearer token when set ($VOICED_LLM_API_KEY also works)."""
+    connect_timeout_s: float = 2.0
+    retry_s: float = 30.0
+    """After the remote failed, the local model answers; the remote is tried again after this."""
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
@@ -161,7 +181,36 @@ class LlmSettings:
             problems.append(("deadline_s", "must be positive"))
         if self.threads < 1:
             problems.append(("threads", "must be at least 1"))
+        problems += _check_remote(self.backend, "openai", "url", self.url, ("http://", "https://"))
+        if self.backend == "openai" and not self.remote_model:
+            problems.append(("remote_model", 'must name the remote model with backend = "openai"'))
+        if self.connect_timeout_s <= 0:
+            problems.append(("connect_timeout_s", "must be positive"))
+        if self.retry_s < 0:
+            problems.append(("retry_s", "must be 0 or more"))
         return problems
+
+
+def _check_remote(
+    backend: str, remote: str, key: str, address: str, schemes: tuple[str, ...]
+) -> list[tuple[str, str]]:
+    """A backend is "local" or the one remote kind; a remote one needs an address."""
+    if backend not in ("local", remote):
+        return [("backend", f'must be "local" or "{remote}"')]
+    if backend == remote and not address.startswith(schemes):
+        return [(key, f'must start with {" or ".join(schemes)} with backend = "{remote}"')]
+    return []
+
+
+def _check_wyoming(
+    backend: str, uri: str, timeout_s: float, retry_s: float
+) -> list[tuple[str, str]]:
+    problems = _check_remote(backend, "wyoming", "uri", uri, ("tcp://", "unix://"))
+    if timeout_s <= 0:
+        problems.append(("timeout_s", "must be positive"))
+    if retry_s < 0:
+        problems.append(("retry_s", "must be 0 or more"))
+    return problems
 
 
 @dataclass(frozen=True)
@@ -172,6 +221,16 @@ class TtsSettings:
     """Speaking pace: above 1 is slower, below 1 faster."""
     volume: float = 1.0
     threads: int = 1
+    backend: str = "local"
+    """"local", or "wyoming": a Wyoming text-to-speech server at uri (such as
+    wyoming-piper), with the local voice as the fallback."""
+    uri: str = ""
+    """The Wyoming server: tcp://HOST:PORT or unix://PATH."""
+    timeout_s: float = 10.0
+    retry_s: float = 30.0
+    """After the remote failed, the local model serves; the remote is tried again after this."""
+    remote_voice: str = ""
+    """The voice the remote server should use; "" = its default."""
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
@@ -181,7 +240,7 @@ class TtsSettings:
             problems.append(("volume", "must be between 0 and 4"))
         if self.threads < 1:
             problems.append(("threads", "must be at least 1"))
-        return problems
+        return problems + _check_wyoming(self.backend, self.uri, self.timeout_s, self.retry_s)
 
 
 @dataclass(frozen=True)
@@ -260,6 +319,37 @@ class ActivationSettings:
 
 
 @dataclass(frozen=True)
+class WyomingSettings:
+    enabled: bool = False
+    """Also serve Wyoming (Home Assistant's voice protocol) while `voiced run` listens.
+    `voiced serve` serves it whatever this says."""
+    uri: str = "tcp://127.0.0.1:10700"
+    """Where: tcp://HOST:PORT or unix://PATH."""
+    lan: bool = False
+    """Allow a non-loopback address (the LAN). Off: loopback and Unix sockets only."""
+
+    def check(self) -> list[tuple[str, str]]:
+        from urllib.parse import urlparse
+
+        parsed = urlparse(self.uri)
+        if parsed.scheme not in ("tcp", "unix"):
+            return [("uri", "must be tcp://HOST:PORT or unix://PATH")]
+        if parsed.scheme == "tcp":
+            try:
+                port = parsed.port
+            except ValueError:
+                port = None
+            if not parsed.hostname or port is None:
+                return [("uri", "needs a host and a port: tcp://HOST:PORT")]
+            if not self.lan and parsed.hostname not in LOOPBACK:
+                return [("uri", "is not loopback: set lan = true to listen on the LAN")]
+        return []
+
+
+LOOPBACK = ("127.0.0.1", "::1", "localhost")
+
+
+@dataclass(frozen=True)
 class ServiceSettings:
     control_socket: bool = True
     """Serve the control socket ($XDG_RUNTIME_DIR/voiced/control.sock) while running."""
@@ -285,6 +375,7 @@ class Settings:
     affect: AffectSettings = field(default_factory=AffectSettings)
     activation: ActivationSettings = field(default_factory=ActivationSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
+    wyoming: WyomingSettings = field(default_factory=WyomingSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
     def model_path(self, name: str) -> Path:
@@ -303,6 +394,7 @@ SECTIONS: dict[str, type] = {
     "affect": AffectSettings,
     "activation": ActivationSettings,
     "service": ServiceSettings,
+    "wyoming": WyomingSettings,
 }
 
 

@@ -323,7 +323,11 @@ class TurnRunner:
             finally:
                 loop.call_soon_threadsafe(sentences.put_nowait, None)
 
+        speaks = getattr(sink, "speaks", True)  # a text-only turn (a Wyoming "handle")
+
         def synthesize(text: str) -> np.ndarray:
+            if not speaks:
+                return np.zeros(0, dtype=np.int16)
             chunks = list(self.engines.tts.synthesize(text, pace))
             return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
@@ -357,6 +361,8 @@ class TurnRunner:
                     timings.mark("first_played_s", start)
                     log.debug("playing %.2f s of speech from %.2f s", len(speech) / rate, start)
                     said.append(_Said(sentence, start, start + len(speech) / rate))
+                elif not speaks:
+                    said.append(_Said(sentence, clock.now(), clock.now()))
             if not interrupted.is_set():
                 await producing  # re-raises a failure inside the LLM
                 if not said and not turn_stop.is_set():

@@ -122,6 +122,12 @@ class BufferSink:
         pass
 
 
+class TextSink(BufferSink):
+    """For turns answered in words only (a Wyoming "handle"): the reply is not voiced."""
+
+    speaks = False
+
+
 def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
     """Write mono int16 audio; a half-written file is never left in place."""
     tmp = path.with_name(f".{path.name}.tmp")

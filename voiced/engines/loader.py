@@ -13,18 +13,40 @@ def make_vad(settings: Settings) -> VoiceActivity:
 
 
 def make_stt(settings: Settings) -> SpeechToText:
+    """Whisper here; with backend = "wyoming", a Wyoming server in front of it."""
     from voiced.engines.whisper import WhisperStt
 
-    return WhisperStt(settings.stt, settings.model_path(settings.stt.model))
+    local = WhisperStt(settings.stt, settings.model_path(settings.stt.model))
+    s = settings.stt
+    if s.backend == "wyoming":
+        from voiced.engines.remote import FallbackStt, WyomingStt
+
+        return FallbackStt(WyomingStt(s.uri, s.language, s.timeout_s), local, s.retry_s)
+    return local
 
 
 def make_llm(settings: Settings) -> ChatModel:
+    """The local GGUF model; with backend = "openai", a remote server in front of it
+    (the local model answers whenever the remote does not)."""
     from voiced.engines.llama import LlamaChat
 
-    return LlamaChat(settings.llm, settings.model_path(settings.llm.model))
+    local = LlamaChat(settings.llm, settings.model_path(settings.llm.model))
+    if settings.llm.backend == "openai":
+        from voiced.engines.remote import remote_llm
+
+        return remote_llm(settings.llm, local)
+    return local
 
 
 def make_tts(settings: Settings) -> TextToSpeech:
+    """Piper here; with backend = "wyoming", a Wyoming server in front of it."""
     from voiced.engines.piper import PiperTts
 
-    return PiperTts(settings.tts, settings.model_path(settings.tts.voice))
+    local = PiperTts(settings.tts, settings.model_path(settings.tts.voice))
+    s = settings.tts
+    if s.backend == "wyoming":
+        from voiced.engines.remote import FallbackTts, WyomingTts
+
+        remote = WyomingTts(s.uri, s.remote_voice, local.sample_rate_hz, s.timeout_s)
+        return FallbackTts(remote, local, s.retry_s)
+    return local

