@@ -13,6 +13,17 @@ render() {  # render TEMPLATE DEST
     sed -e "s|@VOICED@|$voiced|g" -e "s|@ROOT@|$root|g" "$1" > "$2"
 }
 
+network() {  # network UNIT_FILE: the drop-in the configuration's network features need
+    local dir="$1.d" drop_in
+    drop_in="$("$voiced" config drop-in)"
+    if [ -n "$drop_in" ]; then
+        mkdir -p "$dir" && printf '%s\n' "$drop_in" > "$dir/network.conf"
+        echo "network features configured: $dir/network.conf allows them"
+    else
+        rm -f "$dir/network.conf"
+    fi
+}
+
 case "${1:-}" in
 --render)
     mkdir -p "$2"
@@ -27,6 +38,7 @@ case "${1:-}" in
     install -d -m 0755 /etc/voiced
     [ -e /etc/voiced/voiced.toml ] || printf '# see %s/config/voiced.toml for every key\n' "$root" > /etc/voiced/voiced.toml
     render "$root/config/systemd/voiced-system.service" /etc/systemd/system/voiced.service
+    network /etc/systemd/system/voiced.service
     systemctl daemon-reload
     systemctl enable --now voiced.service
     echo "installed: /etc/systemd/system/voiced.service (journalctl -u voiced -f to follow it)"
@@ -35,6 +47,7 @@ case "${1:-}" in
     dest="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
     mkdir -p "$dest"
     render "$root/config/systemd/voiced.service" "$dest/voiced.service"
+    network "$dest/voiced.service"
     if systemctl --user daemon-reload 2>/dev/null; then
         systemctl --user enable --now voiced.service
         echo "installed: $dest/voiced.service (journalctl --user -u voiced -f to follow it)"

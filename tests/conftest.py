@@ -35,6 +35,13 @@ def clips() -> list[Clip]:
 
 
 SPEECH_CLIPS = [c for c in clips() if c.transcript]
+
+
+def clip(name: str) -> Clip:
+    """The clip whose file is tests/data/NAME."""
+    return next(c for c in clips() if c.path.name == name)
+
+
 NOISE_CLIPS = [c for c in clips() if not c.transcript]
 
 

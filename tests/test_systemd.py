@@ -202,3 +202,30 @@ def test_hardening_does_not_regress(units):
     # 2.0 when written. The user unit keeps realtime and device access for audio.
     assert exposure(units / "voiced-system.service") <= 1.5
     assert exposure(units / "voiced.service") <= 2.5
+
+
+def test_the_units_network_follows_the_configuration():
+    from dataclasses import replace
+
+    from voiced.config import Settings
+    from voiced.systemd import network_drop_in
+
+    plain = Settings()
+    assert network_drop_in(plain) == ""  # AF_UNIX alone, as the units say
+    metrics = replace(plain, service=replace(plain.service, metrics_port=9100))
+    text = network_drop_in(metrics)
+    assert "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6" in text
+    assert "IPAddressDeny=any" in text and "IPAddressAllow=localhost\n" in text
+    remote = replace(
+        plain,
+        llm=replace(plain.llm, backend="openai", url="http://192.168.1.20:8080/v1"),
+        stt=replace(plain.stt, backend="wyoming", uri="tcp://192.168.1.21:10300"),
+    )
+    assert "IPAddressAllow=localhost 192.168.1.20 192.168.1.21\n" in network_drop_in(remote)
+    named = replace(plain, tts=replace(plain.tts, backend="wyoming", uri="tcp://kitchen:10200"))
+    text = network_drop_in(named)
+    assert "AF_INET" in text and "IPAddressDeny" not in text  # a name: its address is unknown
+    unix = replace(plain, tts=replace(plain.tts, backend="wyoming", uri="unix:///run/piper.sock"))
+    assert network_drop_in(unix) == ""
+    result = voiced("config", "drop-in")
+    assert result.returncode == 0 and result.stdout == ""

@@ -131,6 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     config_sub.add_parser("check", parents=[common], help="validate every layer")
     show = config_sub.add_parser("show", parents=[common], help="merged values and their sources")
     show.add_argument("--json", action="store_true")
+    config_sub.add_parser(
+        "drop-in", parents=[common], help="the systemd drop-in its network features need"
+    )
 
     memory = sub.add_parser("memory", help="what it remembers about you")
     memory_sub = memory.add_subparsers(dest="action", required=True, metavar="ACTION")
@@ -554,6 +557,11 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
     if args.action == "check":
         files = layer_files(args.config)
         print("configuration is valid: " + ", ".join(str(f) for f in files))
+        return EXIT_OK
+    if args.action == "drop-in":
+        from voiced.systemd import network_drop_in
+
+        print(network_drop_in(settings), end="")
         return EXIT_OK
     shown = describe(*load_with_sources(args.config, args.overrides))
     if args.json:

@@ -320,11 +320,9 @@ class ActivationSettings:
 
 @dataclass(frozen=True)
 class WyomingSettings:
-    enabled: bool = False
-    """Also serve Wyoming (Home Assistant's voice protocol) while `voiced run` listens.
-    `voiced serve` serves it whatever this says."""
     uri: str = "tcp://127.0.0.1:10700"
-    """Where: tcp://HOST:PORT or unix://PATH."""
+    """Where `voiced serve` serves Wyoming (Home Assistant's voice protocol):
+    tcp://HOST:PORT or unix://PATH."""
     lan: bool = False
     """Allow a non-loopback address (the LAN). Off: loopback and Unix sockets only."""
 

@@ -5,9 +5,15 @@ Plain stdlib (a datagram to a Unix socket); every call is a no-op outside system
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import socket
+from typing import TYPE_CHECKING
+from urllib.parse import urlparse
+
+if TYPE_CHECKING:
+    from voiced.config import Settings
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +58,45 @@ class Notifier:
         if self._socket is not None:
             self._socket.close()
             self._socket = None
+
+
+def network_drop_in(settings: Settings) -> str:
+    """The unit drop-in the configuration's network features need, or "" for none.
+
+    The units allow Unix sockets alone (and the system unit has no network at all);
+    a remote engine or the metrics port needs AF_INET, and only the hosts it names."""
+    uses: list[str] = []
+    hosts: set[str] = set()
+
+    def remote(key: str, address: str) -> None:
+        host = urlparse(address).hostname
+        if host:
+            uses.append(f"{key} ({host})")
+            hosts.add(host)
+
+    if settings.llm.backend == "openai":
+        remote("llm.url", settings.llm.url)
+    for key, section in (("stt", settings.stt), ("tts", settings.tts)):
+        if section.backend == "wyoming" and section.uri.startswith("tcp://"):
+            remote(f"{key}.uri", section.uri)
+    if settings.service.metrics_port:
+        uses.append(f"service.metrics_port ({settings.service.metrics_port})")
+        hosts.add("127.0.0.1")
+    if not uses:
+        return ""
+    allowed = ["localhost"]
+    for host in sorted(hosts - {"localhost", "127.0.0.1", "::1"}):
+        try:
+            allowed.append(str(ipaddress.ip_address(host)))
+        except ValueError:  # a host name: its address is not known here
+            allowed = []
+            break
+    lines = [
+        f"# written by `voiced config drop-in` for {', '.join(uses)}",
+        "[Service]",
+        "PrivateNetwork=no",
+        "RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6",
+    ]
+    if allowed:
+        lines += ["IPAddressDeny=any", f"IPAddressAllow={' '.join(allowed)}"]
+    return "\n".join(lines) + "\n"
