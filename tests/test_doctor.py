@@ -52,3 +52,27 @@ def test_a_missing_model_and_a_bad_config_are_each_one_line(tmp_path):
     result = voiced("doctor", "--config", str(cfg))
     assert result.returncode == EXIT_BLOCKED
     assert result.stdout.splitlines()[0].startswith(f"FAIL  config: {cfg}: llm.temperature")
+
+
+def test_remote_engines_are_checked_for_reach():
+    import socket
+
+    with socket.socket() as listening:
+        listening.bind(("127.0.0.1", 0))
+        listening.listen()
+        up = listening.getsockname()[1]
+        with socket.socket() as closed:
+            closed.bind(("127.0.0.1", 0))
+            down = closed.getsockname()[1]
+        result = voiced(
+            "doctor",
+            "--set", "llm.backend=openai",
+            "--set", f"llm.url=http://127.0.0.1:{up}/v1",
+            "--set", "llm.remote_model=x",
+            "--set", "stt.backend=wyoming",
+            "--set", f"stt.uri=tcp://127.0.0.1:{down}",
+        )  # fmt: skip
+    lines = result.stdout.splitlines()
+    assert f"ok    remote llm: http://127.0.0.1:{up}/v1 reachable" in lines
+    (stt,) = [line for line in lines if line.startswith("warn  remote stt:")]
+    assert "unreachable" in stt and 'stt.backend = "local"' in stt

@@ -49,6 +49,7 @@ def diagnose(config: Path | None, overrides: list[str] | None = None) -> list[Fi
         audio,
         machine,
         service,
+        remotes,
     ]
     for check in checks:
         try:
@@ -275,3 +276,38 @@ def service(settings: Settings) -> Iterator[Finding]:
                 "off: the user unit only runs while you are logged in",
                 f"for a headless box: loginctl enable-linger {user}",
             )
+
+
+# --- remote engines ----------------------------------------------------------------------
+
+
+def remotes(settings: Settings) -> Iterator[Finding]:
+    """Each configured remote engine: can its server be reached (a connection, no request)?"""
+    import socket
+    from urllib.parse import urlparse
+
+    configured = []
+    if settings.llm.backend == "openai":
+        configured.append(("llm", settings.llm.url, settings.llm.connect_timeout_s))
+    for name, section in (("stt", settings.stt), ("tts", settings.tts)):
+        if section.backend == "wyoming":
+            configured.append((name, section.uri, section.timeout_s))
+    for name, address, timeout_s in configured:
+        parsed = urlparse(address)
+        try:
+            if parsed.scheme == "unix":
+                with socket.socket(socket.AF_UNIX) as unix:
+                    unix.settimeout(timeout_s)
+                    unix.connect(parsed.path)
+            else:
+                port = parsed.port or (443 if parsed.scheme == "https" else 80)
+                socket.create_connection((parsed.hostname, port), timeout=timeout_s).close()
+        except OSError as exc:
+            yield Finding(
+                f"remote {name}",
+                WARN,
+                f"{address} unreachable ({exc.strerror or exc}): the local model answers meanwhile",
+                f'start the server there, or set {name}.backend = "local"',
+            )
+        else:
+            yield Finding(f"remote {name}", OK, f"{address} reachable")
