@@ -16,18 +16,55 @@ def test_prompt_has_persona_history_and_the_new_turn():
 
 
 def test_history_is_trimmed_oldest_first_in_whole_exchanges():
-    conv = Conversation("p", words, budget_tokens=63)
+    conv = Conversation("p", words, budget_tokens=130)
     for i in range(10):
         conv.add_exchange(f"question number {i}", f"answer number {i}")
     messages = conv.messages_for("last one")
-    # each message costs 3 words + 8 overhead; persona 9, new turn 10: room for 2 exchanges
+    # each message costs 3 words + 8 overhead, an exchange 22; persona 9, a usual turn's
+    # reserve 32 (a quarter): room for 89, and the history is cut to half of that
     assert [m["content"] for m in messages[1:-1]] == [
         "question number 8",
         "answer number 8",
         "question number 9",
         "answer number 9",
     ]
-    assert sum(words(m["content"]) + 8 for m in messages) <= 63
+    assert sum(words(m["content"]) + 8 for m in messages) <= 130
+
+
+def _history_of(messages):
+    return [m["content"] for m in messages[1:-1]]
+
+
+def test_the_start_of_the_prompt_lasts_so_the_models_cache_does():
+    """The soak found it: a history cut by one exchange per turn changed the prompt right
+    after the persona, and every reply read the whole history again (1.3 s -> 3.8 s)."""
+    conv = Conversation("p", words, budget_tokens=400)
+    prompts = []
+    for i in range(80):
+        prompts.append(conv.messages_for(f"question number {i}"))
+        conv.add_exchange(f"question number {i}", f"answer number {i}")
+    moved = 0
+    for before, after in zip(prompts, prompts[1:], strict=False):
+        assert sum(words(m["content"]) + 8 for m in after) <= 400
+        old, new = _history_of(before), _history_of(after)
+        if new[: len(old)] != old:  # not an extension of the prompt before
+            moved += 1
+    # usual room 400 - 9 - 100 = 291 tokens: 13 exchanges, cut to 6: a move every 8 turns
+    assert 5 <= moved <= 10
+    last = _history_of(prompts[-1])
+    assert last[-1] == "answer number 78"  # always the newest exchanges, whole
+    assert [m.split()[0] for m in last] == ["question", "answer"] * (len(last) // 2)
+
+
+def test_one_long_turn_leaves_history_out_for_itself_only():
+    conv = Conversation("p", words, budget_tokens=400)
+    for i in range(8):
+        conv.add_exchange(f"question number {i}", f"answer number {i}")
+    before = _history_of(conv.messages_for("and now?"))
+    long = conv.messages_for(" ".join(["blah"] * 250) + " so what now?")
+    assert len(_history_of(long)) < len(before)
+    assert sum(words(m["content"]) + 8 for m in long) <= 400
+    assert _history_of(conv.messages_for("and now?")) == before
 
 
 def test_a_turn_with_nothing_said_is_not_recorded():
@@ -55,8 +92,12 @@ def test_reply_sentences_are_speakable_and_the_tail_is_kept():
 
 def test_reply_stops_when_asked():
     llm = ScriptedLlm(["A long reply. That goes on."])
+    asked = iter([False, True])
+    assert list(reply_sentences(llm, [], 5, should_stop=lambda: next(asked))) == []
+    assert llm.closed == 1  # stopped after the first piece: generation was ended
+    # stopped before the model's turn came (it was busy with another): never asked
     assert list(reply_sentences(llm, [], 5, should_stop=lambda: True)) == []
-    assert llm.closed == 1
+    assert len(llm.prompts) == 1
 
 
 def test_a_sentence_already_said_is_not_said_again_unless_nothing_else_is_left():
@@ -169,7 +210,7 @@ def test_a_long_conversation_never_overflows_the_real_models_context(llm):
             "How about a simple pasta with tomatoes, garlic and a little basil?",
         )
     messages = conv.messages_for("And for dessert?", known="The user's name is Anna.", mood="tired")
-    assert len(messages) > 40  # a long history was kept...
+    assert len(messages) > 30  # a long history was kept...
     list(reply_sentences(llm, messages, 1))  # ...and the model took it
     # the engine's last resort, on a prompt far over the window
     over = [messages[0]] + messages[1:-2] * 3 + messages[-2:]

@@ -15,10 +15,16 @@ _MESSAGE_OVERHEAD_TOKENS = 8
 an estimate short by one token per message overflowed the context after 80 turns)."""
 KEEP_EXCHANGES = 200
 """Exchanges kept in memory; the prompt takes the most recent that fit its budget."""
+TRIM_TO = 0.5
+"""A history that outgrows its room in the prompt is cut to this share of the room."""
+TURN_RESERVE_TOKENS = 320
+"""The room a usual turn takes besides the history: what is known about the user (200 by
+default), the note on how they sound, and what they said."""
 
 
 class Conversation:
-    """System persona plus alternating turns, trimmed oldest-first to a token budget."""
+    """System persona plus alternating turns, trimmed oldest-first to a token budget (in
+    steps, so that the start of the prompt, and the model's cache of it, lasts)."""
 
     def __init__(
         self, persona: str, count_tokens: Callable[[str], int], budget_tokens: int
@@ -29,6 +35,8 @@ class Conversation:
         """Told of every finished exchange (to keep it across restarts)."""
         self._count = count_tokens
         self._budget = budget_tokens
+        self._first = 0
+        """Where the prompt's history starts (an exchange's first message)."""
 
     def _cost(self, message: Message) -> int:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
@@ -57,16 +65,31 @@ class Conversation:
             left = self._budget - self._cost(system) - _MESSAGE_OVERHEAD_TOKENS
             user = {"role": "user", "content": self._last_words(user_text, left)}
             room = 0
-        kept: list[Message] = []
-        # Walk back in whole exchanges (user + assistant) so no reply loses its question.
-        for i in range(len(self.history) - 2, -1, -2):
-            pair = self.history[i : i + 2]
-            cost = sum(self._cost(m) for m in pair)
-            if cost > room:
-                break
-            room -= cost
-            kept = pair + kept
-        return [system, *kept, *context, user]
+        return [system, *self._kept(room, self._cost(system)), *context, user]
+
+    def _kept(self, room: int, persona_cost: int) -> list[Message]:
+        """The history that goes into the prompt. Its start stays put until the history
+        outgrows the room a usual turn leaves it; then it moves on, in whole exchanges (no
+        reply loses its question), until the history fills TRIM_TO of that room. A start
+        that moved by one exchange every turn would change the prompt just after the
+        persona, and the model would read the whole history again for every reply: the soak
+        saw replies slow from 1.3 s to 3.8 s that way once the context was full. A turn
+        longer than usual leaves out more of the oldest history, for that turn only."""
+        usual = self._budget - persona_cost - min(TURN_RESERVE_TOKENS, self._budget // 4)
+        first = min(self._first, len(self.history))
+        cost = sum(self._cost(m) for m in self.history[first:])
+        if cost > usual:
+            first, cost = self._skip(first, cost, usual * TRIM_TO)
+            self._first = first
+        first, cost = self._skip(first, cost, room)
+        return self.history[first:]
+
+    def _skip(self, first: int, cost: int, limit: float) -> tuple[int, int]:
+        """Exchanges left out from the oldest kept on, until the rest costs at most limit."""
+        while first < len(self.history) and cost > limit:
+            cost -= sum(self._cost(m) for m in self.history[first : first + 2])
+            first += 2
+        return first, cost
 
     def _last_words(self, text: str, tokens: int) -> str:
         """As many of the text's last words as fit in `tokens`."""
@@ -88,7 +111,9 @@ class Conversation:
                 {"role": "assistant", "content": reply_text},
             ]
             # A daemon runs for months: keep no more than any prompt could hold.
-            del self.history[: max(0, len(self.history) - 2 * KEEP_EXCHANGES)]
+            dropped = max(0, len(self.history) - 2 * KEEP_EXCHANGES)
+            del self.history[:dropped]
+            self._first = max(0, self._first - dropped)
             if self.on_exchange is not None:
                 self.on_exchange(user_text, reply_text)
 
@@ -112,6 +137,8 @@ def reply_sentences(
     said_before = _said_to_other_requests(messages)
     skipped: list[str] = []
     spoke = False
+    if should_stop():  # cancelled while it waited for the model: not even the prompt is read
+        return
     pieces = llm.stream(messages)
     try:
         for piece in pieces:

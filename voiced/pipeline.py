@@ -74,12 +74,13 @@ class TurnResult:
 
 
 class Workers:
-    """One single-thread executor per engine: calls to one model never overlap."""
+    """One single-thread executor per engine: calls to one model never overlap; and one
+    for answers known without a model (skills, memory)."""
 
     def __init__(self) -> None:
         self._pools = {
             name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"voiced-{name}")
-            for name in ("stt", "llm", "tts")
+            for name in ("stt", "llm", "tts", "answers")
         }
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
@@ -331,7 +332,8 @@ class TurnRunner:
             chunks = list(self.engines.tts.synthesize(text, pace))
             return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
 
-        producing = self.workers.run("llm", produce)
+        # A known answer needs no model: it does not wait for one still busy.
+        producing = self.workers.run("llm" if answer is None else "answers", produce)
         said: list[_Said] = []
         stop_s: float | None = None
         rate = sink.sample_rate_hz

@@ -35,6 +35,9 @@ class Sample:
     threads: int
     turns: int = 0
     """Turns logged by the time of the sample."""
+    anon_mb: float = 0.0
+    """The anonymous part of RSS: what a leak grows. The rest is mapped files (the models),
+    which the kernel may drop and read again when memory is short."""
 
 
 @dataclass
@@ -43,7 +46,6 @@ class SoakRun:
     turns: list[dict[str, Any]] = field(default_factory=list)
     failures: int = 0
     exit_code: int | None = None
-    log: list[str] = field(default_factory=list)
 
 
 def _proc(pid: int) -> Sample | None:
@@ -54,7 +56,8 @@ def _proc(pid: int) -> Sample | None:
         return None
     values = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
     rss_kb = int(values["VmRSS"].split()[0])
-    return Sample(0.0, rss_kb / 1024, fds, int(values["Threads"]))
+    anon_kb = int(values.get("RssAnon", "0 kB").split()[0])
+    return Sample(0.0, rss_kb / 1024, fds, int(values["Threads"]), anon_mb=anon_kb / 1024)
 
 
 def build_input(turns: int, path: Path) -> list[str]:
@@ -87,12 +90,14 @@ def run(source: Path, out_dir: Path) -> SoakRun:
 
     def read_log() -> None:
         assert child.stderr is not None
-        for line in child.stderr:
-            result.log.append(line.rstrip("\n"))
-            if " turn {" in line:
-                result.turns.append(json.loads(line.split(" turn ", 1)[1]))
-            elif "turn failed" in line:
-                result.failures += 1
+        with (out_dir / "soak.log").open("w") as kept:  # written as it goes: tail -f works
+            for line in child.stderr:
+                kept.write(line)
+                kept.flush()
+                if " turn {" in line:
+                    result.turns.append(json.loads(line.split(" turn ", 1)[1]))
+                elif "turn failed" in line:
+                    result.failures += 1
 
     reader = threading.Thread(target=read_log, daemon=True)
     reader.start()
@@ -105,7 +110,6 @@ def run(source: Path, out_dir: Path) -> SoakRun:
         time.sleep(SAMPLE_EVERY_S)
     result.exit_code = child.returncode
     reader.join(timeout=10)
-    (out_dir / "soak.log").write_text("\n".join(result.log) + "\n")
     return result
 
 
@@ -129,6 +133,8 @@ def summarise(result: SoakRun) -> dict[str, Any]:
         "rss_mb_after_warm_up": round(base.rss_mb, 1) if base else None,
         "rss_mb_at_end": round(last.rss_mb, 1) if last else None,
         "rss_growth": round(last.rss_mb / base.rss_mb - 1, 4) if base and last else None,
+        "anon_mb_after_warm_up": round(base.anon_mb, 1) if base else None,
+        "anon_mb_at_end": round(last.anon_mb, 1) if last else None,
         "fds": [min(s.fds for s in steady), max(s.fds for s in steady)] if steady else None,
         "threads": [min(s.threads for s in steady), max(s.threads for s in steady)]
         if steady
