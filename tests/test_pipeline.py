@@ -17,11 +17,11 @@ SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_spee
 HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
 
 
-def make_pipeline(stt, llm, audio, tmp_path, settings=SETTINGS):
+def make_pipeline(stt, llm, audio, tmp_path, settings=SETTINGS, budget=500):
     clock = ManualClock()
     tts = ToneTts()
     engines = Engines(stt=stt, llm=llm, tts=tts, vad=EnergyVad())
-    conversation = Conversation("persona", llm.count_tokens, 500)
+    conversation = Conversation("persona", llm.count_tokens, budget)
     runner = TurnRunner(engines, settings, clock, conversation, Workers())
     sink = FileSink(tmp_path / "out.wav", tts.sample_rate_hz, clock)
     sink.min_duration_s = len(audio) / 16000
@@ -68,6 +68,20 @@ def test_each_utterance_gets_its_reply_with_timings_in_order(tmp_path):
         "I cannot see a clock. Sorry.",
         "And the date?",
     ]
+
+
+def test_when_the_history_is_cut_the_model_reads_it_again_before_the_next_turn(tmp_path):
+    stt = ScriptedStt(["What time is it?", "And the date?", "And the day?"])
+    llm = ScriptedLlm(["I cannot see a clock. Sorry.", "No idea at all.", "Unheard.", "Sorry."])
+    audio = audio_of([("speech", 0.6), ("silence", 2.0)] * 3)
+    # persona 9 tokens, exchanges 26 and 23, room for 36 in a usual turn: the second
+    # exchange moves the history's start
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path, budget=60)
+    run(pipeline)
+    asked = [prompt[-1]["content"] for prompt in llm.prompts]
+    assert asked == ["What time is it?", "And the date?", "Hello.", "And the day?"]
+    assert "Unheard." not in tts.spoken  # reading ahead says nothing
+    assert [t.reply for t in pipeline.turns][-1] == "Sorry."
 
 
 def test_noise_gets_no_reply_and_never_reaches_the_llm(tmp_path):

@@ -37,6 +37,9 @@ class Conversation:
         self._budget = budget_tokens
         self._first = 0
         """Where the prompt's history starts (an exchange's first message)."""
+        self.start_moved = False
+        """The last exchange moved the history's start: the model must read it all again
+        (best done before the next turn, while the user is quiet)."""
 
     def _cost(self, message: Message) -> int:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
@@ -75,14 +78,21 @@ class Conversation:
         persona, and the model would read the whole history again for every reply: the soak
         saw replies slow from 1.3 s to 3.8 s that way once the context was full. A turn
         longer than usual leaves out more of the oldest history, for that turn only."""
+        self._settle(persona_cost)
+        first = min(self._first, len(self.history))
+        cost = sum(self._cost(m) for m in self.history[first:])
+        first, cost = self._skip(first, cost, room)
+        return self.history[first:]
+
+    def _settle(self, persona_cost: int) -> bool:
+        """Move the lasting start on if the history outgrew its usual room; whether it did."""
         usual = self._budget - persona_cost - min(TURN_RESERVE_TOKENS, self._budget // 4)
         first = min(self._first, len(self.history))
         cost = sum(self._cost(m) for m in self.history[first:])
-        if cost > usual:
-            first, cost = self._skip(first, cost, usual * TRIM_TO)
-            self._first = first
-        first, cost = self._skip(first, cost, room)
-        return self.history[first:]
+        if cost <= usual:
+            return False
+        self._first, _ = self._skip(first, cost, usual * TRIM_TO)
+        return True
 
     def _skip(self, first: int, cost: int, limit: float) -> tuple[int, int]:
         """Exchanges left out from the oldest kept on, until the rest costs at most limit."""
@@ -114,6 +124,8 @@ class Conversation:
             dropped = max(0, len(self.history) - 2 * KEEP_EXCHANGES)
             del self.history[:dropped]
             self._first = max(0, self._first - dropped)
+            persona_cost = self._cost({"role": "system", "content": self.persona})
+            self.start_moved = self._settle(persona_cost)
             if self.on_exchange is not None:
                 self.on_exchange(user_text, reply_text)
 

@@ -165,11 +165,26 @@ class TurnRunner:
         The LLM warm-up also leaves the persona prefix in its KV cache.
         """
         self.engines.stt.transcribe(np.zeros(8000, dtype=np.int16))
+        self.read_history()
+        for _ in self.engines.tts.synthesize("Hello."):
+            pass
+
+    def read_history(self) -> None:
+        """Have the LLM read the persona and the history (blocking), into its KV cache."""
         warm = self.conversation.messages_for("Hello.")
         for _ in itertools.islice(self.engines.llm.stream(warm), 1):
             pass
-        for _ in self.engines.tts.synthesize("Hello."):
-            pass
+
+    def _read_history_ahead(self) -> None:
+        """The history's start moved: the model reads it again now, while the user is
+        quiet, not at the start of the next reply (2-3 s for a full context)."""
+
+        def done(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("reading the history ahead failed: %s", future.exception())
+
+        reading = asyncio.ensure_future(self.workers.run("llm", self.read_history))
+        reading.add_done_callback(done)
 
     def transcribe(self, audio: np.ndarray) -> Awaitable[Transcript]:
         return self.workers.run("stt", self.engines.stt.transcribe, audio)
@@ -391,6 +406,8 @@ class TurnRunner:
                 self.replied_until = max(clock.now(), sink.busy_until())
             if not woke_only:
                 self.conversation.add_exchange(user_text, result.reply)
+                if self.conversation.start_moved:
+                    self._read_history_ahead()
             if gate is None or gate.is_set():  # a turn that really ended, not a guess on a pause
                 if memory is not None and answer is None and not memory.learn(text):
                     self._read_later(memory, text)
