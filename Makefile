@@ -24,9 +24,9 @@ test: system-deps-test $(STAMP) models lint
 	$(VENV)/bin/pytest -q
 
 # The systemd unit: a user unit by default; `sudo make install-service SYSTEM=1` for the
-# system unit on a headless ALSA box.
+# system unit on a headless ALSA box; `make install-service WYOMING=1` for the Wyoming server.
 install-service: install
-	scripts/install_service.sh $(if $(SYSTEM),--system)
+	scripts/install_service.sh $(if $(SYSTEM),--system,$(if $(WYOMING),--wyoming))
 
 bench: install
 	$(VENV)/bin/voiced bench --out bench-out

@@ -3,8 +3,9 @@
 #   scripts/install_service.sh            user unit (the usual way: audio lives in your session)
 #   sudo scripts/install_service.sh --system
 #                                         system unit for a headless ALSA box (user `voiced`)
+#   scripts/install_service.sh --wyoming  user unit for `voiced serve` (Home Assistant's Wyoming)
 #   scripts/install_service.sh --render DIR
-#                                         only write both units, filled in, into DIR (for checks)
+#                                         only write the units, filled in, into DIR (for checks)
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 voiced="$root/.venv/bin/voiced"
@@ -29,6 +30,7 @@ case "${1:-}" in
     mkdir -p "$2"
     render "$root/config/systemd/voiced.service" "$2/voiced.service"
     render "$root/config/systemd/voiced-system.service" "$2/voiced-system.service"
+    render "$root/config/systemd/voiced-wyoming.service" "$2/voiced-wyoming.service"
     ;;
 --system)
     [ "$(id -u)" -eq 0 ] || { echo "install_service: --system needs root (sudo)" >&2; exit 1; }
@@ -43,22 +45,24 @@ case "${1:-}" in
     systemctl enable --now voiced.service
     echo "installed: /etc/systemd/system/voiced.service (journalctl -u voiced -f to follow it)"
     ;;
-"")
+"" | --wyoming)
+    unit=voiced.service
+    [ "${1:-}" = --wyoming ] && unit=voiced-wyoming.service
     dest="${XDG_CONFIG_HOME:-$HOME/.config}/systemd/user"
     mkdir -p "$dest"
-    render "$root/config/systemd/voiced.service" "$dest/voiced.service"
-    network "$dest/voiced.service"
+    render "$root/config/systemd/$unit" "$dest/$unit"
+    [ "$unit" = voiced.service ] && network "$dest/$unit"
     if systemctl --user daemon-reload 2>/dev/null; then
-        systemctl --user enable --now voiced.service
-        echo "installed: $dest/voiced.service (journalctl --user -u voiced -f to follow it)"
+        systemctl --user enable --now "$unit"
+        echo "installed: $dest/$unit (journalctl --user -u ${unit%.service} -f to follow it)"
     else
-        echo "installed: $dest/voiced.service; no user systemd here: run"
-        echo "  systemctl --user daemon-reload && systemctl --user enable --now voiced"
+        echo "installed: $dest/$unit; no user systemd here: run"
+        echo "  systemctl --user daemon-reload && systemctl --user enable --now ${unit%.service}"
         echo "in your desktop session (on a headless Pi first: loginctl enable-linger $USER)"
     fi
     ;;
 *)
-    echo "usage: $0 [--system | --render DIR]" >&2
+    echo "usage: $0 [--system | --wyoming | --render DIR]" >&2
     exit 2
     ;;
 esac

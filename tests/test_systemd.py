@@ -197,6 +197,19 @@ def test_units_pass_systemd_verify(units, name):
     assert "Type=notify" in text and "RestartPreventExitStatus=78" in text
 
 
+def test_the_wyoming_unit_serves_loopback_only_unless_told(units):
+    unit = units / "voiced-wyoming.service"
+    result = subprocess.run(
+        ["systemd-analyze", "verify", str(unit)], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    text = unit.read_text()
+    assert f"ExecStart={ROOT}/.venv/bin/voiced serve\n" in text
+    assert "IPAddressDeny=any\nIPAddressAllow=localhost\n" in text
+    assert "RestartPreventExitStatus=2 78" in text  # a refused address is not retried
+    assert exposure(unit) <= 2.0  # 1.7 when written
+
+
 def test_hardening_does_not_regress(units):
     # Scores from `systemd-analyze security --offline=yes` (0 best, 10 worst): 1.0 and
     # 2.0 when written. The user unit keeps realtime and device access for audio.
