@@ -84,6 +84,17 @@ def test_when_the_history_is_cut_the_model_reads_it_again_before_the_next_turn(t
     assert [t.reply for t in pipeline.turns][-1] == "Sorry."
 
 
+def test_the_end_of_the_input_is_logged_once_the_last_reply_is_done(tmp_path, caplog):
+    from voiced.pipeline import INPUT_ENDED
+
+    caplog.set_level(logging.INFO, logger="voiced.pipeline")
+    stt, llm = ScriptedStt(["Hello?"]), ScriptedLlm(["Hi there."])
+    pipeline, _, _ = make_pipeline(stt, llm, audio_of([("speech", 0.6), ("silence", 1)]), tmp_path)
+    run(pipeline)
+    lines = [r.getMessage() for r in caplog.records]
+    assert lines[-1] == INPUT_ENDED and any(line.startswith("turn {") for line in lines)
+
+
 def test_noise_gets_no_reply_and_never_reaches_the_llm(tmp_path):
     stt = ScriptedStt([""])
     llm = ScriptedLlm([])

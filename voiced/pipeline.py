@@ -73,6 +73,11 @@ class TurnResult:
     timings: TurnTimings = field(default_factory=TurnTimings)
 
 
+INPUT_ENDED = "the input has ended and its last reply with it"
+"""Logged when a file source is done: what follows is shutting down (the soak stops
+measuring there)."""
+
+
 class Workers:
     """One single-thread executor per engine: calls to one model never overlap; and one
     for answers known without a model (skills, memory)."""
@@ -701,6 +706,7 @@ class Pipeline:
                 self._commit(final)
             while self._turn is not None and not self._turn.done():
                 await self._turn
+            log.info("%s", INPUT_ENDED)
         finally:
             if ringer is not None:
                 ringer.cancel()

@@ -18,12 +18,14 @@ from typing import Any
 import numpy as np
 
 from voiced.audio.files import write_wav
+from voiced.pipeline import INPUT_ENDED
 from voiced.types import SAMPLE_RATE_HZ
 
 GAP_S = 6.0
 """Silence after each prompt: room for a one-sentence reply before the next one."""
 SAMPLE_EVERY_S = 5.0
 WARM_UP_TURNS = 20
+SHUTDOWN_S = 60.0
 WINDOW = 50
 
 
@@ -46,6 +48,7 @@ class SoakRun:
     turns: list[dict[str, Any]] = field(default_factory=list)
     failures: int = 0
     exit_code: int | None = None
+    ended: bool = False
 
 
 def _proc(pid: int) -> Sample | None:
@@ -98,17 +101,23 @@ def run(source: Path, out_dir: Path) -> SoakRun:
                     result.turns.append(json.loads(line.split(" turn ", 1)[1]))
                 elif "turn failed" in line:
                     result.failures += 1
+                elif INPUT_ENDED in line:
+                    result.ended = True  # shutting down: not the steady state any more
 
     reader = threading.Thread(target=read_log, daemon=True)
     reader.start()
-    while child.poll() is None:
+    while child.poll() is None and not result.ended:
         sample = _proc(child.pid)
-        if sample is not None:
+        if sample is not None and not result.ended:
             sample.at_s = round(time.monotonic() - started, 1)
             sample.turns = len(result.turns)
             result.samples.append(sample)
         time.sleep(SAMPLE_EVERY_S)
-    result.exit_code = child.returncode
+    try:
+        result.exit_code = child.wait(timeout=SHUTDOWN_S)
+    except subprocess.TimeoutExpired:  # a hang on the way out counts as a crash
+        child.kill()
+        result.exit_code = child.wait()
     reader.join(timeout=10)
     return result
 
