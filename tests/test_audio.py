@@ -49,3 +49,23 @@ def test_file_sink_is_time_aligned_with_the_stream(tmp_path):
     assert (data[:1000] == 0).all() and (data[1000:1500] == 1000).all()
     assert (data[1500:2000] == 2000).all() and (data[2000:3000] == 0).all()
     assert (data[3000:3100] == 3000).all() and (data[3100:] == 0).all()
+
+
+def test_file_sink_writes_what_has_played_and_cuts_the_rest_on_a_flush(tmp_path):
+    clock = ManualClock()
+    sink = FileSink(tmp_path / "out.wav", 1000, clock)
+    for second in range(20):  # a long run: what has played leaves memory for the file
+        clock.t = float(second)
+        sink.play(np.full(500, 100 + second, dtype=np.int16))
+    assert len(sink._chunks) == 1 and not (tmp_path / "out.wav").exists()
+    clock.t = 20.0
+    sink.play(np.full(1000, 7, dtype=np.int16))
+    clock.t = 20.25  # the user barges in: the rest is cut
+    assert sink.flush() == 20.25
+    sink.close()
+    with wave.open(str(tmp_path / "out.wav")) as wav:
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    assert len(data) == 20250
+    assert (data[19000:19500] == 119).all() and (data[19500:20000] == 0).all()
+    assert (data[20000:20250] == 7).all()
+    assert not list(tmp_path.glob(".*.tmp"))

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from voiced import __version__
+from voiced import __version__, heap
 from voiced.config import Settings, load_settings
 from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, UsageError, VoicedError
 from voiced.paths import find_control_socket
@@ -601,6 +601,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _setup_logging(args.verbose)
+    heap.limit_arenas()
     if args.verbose:
         import faulthandler
         import signal

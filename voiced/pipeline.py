@@ -30,6 +30,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
+from voiced import heap
 from voiced.activation import Activation, Admission
 from voiced.affect import Affect, AffectEstimator
 from voiced.alarms import Alarm, Alarms
@@ -951,4 +952,5 @@ class Pipeline:
         self.turns.append(result)
         if self.on_turn is not None:
             self.on_turn(result)
+        self.runner.workers.run("answers", heap.give_back)  # a turn's garbage goes back
         return result

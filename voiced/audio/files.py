@@ -57,7 +57,9 @@ class FileSink:
     """Writes what would be heard to a WAV file, time-aligned with the input stream.
 
     Output sample n is what would play at stream time n / rate; silence where
-    nothing plays. The file is written on close.
+    nothing plays. Audio is written out once it has played (until then a barge-in may
+    still cut it), so a long run does not hold its replies in memory; the file takes its
+    name on close (a half-written file is never left in place).
     """
 
     def __init__(self, path: Path, sample_rate_hz: int, clock: StreamClock) -> None:
@@ -65,20 +67,39 @@ class FileSink:
         self.sample_rate_hz = sample_rate_hz
         self._clock = clock
         self._chunks: list[tuple[int, np.ndarray]] = []
+        """Queued audio that has not played yet, in order: (first sample, audio)."""
         self._end = 0
+        self._written = 0
         self.min_duration_s = 0.0
+        self._tmp = path.with_name(f".{path.name}.tmp")
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("wb"):
-                pass  # fail now, not after the whole run, if it cannot be written
+            # open for the whole run (closed in close()); fails now, not after the run
+            self._wav = wave.open(str(self._tmp), "wb")  # noqa: SIM115
         except OSError as exc:
             raise AudioFileError(f"{path}: cannot write ({exc.strerror})") from None
+        self._wav.setnchannels(1)
+        self._wav.setsampwidth(2)
+        self._wav.setframerate(sample_rate_hz)
 
     def play(self, audio: np.ndarray) -> float:
-        start = max(round(self._clock.now() * self.sample_rate_hz), self._end)
+        now = round(self._clock.now() * self.sample_rate_hz)
+        self._write_played(now)
+        start = max(now, self._end)
         self._chunks.append((start, to_int16(audio)))
         self._end = start + len(audio)
         return start / self.sample_rate_hz
+
+    def _write_played(self, until: int) -> None:
+        """Write out the queued audio that has played by sample `until`."""
+        while self._chunks and self._chunks[0][0] + len(self._chunks[0][1]) <= until:
+            start, chunk = self._chunks.pop(0)
+            self._write_at(start, chunk)
+
+    def _write_at(self, start: int, chunk: np.ndarray) -> None:
+        silence = np.zeros(max(0, start - self._written), dtype=np.int16)
+        self._wav.writeframes(silence.tobytes() + chunk.tobytes())
+        self._written = start + len(chunk)
 
     def busy_until(self) -> float:
         return self._end / self.sample_rate_hz
@@ -90,11 +111,16 @@ class FileSink:
         return now / self.sample_rate_hz
 
     def close(self) -> None:
-        total = max(self._end, round(self.min_duration_s * self.sample_rate_hz))
-        out = np.zeros(total, dtype=np.int16)
-        for start, chunk in self._chunks:
-            out[start : start + len(chunk)] = chunk
-        write_wav(self.path, out, self.sample_rate_hz)
+        try:
+            for start, chunk in self._chunks:
+                self._write_at(start, chunk)
+            self._chunks = []
+            total = max(self._end, round(self.min_duration_s * self.sample_rate_hz))
+            self._write_at(total, np.zeros(0, dtype=np.int16))
+            self._wav.close()
+            self._tmp.replace(self.path)
+        except OSError as exc:
+            raise AudioFileError(f"{self.path}: cannot write ({exc.strerror})") from None
 
 
 class BufferSink:
