@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import pytest
 
@@ -11,7 +12,7 @@ from voiced import heap
 
 
 def _rss_mb() -> float:
-    for line in open(f"/proc/{os.getpid()}/status"):
+    for line in Path(f"/proc/{os.getpid()}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     raise AssertionError("no VmRSS")
@@ -30,4 +31,3 @@ def test_freed_memory_in_the_middle_of_the_heap_goes_back_to_the_system():
     after = _rss_mb()
     assert before - after > 50, (before, after)
     del blocks
-
