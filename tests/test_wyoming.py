@@ -16,6 +16,7 @@ import pytest
 
 from tests.conftest import DATA, ROOT, clip, voiced
 from tests.wer import wer
+from voiced.audio import to_int16
 from voiced.engines.whisper import read_audio_file
 
 pytestmark = pytest.mark.slow
@@ -86,7 +87,7 @@ async def exchange(uri: str, events, until) -> list:
 
 def audio_events(audio: np.ndarray, rate: int = 16000, chunk: int = 1024):
     fmt = {"rate": rate, "width": 2, "channels": 1}
-    data = audio.astype("<i2").tobytes()
+    data = to_int16(audio).astype("<i2").tobytes()  # float files are in [-1, 1]
     yield AudioStart(**fmt)
     for start in range(0, len(data), chunk * 2):
         yield AudioChunk(audio=data[start : start + chunk * 2], **fmt)
