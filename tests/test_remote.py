@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import replace
 
+import numpy as np
 import pytest
 
 from tests.conftest import ROOT
@@ -179,3 +180,25 @@ def test_an_unreachable_url_is_a_remote_error_not_a_crash():
     llm = LlmSettings(backend="openai", url=f"http://127.0.0.1:{_free_port()}/v1", remote_model="x")
     with pytest.raises(RemoteError):
         "".join(OpenAiChat(llm).stream(HELLO))
+
+
+def test_a_wyoming_host_that_does_not_answer_is_given_up_on_connecting():
+    """A server machine that is off: connecting hangs (here: a listener whose backlog is
+    full drops the handshake). The connect bound ends it, not the whole exchange's."""
+    from voiced.engines.remote import CONNECT_TIMEOUT_S, WyomingStt
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen(0)
+        port = listener.getsockname()[1]
+        queued = [socket.socket() for _ in range(3)]  # fill the backlog
+        for s in queued:
+            s.setblocking(False)
+            s.connect_ex(("127.0.0.1", port))
+        try:
+            stt = WyomingStt(f"tcp://127.0.0.1:{port}", "en", timeout_s=600)
+            with pytest.raises(RemoteError, match=f"within {CONNECT_TIMEOUT_S:g} s"):
+                stt.transcribe(np.zeros(1600, dtype=np.int16))
+        finally:
+            for s in queued:
+                s.close()

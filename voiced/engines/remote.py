@@ -7,10 +7,12 @@ and tries the remote again after a while.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import os
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -172,7 +174,6 @@ def remote_llm(settings: LlmSettings, local: ChatModel) -> FallbackChat:
 def _run(coroutine: Any, timeout_s: float) -> Any:
     """Run one Wyoming exchange from a worker thread (it has no event loop of its own);
     any failure is a RemoteError."""
-    import asyncio
 
     async def bounded() -> Any:
         return await asyncio.wait_for(coroutine, timeout_s)
@@ -181,8 +182,28 @@ def _run(coroutine: Any, timeout_s: float) -> Any:
         return asyncio.run(bounded())
     except RemoteError:
         raise
-    except (OSError, TimeoutError, ConnectionError, EOFError) as exc:
+    except (OSError, asyncio.TimeoutError, TimeoutError, EOFError) as exc:
         raise RemoteError(f"{type(exc).__name__}: {exc}".rstrip(": ")) from None
+
+
+CONNECT_TIMEOUT_S = 2.0
+"""A Wyoming server that does not even accept the connection by then is down: a host that
+is off would otherwise hold the turn for the whole exchange's timeout."""
+
+
+@contextlib.asynccontextmanager
+async def _connected(uri: str) -> AsyncIterator[Any]:
+    from wyoming.client import AsyncClient
+
+    client = AsyncClient.from_uri(uri)
+    try:
+        await asyncio.wait_for(client.connect(), CONNECT_TIMEOUT_S)
+    except (asyncio.TimeoutError, TimeoutError):  # one and the same from Python 3.11
+        raise RemoteError(f"no answer from {uri} within {CONNECT_TIMEOUT_S:g} s") from None
+    try:
+        yield client
+    finally:
+        await client.disconnect()
 
 
 async def _until(client: Any, wanted: str) -> list[Any]:
@@ -215,13 +236,12 @@ class WyomingStt:
         from wyoming.asr import Transcribe
         from wyoming.asr import Transcript as WyTranscript
         from wyoming.audio import AudioChunk, AudioStart, AudioStop
-        from wyoming.client import AsyncClient
 
         if audio.dtype != np.int16:
             audio = to_int16(audio)
         fmt = {"rate": SAMPLE_RATE_HZ, "width": 2, "channels": 1}
         data = audio.astype("<i2").tobytes()
-        async with AsyncClient.from_uri(self.uri) as client:
+        async with _connected(self.uri) as client:
             await client.write_event(Transcribe(language=self.language or None).event())
             await client.write_event(AudioStart(**fmt).event())
             for start in range(0, len(data), CHUNK_BYTES):
@@ -250,11 +270,10 @@ class WyomingTts:
 
     async def _synthesize(self, text: str) -> tuple[np.ndarray, int]:
         from wyoming.audio import AudioChunk, AudioStart
-        from wyoming.client import AsyncClient
         from wyoming.tts import Synthesize, SynthesizeVoice
 
         voice = SynthesizeVoice(name=self.voice) if self.voice else None
-        async with AsyncClient.from_uri(self.uri) as client:
+        async with _connected(self.uri) as client:
             await client.write_event(Synthesize(text=text, voice=voice).event())
             events = await _until(client, "audio-stop")
         starts = [AudioStart.from_event(e) for e in events if e.type == "audio-start"]
