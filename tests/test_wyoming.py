@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
+import struct
 import subprocess
 import sys
 import time
@@ -172,6 +173,24 @@ def test_several_clients_at_once_and_one_that_walks_away(server):
     for text in (first, second):
         assert wer("at that high level the air is pure", text) <= 0.3, text
     assert "5 minutes" in (Handled.from_event(handled[-1]).text or "")
+
+
+def test_clients_that_reset_the_connection_cost_a_log_line_not_a_traceback(server):
+    uri, log_path = server
+    host, port = uri.removeprefix("tcp://").rsplit(":", 1)
+    asking = b'{"type": "transcript", "data": {"text": "What time is it?"}}\n'
+    for sent in (b"", asking):  # idle, and gone before its reply
+        client = socket.create_connection((host, int(port)))
+        client.sendall(sent)
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        client.close()  # a reset, not a goodbye
+    deadline = time.monotonic() + 30
+    while "a client went away" not in log_path.read_text():
+        assert time.monotonic() < deadline, log_path.read_text()[-2000:]
+        time.sleep(0.1)
+    (event,) = asyncio.run(exchange(uri, [Describe()], "info"))  # still serving
+    assert Info.from_event(event).asr
+    assert "Traceback" not in log_path.read_text()
 
 
 def test_a_lan_address_needs_the_configuration_to_allow_it():

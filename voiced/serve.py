@@ -158,9 +158,17 @@ def handler_factory(service: Service) -> Any:
             self._samples = 0
             self._converter = AudioChunkConverter(rate=SAMPLE_RATE_HZ, width=2, channels=1)
 
+        async def run(self) -> None:
+            try:
+                await super().run()
+            except ConnectionError as exc:  # gone mid-stream: it costs nothing but a line
+                log.info("wyoming: a client went away (%s)", exc.strerror or exc)
+
         async def handle_event(self, event: Event) -> bool:
             try:
                 return await self._handle(event)
+            except ConnectionError:
+                raise  # the client is gone: nobody to tell
             except Exception as exc:  # a bad event costs this client one error, no more
                 log.warning("wyoming: %s event failed: %s", event.type, exc)
                 await self.write_event(Error(text=str(exc), code=type(exc).__name__).event())
