@@ -119,6 +119,18 @@ def test_setting_timers(ctx, said, answer, seconds, label):
     assert timer.due == pytest.approx(NOW.timestamp() + seconds)
 
 
+@pytest.mark.parametrize(
+    "said", ["Set a timer for five minutes.", "Remind me to call mum at six.", "Cancel my timers."]
+)
+def test_where_nothing_could_say_them_timers_are_declined_not_set(said):
+    """`voiced serve` (Home Assistant's conversation agent) has no speaker to ring them."""
+    alarms = Alarms(None, FakeClock(NOW.timestamp()), rings=False)
+    ctx = Context(NOW, alarms, "", FakeDevice())
+    assert "device I speak from" in ask(ctx, said)
+    assert alarms.pending() == []
+    assert ask(ctx, "What time is it?") == "It's 3 PM."  # the rest still answers
+
+
 def test_several_timers_how_long_is_left_and_cancel(ctx):
     ask(ctx, "Set a pasta timer for 10 minutes.")
     ask(ctx, "Set a timer for 5 minutes for the eggs.")

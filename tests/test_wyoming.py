@@ -172,7 +172,8 @@ def test_several_clients_at_once_and_one_that_walks_away(server):
     first, second, handled = asyncio.run(everyone())
     for text in (first, second):
         assert wer("at that high level the air is pure", text) <= 0.3, text
-    assert "5 minutes" in (Handled.from_event(handled[-1]).text or "")
+    # no speaker to ring it here: declined, not set where nothing would say it when due
+    assert "device I speak from" in (Handled.from_event(handled[-1]).text or "")
 
 
 def test_clients_that_reset_the_connection_cost_a_log_line_not_a_traceback(server):

@@ -32,9 +32,13 @@ class Alarm:
 
 
 class Alarms:
-    def __init__(self, path: Path | None, clock: Callable[[], float] = time.time) -> None:
-        """path None: kept in memory only (tests, or no state directory)."""
+    def __init__(
+        self, path: Path | None, clock: Callable[[], float] = time.time, rings: bool = True
+    ) -> None:
+        """path None: kept in memory only (tests, or no state directory). rings False: no
+        one here can say them when due (`voiced serve` has no speaker)."""
         self.path = path
+        self.rings = rings
         self.clock = clock
         self._alarms: dict[int, Alarm] = {}
         self._next_id = 1

@@ -214,7 +214,24 @@ def _remind(text: str) -> Handler | None:
     return handle
 
 
+NOT_HERE = (
+    "I can only keep timers and reminders on a device I speak from. Ask me there, and I'll "
+    "say them when they're due."
+)
+
+
 def match(text: str) -> Handler | None:
+    handler = _match(text)
+    if handler is None:
+        return None
+
+    def where_it_rings(ctx: Context) -> str:
+        return handler(ctx) if ctx.alarms.rings else NOT_HERE
+
+    return where_it_rings
+
+
+def _match(text: str) -> Handler | None:
     said = words(text)
     if _REMIND.search(said):
         if re.search(r"\bremind(?:ers)?\b", said) and "me" not in said.split():
