@@ -184,7 +184,9 @@ def _setup_logging(verbose: bool) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO, handlers=[handler])
-    for noisy in ("faster_whisper", "piper", "numba", "asyncio"):
+    # every request of a remote engine would be a line (httpx, under openai); so are the
+    # libraries' own progress notes
+    for noisy in ("faster_whisper", "piper", "numba", "asyncio", "httpx", "httpx2", "openai"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
