@@ -68,30 +68,29 @@ class Conversation:
             left = self._budget - self._cost(system) - _MESSAGE_OVERHEAD_TOKENS
             user = {"role": "user", "content": self._last_words(user_text, left)}
             room = 0
-        return [system, *self._kept(room, self._cost(system)), *context, user]
+        return [system, *self._kept(room), *context, user]
 
-    def _kept(self, room: int, persona_cost: int) -> list[Message]:
-        """The history that goes into the prompt. Its start stays put until the history
-        outgrows the room a usual turn leaves it; then it moves on, in whole exchanges (no
-        reply loses its question), until the history fills TRIM_TO of that room. A start
-        that moved by one exchange every turn would change the prompt just after the
-        persona, and the model would read the whole history again for every reply: the soak
-        saw replies slow from 1.3 s to 3.8 s that way once the context was full. A turn
-        longer than usual leaves out more of the oldest history, for that turn only."""
-        self._settle(persona_cost)
-        first = min(self._first, len(self.history))
-        cost = sum(self._cost(m) for m in self.history[first:])
-        first, cost = self._skip(first, cost, room)
+    def _kept(self, room: int) -> list[Message]:
+        """The history that goes into the prompt: from its lasting start (see _settle) on,
+        less the oldest exchanges a turn longer than usual leaves no room for, for that
+        turn only."""
+        cost = sum(self._cost(m) for m in self.history[self._first :])
+        first, _ = self._skip(self._first, cost, room)
         return self.history[first:]
 
-    def _settle(self, persona_cost: int) -> bool:
-        """Move the lasting start on if the history outgrew its usual room; whether it did."""
+    def _settle(self) -> bool:
+        """Move the history's lasting start on if the history outgrew the room a usual turn
+        leaves it; whether it moved. It moves in whole exchanges (no reply loses its
+        question) until the history fills TRIM_TO of that room, and then stays put for
+        many turns. A start that moved by one exchange every turn would change the prompt
+        just after the persona, and the model would read the whole history again for
+        every reply: the soak saw replies slow from 1.3 s to 3.8 s that way."""
+        persona_cost = self._cost({"role": "system", "content": self.persona})
         usual = self._budget - persona_cost - min(TURN_RESERVE_TOKENS, self._budget // 4)
-        first = min(self._first, len(self.history))
-        cost = sum(self._cost(m) for m in self.history[first:])
+        cost = sum(self._cost(m) for m in self.history[self._first :])
         if cost <= usual:
             return False
-        self._first, _ = self._skip(first, cost, usual * TRIM_TO)
+        self._first, _ = self._skip(self._first, cost, usual * TRIM_TO)
         return True
 
     def _skip(self, first: int, cost: int, limit: float) -> tuple[int, int]:
@@ -124,8 +123,7 @@ class Conversation:
             dropped = max(0, len(self.history) - 2 * KEEP_EXCHANGES)
             del self.history[:dropped]
             self._first = max(0, self._first - dropped)
-            persona_cost = self._cost({"role": "system", "content": self.persona})
-            self.start_moved = self._settle(persona_cost)
+            self.start_moved = self._settle()
             if self.on_exchange is not None:
                 self.on_exchange(user_text, reply_text)
 
