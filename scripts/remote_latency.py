@@ -89,10 +89,10 @@ def main() -> int:
 
     def messages() -> list[dict[str, str]]:
         """A new question each time: neither side answers from a cached prompt."""
-        question = QUESTIONS[next(asked) % len(QUESTIONS)]
+        n = next(asked)
         return [
             {"role": "system", "content": settings.llm.persona},
-            {"role": "user", "content": f"{question} ({next(asked)})"},
+            {"role": "user", "content": f"{QUESTIONS[n % len(QUESTIONS)]} ({n})"},
         ]
 
     work = Path(tempfile.mkdtemp(prefix="voiced-remote-latency-"))

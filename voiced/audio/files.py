@@ -75,12 +75,9 @@ class FileSink:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # open for the whole run (closed in close()); fails now, not after the run
-            self._wav = wave.open(str(self._tmp), "wb")  # noqa: SIM115
+            self._wav = _open_wav(self._tmp, sample_rate_hz)
         except OSError as exc:
             raise AudioFileError(f"{path}: cannot write ({exc.strerror})") from None
-        self._wav.setnchannels(1)
-        self._wav.setsampwidth(2)
-        self._wav.setframerate(sample_rate_hz)
 
     def play(self, audio: np.ndarray) -> float:
         now = round(self._clock.now() * self.sample_rate_hz)
@@ -154,14 +151,20 @@ class TextSink(BufferSink):
     speaks = False
 
 
+def _open_wav(path: Path, sample_rate_hz: int) -> wave.Wave_write:
+    """A mono 16-bit WAV open for writing."""
+    wav = wave.open(str(path), "wb")  # noqa: SIM115 (the caller closes it)
+    wav.setnchannels(1)
+    wav.setsampwidth(2)
+    wav.setframerate(sample_rate_hz)
+    return wav
+
+
 def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
     """Write mono int16 audio; a half-written file is never left in place."""
     tmp = path.with_name(f".{path.name}.tmp")
     try:
-        with wave.open(str(tmp), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(sample_rate_hz)
+        with _open_wav(tmp, sample_rate_hz) as wav:
             wav.writeframes(to_int16(audio).tobytes())
         tmp.replace(path)
     except OSError as exc:
