@@ -397,14 +397,10 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
-    from voiced.alarms import Alarms
     from voiced.serve import check_uri, serve
 
     uri = check_uri(args.wyoming or settings.wyoming.uri, settings.wyoming.lan)
-    runner = load_runner(settings)
-    # No speaker here to say a timer when it is due, and the voice loop keeps alarms.json:
-    # timers and reminders are declined, not set where nothing would ring them.
-    runner.alarms = Alarms(None, rings=False)
+    runner = load_runner(settings, rings=False)  # no speaker to say a timer when due
     runner.warm_up()
 
     async def main() -> None:

@@ -516,8 +516,10 @@ def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -
     )
 
 
-def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
-    """Load the configured models (blocking) behind a TurnRunner."""
+def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) -> TurnRunner:
+    """Load the configured models (blocking) behind a TurnRunner. rings False: nothing
+    here can say a timer when it is due (`voiced serve`): timers and reminders are
+    declined, and the voice loop's alarms.json is left alone."""
     from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
 
     started = time.monotonic()
@@ -534,7 +536,7 @@ def load_runner(settings: Settings, with_vad: bool = False) -> TurnRunner:
     if settings.affect.enabled:
         runner.affect = AffectEstimator()
     runner.skills = default_skills()
-    runner.alarms = Alarms(state_dir() / "alarms.json")
+    runner.alarms = Alarms(state_dir() / "alarms.json") if rings else Alarms(None, rings=False)
     if settings.memory.facts or settings.memory.history_days:
         store = MemoryStore(state_dir() / "memory.db")
         if settings.memory.facts:
