@@ -81,7 +81,8 @@ measuring there)."""
 
 class Workers:
     """One single-thread executor per engine: calls to one model never overlap; and one
-    for answers known without a model (skills, memory)."""
+    for quick work that needs no model (answers known from skills or memory, handing freed
+    memory back), so it never waits behind a busy one."""
 
     def __init__(self) -> None:
         self._pools = {
