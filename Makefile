@@ -9,18 +9,22 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CACHE := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/voiced
-WHEELS := $(CACHE)/wheels
 LLAMA_VERSION := 0.3.36
-STAMP := $(VENV)/.installed
+# How llama.cpp is compiled here (scripts/llama_cmake_args.sh: never AMX, which crashes
+# on the virtual Xeons seen here); the wheel is kept per set of options.
+LLAMA_ARGS := $(shell scripts/llama_cmake_args.sh)
+LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_ARGS)" | sha256sum | cut -c1-12)
+WHEELS := $(CACHE)/wheels/$(LLAMA_KEY)
+STAMP := $(VENV)/.installed-$(LLAMA_KEY)
 
-.PHONY: install install-service run test bench soak lint unit system-deps system-deps-test models clean
+.PHONY: install install-service run test bench soak lint unit system-deps system-deps-test models models-all clean
 
 install: system-deps $(STAMP) models
 
 run: install
 	$(VENV)/bin/voiced run
 
-test: system-deps-test $(STAMP) models lint
+test: system-deps-test $(STAMP) models-all lint
 	$(VENV)/bin/pytest -q
 
 # The systemd unit: a user unit by default; `sudo make install-service SYSTEM=1` for the
@@ -53,12 +57,21 @@ $(STAMP): pyproject.toml
 	@mkdir -p $(WHEELS)
 	@ls $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl >/dev/null 2>&1 || { \
 		echo "building llama-cpp-python $(LLAMA_VERSION) once (about 6 minutes on 2 cores); the wheel is kept in $(WHEELS)"; \
-		$(PY) -m pip wheel --quiet --no-deps -w $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"; }
+		CMAKE_ARGS="$(LLAMA_ARGS)" $(PY) -m pip wheel --quiet --no-cache-dir --no-deps \
+			-w $(WHEELS) "llama-cpp-python==$(LLAMA_VERSION)"; }
 	$(PY) -m pip install --quiet --find-links $(WHEELS) -e '.[dev]'
+	@# a venv made with another build of llama.cpp gets this one
+	@$(PY) -m pip install --quiet --no-deps --force-reinstall $(WHEELS)/llama_cpp_python-$(LLAMA_VERSION)-*.whl
+	@rm -f $(VENV)/.installed*
 	@touch $(STAMP)
 
+# `make models` fetches what the configuration uses; `make models MODEL=small` a named one
+# (models/manifest.toml); `make models MODEL=--all` every one (the tests use both LLMs).
 models: $(STAMP)
-	@$(PY) scripts/fetch_models.py
+	@$(PY) scripts/fetch_models.py $(MODEL)
+
+models-all: $(STAMP)
+	@$(PY) scripts/fetch_models.py --all
 
 clean:
 	rm -rf $(VENV) build *.egg-info

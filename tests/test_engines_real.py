@@ -69,9 +69,7 @@ def test_llm_knows_an_easy_fact(settings):
 
     from voiced.engines.llama import LlamaChat
 
-    greedy = LlamaChat(
-        replace(settings.llm, temperature=0.0), settings.model_path(settings.llm.model)
-    )
+    greedy = LlamaChat(replace(settings.llm, temperature=0.0), settings.llm_path)
     conv = Conversation(settings.llm.persona, greedy.count_tokens, 1500)
     reply = " ".join(
         reply_sentences(greedy, conv.messages_for("What is the capital of France?"), 2)
@@ -86,10 +84,10 @@ def test_llm_generation_stops_at_the_deadline(settings):
 
     hurried = LlamaChat(
         replace(settings.llm, deadline_s=0.05, max_tokens=400),
-        settings.model_path(settings.llm.model),
+        settings.llm_path,
     )
     pieces = list(hurried.stream([{"role": "user", "content": "Write a very long story."}]))
-    long = LlamaChat(replace(settings.llm, max_tokens=400), settings.model_path(settings.llm.model))
+    long = LlamaChat(replace(settings.llm, max_tokens=400), settings.llm_path)
     assert len(pieces) < len(
         list(long.stream([{"role": "user", "content": "Write a very long story."}]))
     )

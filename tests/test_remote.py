@@ -132,7 +132,7 @@ def llama_server(tmp_path):
     log = (tmp_path / "server.log").open("w")
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--host", "127.0.0.1", "--port", str(port)]
-        + ["--model", str(settings.model_path(settings.llm.model)), "--n_ctx", "2048"]
+        + ["--model", str(settings.llm_path), "--n_ctx", "2048"]
         + ["--n_threads", "2", "--verbose", "false"],
         cwd=ROOT,
         stdout=log,

@@ -17,6 +17,7 @@ from typing import Any
 
 import tomllib
 
+from voiced import manifest
 from voiced.errors import ConfigError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -129,29 +130,37 @@ class SttSettings:
 
 PERSONA = (
     "You are Sam, a warm and friendly voice assistant talking with a person out loud. "
-    "Answer in one or two short, simple sentences. "
+    "Answer in one or two short, natural sentences, as people speak. "
     "Never use lists, markdown, emoji or code. "
-    "If you do not know something, say so briefly."
+    "You can only talk: you cannot move, control lights or devices, make calls, send messages, "
+    "play music, buy things or go online, so never say that you did or will do such a thing; "
+    "say briefly that you cannot do that yet. "
+    "When someone tells you how they feel, show that you care and ask a short question "
+    "about it. If you do not know something, say so briefly."
 )
 
 
 @dataclass(frozen=True)
 class LlmSettings:
-    model: str = "llm/SmolLM2-135M-Instruct.Q4_1.gguf"
-    """A GGUF chat model; relative paths are under models/. Its own chat template is used."""
+    model: str = "standard"
+    """A named model from models/manifest.toml ("standard": Qwen2.5 1.5B, the default;
+    "small": SmolLM2-135M, for little memory) or a GGUF chat model's path; relative paths
+    are under models/. Its own chat template is used."""
     persona: str = PERSONA
     context_tokens: int = 2048
     max_tokens: int = 60
     max_sentences: int = 2
     """Spoken replies stop after this many sentences."""
-    temperature: float = 0.2
-    top_p: float = 0.9
-    top_k: int = 40
-    repeat_penalty: float = 1.15
+    temperature: float = 0.3
+    top_p: float = 0.8
+    top_k: int = 20
+    repeat_penalty: float = 1.05
     deadline_s: float = 10.0
     """Generation stops here whatever the model is doing."""
     threads: int = 2
-    stop: list[str] = field(default_factory=lambda: ["<|im_end|>", "\nUser:", "\nuser:"])
+    stop: list[str] = field(
+        default_factory=lambda: ["<|im_end|>", "<|endoftext|>", "\nUser:", "\nuser:"]
+    )
     backend: str = "local"
     """"local" (the GGUF model) or "openai": an OpenAI-compatible server (llama.cpp's
     server, Ollama, vLLM) at url, with the local model as the fallback."""
@@ -167,6 +176,9 @@ class LlmSettings:
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
+        if manifest.is_name(self.model) and self.model not in manifest.language_models():
+            names = ", ".join(f'"{n}"' for n in manifest.language_models())
+            problems.append(("model", f"must be a named model ({names}) or a .gguf file's path"))
         if self.context_tokens < 256:
             problems.append(("context_tokens", "must be at least 256"))
         if not 1 <= self.max_tokens < self.context_tokens // 2:
@@ -379,6 +391,12 @@ class Settings:
     def model_path(self, name: str) -> Path:
         path = Path(name).expanduser()
         return path if path.is_absolute() else self.models_dir / path
+
+    @property
+    def llm_path(self) -> Path:
+        """The language model's file: a named model's place under models/, or the path."""
+        entry = manifest.named(self.llm.model) if manifest.is_name(self.llm.model) else None
+        return self.model_path(entry.main_file if entry is not None else self.llm.model)
 
 
 SECTIONS: dict[str, type] = {

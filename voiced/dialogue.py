@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import difflib
 import itertools
+import logging
 import re
 from collections.abc import Callable, Iterator
 
 from voiced.engines import ChatModel, Message
 from voiced.text import SentenceSplitter, ends_sentence, speakable
+
+log = logging.getLogger(__name__)
 
 _MESSAGE_OVERHEAD_TOKENS = 8
 """Role markers a chat template adds around each message (ChatML: 5; more, to be safe:
@@ -49,16 +52,9 @@ class Conversation:
         what matters for this turn (what is known about the user, how they sound), then the
         turn. The persona and the history come first and stay the same from turn to turn,
         so the model's cache of them is reused and only the new turn is read."""
-        notes = []
-        if known:
-            notes.append(f"What you know about the user: {known}")
-        if mood:
-            notes.append(
-                f"Right now the user sounds {mood}. Let your tone fit: gentle and calm "
-                "if they are low or tired, warm and bright if they are happy."
-            )
+        notes = private_notes(known, mood)
         system = {"role": "system", "content": self.persona}
-        context = [{"role": "system", "content": " ".join(notes)}] if notes else []
+        context = [{"role": "system", "content": notes}] if notes else []
         user = {"role": "user", "content": user_text}
         room = self._budget - sum(self._cost(m) for m in (system, *context, user))
         if room < 0:
@@ -128,6 +124,67 @@ class Conversation:
                 self.on_exchange(user_text, reply_text)
 
 
+TONES = {
+    "tired": "calm, gentle and brief",
+    "low": "gentle and kind",
+    "tired and low": "gentle, calm and brief",
+    "upset": "calm and steady",
+    "happy": "warm and bright",
+    "excited": "lively and warm",
+    "excited and happy": "bright and lively",
+    "tired and happy": "warm and calm",
+}
+
+
+def private_notes(known: str, mood: str) -> str:
+    """What the reply should take into account but never say: the facts the user told
+    (in the third person, as "they", so the model neither speaks of "the user" nor takes
+    the user's name for its own) and the tone their voice calls for, as an instruction,
+    never as a remark to pass on ("You sound tired." is not a reply)."""
+    notes = []
+    if known:
+        notes.append(
+            "What the person you are talking with has told you before (use it only when "
+            f"it helps, in your own words): {about_them(known)}"
+        )
+    if mood:
+        tone = TONES.get(mood, "kind")
+        notes.append(f"Let your tone be {tone}, without remarking on how they seem.")
+    if not notes:
+        return ""
+    return "Private notes for your next reply, never to be read out or mentioned: " + " ".join(
+        notes
+    )
+
+
+def about_them(facts: str) -> str:
+    """Stored facts ("The user's sister is called Anna.") as "Their sister is called Anna."."""
+    text = re.sub(r"\bThe user's\b", "Their", facts)
+    text = re.sub(r"\bThe user asked to remember:", "They asked you to remember:", text)
+    return re.sub(r"\bThe user (\w+)", lambda m: "They " + _plural(m.group(1)), text)
+
+
+def _plural(verb: str) -> str:
+    irregular = {"is": "are", "has": "have", "does": "do", "was": "were"}
+    if verb in irregular:
+        return irregular[verb]
+    return verb[:-1] if verb.endswith("s") and not verb.endswith("ss") else verb
+
+
+_LEAKS = re.compile(
+    r"\b(?:the user|the person (?:you are|you're) talking|private notes?|the notes?\b"
+    r"|(?:you|they) (?:sound|seem|look|appear)(?: to be)?(?: \w+ly| so| a bit| quite| a little)?"
+    r" (?:tired|low|down|sad|excited|happy|upset|worn|exhausted|stressed|energetic|full of))",
+    re.I,
+)
+
+
+def leaks_notes(sentence: str) -> bool:
+    """A sentence that recites the prompt's notes or speaks of the user in the third
+    person ("You sound tired.", "The user is now 10 meters away.")."""
+    return bool(_LEAKS.search(sentence))
+
+
 def reply_sentences(
     llm: ChatModel,
     messages: list[Message],
@@ -146,6 +203,7 @@ def reply_sentences(
     count = 0
     said_before = _said_to_other_requests(messages)
     skipped: list[str] = []
+    leaked: list[str] = []
     spoke = False
     if should_stop():  # cancelled while it waited for the model: not even the prompt is read
         return
@@ -159,7 +217,9 @@ def reply_sentences(
                 on_first_token = None
             for sentence in splitter.feed(piece):
                 text = speakable(sentence)
-                if text and _repeats(text, said_before):
+                if text and leaks_notes(text):
+                    leaked.append(text)  # never said: the notes shape a reply, not fill it
+                elif text and _repeats(text, said_before):
                     skipped.append(text)  # a small model parrots its own last replies
                 elif text:
                     yield text
@@ -168,13 +228,17 @@ def reply_sentences(
                     if count >= max_sentences:
                         return
         rest = speakable(splitter.flush())
-        if rest and _repeats(rest, said_before):
+        if rest and leaks_notes(rest):
+            leaked.append(rest)
+        elif rest and _repeats(rest, said_before):
             skipped.append(rest)
         elif rest:
             yield rest
             spoke = True
         if not spoke and skipped:  # nothing new at all: better said again than silence
             yield " ".join(skipped)
+        if leaked:
+            log.info("%d sentence(s) reciting the prompt's notes left unsaid", len(leaked))
     finally:
         close = getattr(pieces, "close", None)
         if close is not None:

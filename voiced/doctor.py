@@ -16,6 +16,7 @@ from pathlib import Path
 
 import tomllib
 
+from voiced import manifest
 from voiced.config import ROOT, Settings, layer_files, load_settings
 from voiced.digest import sha256_of
 from voiced.errors import VoicedError
@@ -85,7 +86,7 @@ def models(settings: Settings) -> Iterator[Finding]:
     voice = settings.model_path(settings.tts.voice)
     wanted = {
         "stt model": [stt / "model.bin", stt / "config.json", stt / "tokenizer.json"],
-        "llm model": [settings.model_path(settings.llm.model)],
+        "llm model": [settings.llm_path],
         "tts voice": [voice, voice.with_name(voice.name + ".json")],
     }
     for check, files in wanted.items():
@@ -179,16 +180,6 @@ def _cpu_flags() -> set[str]:
     return set()
 
 
-def _available_mb() -> float | None:
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemAvailable:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return None
-
-
 def machine(settings: Settings) -> Iterator[Finding]:
     arch = platform.machine()
     flags = _cpu_flags()
@@ -210,24 +201,70 @@ def machine(settings: Settings) -> Iterator[Finding]:
         )
     else:
         yield Finding("cpu", WARN, f"{arch}: untested", "use x86-64 or 64-bit ARM (aarch64)")
+    yield from memory(settings)
+
+
+def _meminfo_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(f"{field}:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return None
+
+
+def needed_mb(settings: Settings) -> float:
+    """Peak memory of `voiced run` with the configured models: as measured for a named
+    language model (models/manifest.toml), else estimated from the files' sizes."""
+    entry = manifest.named(settings.llm.model)
+    if entry is not None and entry.memory_mb:
+        return float(entry.memory_mb)
     model_mb = 0.0
-    for name in (settings.llm.model, settings.tts.voice):
-        path = settings.model_path(name)
+    for path in (settings.llm_path, settings.model_path(settings.tts.voice)):
         if path.is_file():
             model_mb += path.stat().st_size / 1e6
     stt = settings.model_path(settings.stt.model) / "model.bin"
     if stt.is_file():
         model_mb += stt.stat().st_size / 1e6
-    needed = 350 + 2 * model_mb  # the runtimes, plus each model's weights and working space
-    free = _available_mb()
-    if free is None:
+    return 350 + 2 * model_mb  # the runtimes, plus each model's weights and working space
+
+
+def _smaller(settings: Settings, total_mb: float) -> str:
+    """What to choose instead: the largest named model that fits, or the smallest."""
+    models = sorted(manifest.language_models().values(), key=lambda m: -m.memory_mb)
+    if not models:
+        return "more memory"
+    fits = [m for m in models if m.memory_mb and m.memory_mb < total_mb * 0.8]
+    choice = fits[0] if fits else models[-1]
+    current = manifest.named(settings.llm.model)
+    if current is not None and choice.name == current.name:
+        return "more memory"
+    return (
+        f'set [llm] model = "{choice.name}" ({choice.description.split(",")[0]}, about '
+        f"{choice.memory_mb / 1000:.1f} GB) and `{manifest.FETCH_COMMAND} MODEL={choice.name}`"
+    )
+
+
+def memory(settings: Settings) -> Iterator[Finding]:
+    needed = needed_mb(settings)
+    total, free = _meminfo_mb("MemTotal"), _meminfo_mb("MemAvailable")
+    if total is None or free is None:
         yield Finding("memory", WARN, "cannot read /proc/meminfo")
-    elif free < needed:
+    elif needed > total * 0.8:  # the system and the sound server need the rest
         yield Finding(
             "memory",
             FAIL,
-            f"{free:.0f} MB available, the configured models need about {needed:.0f} MB",
-            "smaller models (config/pi.toml) or more memory",
+            f"the configured language model needs about {needed:.0f} MB; this machine has "
+            f"{total:.0f} MB in all",
+            _smaller(settings, total),
+        )
+    elif free < needed:
+        yield Finding(
+            "memory",
+            WARN,
+            f"{free:.0f} MB available now, the configured models need about {needed:.0f} MB",
+            "close other programs, or " + _smaller(settings, free / 0.8),
         )
     else:
         yield Finding("memory", OK, f"{free:.0f} MB available, about {needed:.0f} MB needed")

@@ -32,7 +32,7 @@ import numpy as np
 
 from voiced import heap
 from voiced.activation import Activation, Admission
-from voiced.affect import Affect, AffectEstimator
+from voiced.affect import AffectEstimator
 from voiced.alarms import Alarm, Alarms
 from voiced.audio import AudioSink, AudioSource, StreamClock
 from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
@@ -149,8 +149,6 @@ class TurnRunner:
         self.memory: Memory | None = None
         """What the user has told about themselves (None: remembering is off)."""
         self._reading: set[asyncio.Task[None]] = set()
-        self._noticed = ""
-        """What was last remarked on about how the user sounds."""
         self.affect: AffectEstimator | None = None
         """How the user sounds against their own baseline (None: not noticed)."""
         self.skills: Skills | None = None
@@ -310,9 +308,9 @@ class TurnRunner:
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
-        describe = mood.describe() if mood is not None else ""
-        opener = self._notice(mood) if answer is None else ""
-        messages = self.conversation.messages_for(user_text, known, describe)
+        # a tone the voice cannot vouch for is left out: a wrong note does more harm than none
+        tone = mood.describe() if mood is not None and mood.confidence >= 0.3 else ""
+        messages = self.conversation.messages_for(user_text, known, tone)
         turn_stop = threading.Event()
         sequential = self.settings.pipeline.sequential
 
@@ -335,8 +333,6 @@ class TurnRunner:
                     if sequential
                     else self.settings.pipeline.first_clause_words,
                 )
-            if opener:  # said at once, while the model starts on the rest
-                pieces = itertools.chain([opener], pieces)
             try:
                 if sequential:  # the baseline: the whole reply, then the voice
                     pieces = iter([" ".join(pieces)])
@@ -446,16 +442,6 @@ class TurnRunner:
             return speech
         louder = speech.astype(np.float32) * self.volume
         return np.clip(louder, -32768, 32767).astype(np.int16)
-
-    def _notice(self, mood: Affect | None) -> str:
-        """Say what the voice shows once, when it changes, not on every turn."""
-        noticed = mood.noticed() if mood is not None else ""
-        if mood is not None and mood.confidence >= 0.3 and not noticed:
-            self._noticed = ""  # back to their usual self: the next change is news
-        if not noticed or noticed == self._noticed:
-            return ""
-        self._noticed = noticed
-        return noticed
 
     async def settle(self) -> None:
         """Let facts still being read be stored (a short wait, at the end)."""

@@ -9,6 +9,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from voiced import manifest
 from voiced.config import LlmSettings
 from voiced.engines import Message
 from voiced.engines.whisper import FETCH_HINT
@@ -21,11 +22,13 @@ class LlamaChat:
     def __init__(self, settings: LlmSettings, model_path: Path) -> None:
         from llama_cpp import Llama
 
+        entry = manifest.for_file(model_path)
+        hint = entry.fetch_hint() if entry is not None else FETCH_HINT
         if not model_path.is_file():
-            raise ModelError(f"language model not found: {model_path}; {FETCH_HINT}")
+            raise ModelError(f"language model not found: {model_path}; {hint}")
         with model_path.open("rb") as handle:
             if handle.read(4) != b"GGUF":
-                raise ModelError(f"language model {model_path} is not a GGUF file; {FETCH_HINT}")
+                raise ModelError(f"language model {model_path} is not a GGUF file; {hint}")
         self._settings = settings
         self._one_system = False
         """The model's chat template takes a system message only at the start."""
@@ -39,7 +42,7 @@ class LlamaChat:
             )
         except Exception as exc:
             raise ModelError(
-                f"language model {model_path} cannot be loaded ({exc}); {FETCH_HINT}"
+                f"language model {model_path} cannot be loaded ({exc}); {hint}"
             ) from None
 
     def reconfigure(self, settings: LlmSettings) -> None:

@@ -30,7 +30,7 @@ def make_llm(settings: Settings) -> ChatModel:
     (the local model answers whenever the remote does not)."""
     from voiced.engines.llama import LlamaChat
 
-    local = LlamaChat(settings.llm, settings.model_path(settings.llm.model))
+    local = LlamaChat(settings.llm, settings.llm_path)
     if settings.llm.backend == "openai":
         from voiced.engines.remote import remote_llm
 

@@ -72,6 +72,7 @@ class Skills:
 
 
 def default_skills() -> Skills:
-    from voiced.skills import assistant, clock, timers
+    from voiced.skills import assistant, cannot, clock, timers
 
-    return Skills([timers.match, clock.match, assistant.match])
+    # what it cannot do comes last: "turn the volume up" is the assistant's own
+    return Skills([timers.match, clock.match, assistant.match, cannot.match])
