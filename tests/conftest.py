@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,17 @@ DATA = Path(__file__).parent / "data"
 _STATE = tempfile.mkdtemp(prefix="voiced-test-state-")
 os.environ["XDG_STATE_HOME"] = _STATE
 ROOT = Path(__file__).parent.parent
+
+# The tests whose subject is not what the model says (the loop, barge-in, the service,
+# memory's plumbing, bad input ...) run on the small model: with the 1.5B default, `make
+# test` would take twice as long. The tests of what it says (tests/test_brain.py) and
+# the default's own loading ask for the default by name. Every `voiced` child process
+# reads this layer as the user's configuration.
+TEST_LLM = "small"
+_CONFIG = Path(tempfile.mkdtemp(prefix="voiced-test-config-"))
+(_CONFIG / "voiced").mkdir()
+(_CONFIG / "voiced" / "voiced.toml").write_text(f'[llm]\nmodel = "{TEST_LLM}"\n')
+os.environ["XDG_CONFIG_HOME"] = str(_CONFIG)
 
 
 @dataclass(frozen=True)
@@ -47,7 +58,8 @@ NOISE_CLIPS = [c for c in clips() if not c.transcript]
 
 @pytest.fixture(scope="session")
 def settings() -> Settings:
-    return Settings()
+    """The shipped defaults, on the tests' small model (above)."""
+    return replace(Settings(), llm=replace(Settings().llm, model=TEST_LLM))
 
 
 @pytest.fixture(scope="session")
@@ -81,3 +93,14 @@ def voiced(*args: str, env: dict[str, str] | None = None, timeout: float = 300, 
         env={**os.environ, **(env or {})},
         cwd=kw.get("cwd", ROOT),
     )
+
+
+MODEL_FIXTURES = {"stt", "tts", "llm"}
+
+
+def pytest_collection_modifyitems(items):
+    """A test that loads a real model is slow, whether its module says so or not: `make
+    unit` stays quick."""
+    for item in items:
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)

@@ -125,3 +125,17 @@ def test_command_line_overrides_are_the_last_layer(tmp_path, capsys):
         "voiced: --set: llm.temperature: must be between 0 and 2",
         "voiced: --set temperature: expected SECTION.KEY=VALUE",
     ]
+
+
+def test_the_language_model_is_named_or_a_path():
+    from voiced.config import DEFAULT_MODELS_DIR
+
+    default = Settings()
+    assert default.llm.model == "standard"
+    assert default.llm_path == DEFAULT_MODELS_DIR / "llm/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf"
+    small = merge_layer(default, {"llm": {"model": "small"}}, "x.toml")
+    assert small.llm_path.name == "SmolLM2-135M-Instruct.Q4_1.gguf"
+    own = merge_layer(default, {"llm": {"model": "/opt/m/mine.gguf"}}, "x.toml")
+    assert str(own.llm_path) == "/opt/m/mine.gguf"
+    with pytest.raises(ConfigError, match=r'x.toml: llm.model: must be a named model \("standard"'):
+        merge_layer(default, {"llm": {"model": "tiny"}}, "x.toml")

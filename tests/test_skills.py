@@ -252,3 +252,46 @@ def test_a_due_timer_waits_for_a_gap_while_the_user_talks(tmp_path):
     rings = [t for text, t in said_at if text == "Your tea timer is done."]
     # due at 1 s, in the middle of the user's words: said only after they and the reply end
     assert rings and rings[0] >= reply_end - 0.05, (rings, reply_end)
+
+
+@pytest.mark.parametrize(
+    "said, kind",
+    [
+        ("Turn on the living room lamp.", "device"),
+        ("would you please turn on the living room lamp", "device"),
+        ("switch the kitchen lights off", "device"),
+        ("Can you make it a bit brighter in here?", "device"),
+        ("lock the front door", "device"),
+        ("Call my mum.", "call"),
+        ("send a message to Anna", "call"),
+        ("Play some jazz.", "media"),
+        ("put on some music", "media"),
+        ("order a pizza", "shop"),
+        ("book a table for two", "shop"),
+        ("Go forward ten meters.", "move"),
+        ("what's the weather like today?", "online"),
+        # not requests for actions: its own skills, memory, or things to talk about
+        ("call me Jo", ""),
+        ("turn the volume up", ""),
+        ("turn off the microphone", ""),
+        ("play a game with me", ""),
+        ("I turned on the TV", ""),
+        ("how do I turn on a computer", ""),
+        ("book recommendations", ""),
+        ("go ahead and tell me", ""),
+        ("tell me about the weather in spring", ""),
+    ],
+)
+def test_what_it_cannot_do_is_recognised_and_nothing_else(said, kind):
+    from voiced.skills.cannot import kind_of
+
+    assert kind_of(said) == kind
+
+
+def test_a_device_command_gets_a_true_answer_not_a_pretence():
+    from voiced.skills import default_skills
+
+    handler = default_skills().match("Turn on the living room lamp.")
+    assert handler is not None and handler(None) == "I can't control lights or other devices yet."
+    # its own volume is still its own skill
+    assert default_skills().match("turn the volume up") is not None

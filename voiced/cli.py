@@ -164,6 +164,17 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--echo-gain", type=float, default=0.3, help="simulated room echo of the replies (0: none)"
     )
+    dialogue = sub.add_parser(
+        "dialogue", parents=[common], help="check what each language model tier says"
+    )
+    dialogue.add_argument(
+        "--model", action="append", metavar="NAME", help="a named model (default: each one)"
+    )
+    dialogue.add_argument(
+        "--spoken", action="store_true", help="also the spoken prompts through `voiced run`"
+    )
+    dialogue.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
+    dialogue.add_argument("--json", action="store_true")
     return parser
 
 
@@ -472,6 +483,19 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
     return EXIT_OK
 
 
+def cmd_dialogue(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced import manifest
+    from voiced.quality import dialogue, format_report
+
+    names = list(manifest.language_models())
+    unknown = [m for m in args.model or [] if m not in names]
+    if unknown:
+        raise UsageError(f"no model named {unknown[0]!r}: there are {', '.join(names)}")
+    reports = dialogue(args.model or names, args.out, args.spoken)
+    print(json.dumps(reports) if args.json else format_report(reports))
+    return EXIT_OK
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
@@ -585,6 +609,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "serve": cmd_serve,
     "devices": cmd_devices,
     "bench": cmd_bench,
+    "dialogue": cmd_dialogue,
     "soak": cmd_soak,
     "config": cmd_config,
     "status": cmd_status,

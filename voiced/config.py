@@ -151,7 +151,7 @@ class LlmSettings:
     max_tokens: int = 60
     max_sentences: int = 2
     """Spoken replies stop after this many sentences."""
-    temperature: float = 0.3
+    temperature: float = 0.1
     top_p: float = 0.8
     top_k: int = 20
     repeat_penalty: float = 1.05

@@ -14,11 +14,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import tomllib
-
 from voiced import manifest
-from voiced.config import ROOT, Settings, layer_files, load_settings
-from voiced.digest import sha256_of
+from voiced.config import Settings, layer_files, load_settings
+from voiced.digest import matches
 from voiced.errors import VoicedError
 
 OK, WARN, FAIL = "ok", "warn", "FAIL"
@@ -65,19 +63,15 @@ def diagnose(config: Path | None, overrides: list[str] | None = None) -> list[Fi
 
 def _pinned(settings: Settings) -> dict[Path, str]:
     """The sha256 of every file the model manifest pins, by where it is unpacked."""
-    manifest = ROOT / "models" / "manifest.toml"
-    if not manifest.is_file():
-        return {}
-    entries = tomllib.loads(manifest.read_text())["model"]
     return {
-        (settings.models_dir / f["dest"]).resolve(): f["sha256"]
-        for m in entries
-        for f in m["files"]
+        (settings.models_dir / dest).resolve(): sha256
+        for entry in manifest.load()
+        for dest, sha256 in entry.files.items()
     }
 
 
 def _altered(path: Path, pinned: dict[Path, str]) -> bool:
-    return sha256_of(path) != pinned[path.resolve()]
+    return not matches(path, pinned[path.resolve()])
 
 
 def models(settings: Settings) -> Iterator[Finding]:
@@ -92,9 +86,11 @@ def models(settings: Settings) -> Iterator[Finding]:
     for check, files in wanted.items():
         missing = [f for f in files if not f.is_file()]
         if missing:
-            yield Finding(
-                check, FAIL, f"missing {missing[0]}", "`make models` (or fix the path in config)"
-            )
+            entry = manifest.for_file(missing[0])
+            fetch = f"`{manifest.FETCH_COMMAND}` (or fix the path in config)"
+            if entry is not None and entry.role == "llm":
+                fetch = f"`{manifest.FETCH_COMMAND} MODEL={entry.name}`"
+            yield Finding(check, FAIL, f"missing {missing[0]}", fetch)
             continue
         corrupt = [f for f in files if f.resolve() in pinned and _altered(f, pinned)]
         if corrupt:

@@ -155,10 +155,14 @@ def test_reopening_off_the_loop_a_frozen_server_leaves_the_loop_running(portaudi
         thaw = threading.Timer(20.0, portaudio.frozen.set)  # were the loop stuck behind it
         thaw.start()
         listening = asyncio.create_task(_listen(source, 3.0))
+
         # the loop keeps turning while the reopen is stuck: it sees and reports the wait
         # before the server thaws (a reopen on the loop could not)
-        while source.waiting is None:
-            await asyncio.sleep(0.05)
+        async def until_waiting():
+            while source.waiting is None:
+                await asyncio.sleep(0.05)
+
+        await asyncio.wait_for(until_waiting(), 10.0)  # a hang fails, not blocks CI
         assert portaudio.streams[-1].closed and not portaudio.frozen.is_set()
         portaudio.flowing = True
         portaudio.frozen.set()

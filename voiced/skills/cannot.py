@@ -41,8 +41,8 @@ _DEVICE = re.compile(
     + r" (?:up|down|to .+)"
     + r"|(?:dim|brighten|open|close|shut|lock|unlock|start|stop|run|raise|lower) "
     + _THINGS
-    + r"|(?:make|set) (?:it|the room|the house|the \w+ room)"
-    + r" (?:warmer|cooler|colder|brighter|darker)"
+    + r"|(?:make|set|get) (?:it|things|the room|the house|the \w+ room)"
+    + r"(?: a (?:bit|little|lot))? (?:warmer|cooler|colder|brighter|darker)"
     + r"|(?:make|set) "
     + _THINGS
     + r" (?:warmer|cooler|colder|brighter|darker|\w+er)"
