@@ -131,7 +131,7 @@ class _Caught(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         if "reciting the prompt's notes" in record.getMessage():
             args = record.args if isinstance(record.args, tuple) else ()
-            self.count += int(args[0]) if args else 1
+            self.count += int(str(args[0])) if args else 1
 
 
 def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
