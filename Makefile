@@ -17,7 +17,7 @@ LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_ARGS)" | sha256sum | cut -c1
 WHEELS := $(CACHE)/wheels/$(LLAMA_KEY)
 STAMP := $(VENV)/.installed-$(LLAMA_KEY)
 
-.PHONY: install install-service run test bench soak lint unit system-deps system-deps-test models models-all clean
+.PHONY: install install-service run test bench dialogue soak lint unit system-deps system-deps-test models models-all clean
 
 install: system-deps $(STAMP) models
 
@@ -34,6 +34,10 @@ install-service: install
 
 bench: install
 	$(VENV)/bin/voiced bench --out bench-out
+
+# what each language model tier says, typed and spoken (both models are fetched)
+dialogue: install models-all
+	$(VENV)/bin/voiced dialogue --spoken --out bench-out
 
 soak: install
 	$(VENV)/bin/voiced soak --out soak-out

@@ -171,6 +171,6 @@ def test_reopening_off_the_loop_a_frozen_server_leaves_the_loop_running(portaudi
         source.close()
         return waits, source
 
-    waits, source = asyncio.run(scenario())
+    waits, source = asyncio.run(asyncio.wait_for(scenario(), 30.0))
     assert waits == ["waiting for microphone 'default'", None]
     assert source.waiting is None and source.reopened >= 1
