@@ -85,7 +85,7 @@ def test_a_machine_too_small_for_the_model_is_told_the_smaller_one(monkeypatch):
     sizes = {"MemTotal": 1900.0, "MemAvailable": 1500.0}  # a 2 GB Raspberry Pi
     monkeypatch.setattr(doctor, "_meminfo_mb", sizes.get)
     (finding,) = doctor.memory(Settings())
-    assert finding.level == "FAIL" and "2200 MB" in finding.message
+    assert finding.level == "FAIL" and "2300 MB" in finding.message
     assert 'model = "small"' in finding.fix and "make models MODEL=small" in finding.fix
     sizes.update(MemTotal=8000.0, MemAvailable=7000.0)
     assert next(doctor.memory(Settings())).level == "ok"
