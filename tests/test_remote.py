@@ -165,7 +165,7 @@ def test_the_llm_on_a_real_openai_compatible_server_then_the_server_stops(llama_
     ]
     reply = "".join(remote.stream(messages))
     assert len(reply.split()) >= 2, reply  # words, streamed from the server
-    local = LlamaChat(llm, settings.model_path(llm.model))
+    local = LlamaChat(llm, settings.llm_path)
     chat = FallbackChat(remote, local, llm.retry_s)
     assert "".join(chat.stream(messages)).strip() and not chat.fallback.down
 

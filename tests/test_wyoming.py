@@ -147,7 +147,10 @@ def test_a_text_turn_goes_through_skills_and_the_model(server):
     assert reply.startswith("It's ") and ("AM" in reply or "PM" in reply), reply
     (event,) = asyncio.run(exchange(uri, [Recognize(text="Tell me about the sea.")], "intent"))
     reply = Intent.from_event(event).text or ""
-    assert len(reply.split()) >= 3, reply  # the language model's words
+    from voiced.pipeline import APOLOGY
+
+    # the language model's words (the tests' small model: what they say is not the point)
+    assert reply.strip() and reply != APOLOGY, reply
 
 
 def test_several_clients_at_once_and_one_that_walks_away(server):
