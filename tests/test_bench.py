@@ -4,6 +4,7 @@ import numpy as np
 
 from tests.conftest import DATA
 from voiced.bench import (
+    INTERRUPT_AFTER_S,
     Prompt,
     first_sound_after,
     last_sound_s,
@@ -35,7 +36,7 @@ def test_interruptions_are_laid_over_the_previous_reply(tmp_path):
     lay_out(prompts, tmp_path / "in.wav")
     a, b, c = prompts
     assert a.start_s == 1.0 and a.speech_end_s == 2.0
-    assert b.start_s == 2.0 + 1.5  # INTERRUPT_AFTER_S after the request ends
+    assert b.start_s == 2.0 + INTERRUPT_AFTER_S  # after the request ends
     assert c.start_s == b.speech_end_s + 10.0  # GAP_S
 
 
