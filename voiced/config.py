@@ -395,7 +395,7 @@ class Settings:
     @property
     def llm_path(self) -> Path:
         """The language model's file: a named model's place under models/, or the path."""
-        entry = manifest.named(self.llm.model) if manifest.is_name(self.llm.model) else None
+        entry = manifest.named(self.llm.model)
         return self.model_path(entry.main_file if entry is not None else self.llm.model)
 
 

@@ -6,6 +6,7 @@ Language models have names the configuration can use instead of a path
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,9 +38,11 @@ class ModelEntry:
         return f"run `{FETCH_COMMAND} MODEL={self.name}` to fetch it"
 
 
-def load(path: Path = MANIFEST) -> list[ModelEntry]:
+@functools.cache
+def load(path: Path = MANIFEST) -> tuple[ModelEntry, ...]:
+    """The manifest's entries, read once per process (config checks and paths ask often)."""
     if not path.is_file():
-        return []
+        return ()
     entries = []
     for table in tomllib.loads(path.read_text())["model"]:
         if "parts" in table:  # one file assembled from several packages
@@ -56,7 +59,7 @@ def load(path: Path = MANIFEST) -> list[ModelEntry]:
                 table,
             )
         )
-    return entries
+    return tuple(entries)
 
 
 def language_models(path: Path = MANIFEST) -> dict[str, ModelEntry]:

@@ -308,8 +308,7 @@ class TurnRunner:
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
-        # a tone the voice cannot vouch for is left out: a wrong note does more harm than none
-        tone = mood.describe() if mood is not None and mood.confidence >= 0.3 else ""
+        tone = mood.tone() if mood is not None else ""
         messages = self.conversation.messages_for(user_text, known, tone)
         turn_stop = threading.Event()
         sequential = self.settings.pipeline.sequential
