@@ -83,7 +83,7 @@ def test_wake_mode_in_the_loop_ignores_others_and_takes_follow_ups(tmp_path):
     pattern = [talk, ("silence", 2.0), talk, ("silence", 2.0), talk, ("silence", 8.0), talk]
     pipeline, tts, llm = _session(tmp_path, heard, [*pattern, ("silence", 2.0)], settings)
     assert [p[-1]["content"] for p in llm.prompts] == ["Tell me a joke.", "And another one."]
-    assert [t.command for t in pipeline.turns] == ["ignored", "", "", "ignored"]
+    assert [t.outcome.value for t in pipeline.turns] == ["ignored", "llm", "llm", "ignored"]
     assert tts.spoken == ["Reply 1.", "Reply 2."]
 
 
@@ -95,7 +95,7 @@ def test_the_phrase_alone_is_acknowledged_and_the_next_utterance_is_the_request(
     pipeline, tts, llm = _session(tmp_path, heard, pattern, settings)
     assert tts.spoken == ["Yes?", "Reply 1."]
     assert [p[-1]["content"] for p in llm.prompts] == ["What is the capital of France?"]
-    assert [t.command for t in pipeline.turns] == ["wake", ""]
+    assert [t.outcome.value for t in pipeline.turns] == ["wake", "llm"]
 
 
 def test_push_to_talk_mode_hears_nothing_without_the_button(tmp_path):

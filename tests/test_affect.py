@@ -103,7 +103,7 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     stt, llm = ScriptedStt(["I had a long day."]), ScriptedLlm(["Rest a little."])
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
-    pipeline.runner.affect = Tired()
+    pipeline.runner.router.affect = Tired()
     run(pipeline)
     # just before the user's turn, after the persona and history the model has cached
     note = llm.prompts[0][-2]["content"]
@@ -147,7 +147,7 @@ def test_the_voice_is_never_remarked_on_and_an_unsure_tone_is_left_out(tmp_path)
     stt, llm = ScriptedStt(["One.", "Two.", "Three."]), ScriptedLlm(["Okay."] * 3)
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * 3)
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
-    pipeline.runner.affect = Scripted()
+    pipeline.runner.router.affect = Scripted()
     run(pipeline)
     assert [t.reply for t in pipeline.turns] == ["Okay."] * 3  # no "You sound tired."
     notes = [

@@ -170,7 +170,7 @@ def test_a_turn_too_long_for_the_context_loses_history_first_then_its_start():
 
 def test_the_real_model_gets_a_pasted_page_without_overflowing(llm):
     from voiced.config import Settings
-    from voiced.pipeline import conversation_for
+    from voiced.turn.load import conversation_for
 
     settings = Settings()
     conv = conversation_for(settings, llm)
@@ -199,7 +199,7 @@ def test_a_long_conversation_never_overflows_the_real_models_context(llm):
     oldest exchange if an estimate is ever short."""
     from voiced.config import Settings
     from voiced.engines.llama import _drop_oldest_exchange
-    from voiced.pipeline import conversation_for
+    from voiced.turn.load import conversation_for
 
     settings = Settings()
     conv = conversation_for(settings, llm)

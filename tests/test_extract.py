@@ -69,8 +69,8 @@ def test_the_loop_asks_the_model_for_facts_only_when_the_patterns_found_none(tmp
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * len(heard))
     pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path)
     store = MemoryStore(tmp_path / "memory.db")
-    pipeline.runner.memory = Memory(store, llm.count_tokens, 100)
-    pipeline.runner.memory.extractor = LlmExtractor(llm)
+    pipeline.runner.router.memory = Memory(store, llm.count_tokens, 100)
+    pipeline.runner.router.memory.extractor = LlmExtractor(llm)
     run(pipeline)
     # the second turn's facts came from the patterns; the question was never read for facts
     assert llm.asked == ["We moved to Porto last year."]

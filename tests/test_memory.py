@@ -170,7 +170,7 @@ def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
         audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * len(heard))
         pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
         store = MemoryStore(path)
-        pipeline.runner.memory = Memory(store, llm.count_tokens, 100)
+        pipeline.runner.router.memory = Memory(store, llm.count_tokens, 100)
         run(pipeline)
         store.close()
         return tts.spoken, llm.prompts
@@ -206,7 +206,7 @@ def test_memory_from_the_command_line(tmp_path):
 
 
 def test_history_carries_on_across_restarts_only_when_kept_and_only_for_its_days(store):
-    from voiced.pipeline import carry_on
+    from voiced.turn.load import carry_on
 
     def conversation():
         return Conversation("You are Sam.", lambda text: len(text.split()), 500)

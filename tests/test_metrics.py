@@ -16,7 +16,7 @@ from voiced.types import TurnTimings
 
 
 def test_turns_fill_the_stage_histograms_and_counters():
-    metrics = Metrics(overflows=lambda: 3, errors=lambda: 1)
+    metrics = Metrics(overflows=lambda: 3, errors=lambda: {"llm": 1})
     timings = TurnTimings(speech_end_s=1.0, endpoint_s=1.6, transcript_s=1.62, first_played_s=1.9)
     metrics.turn(timings, "answered")
     metrics.turn(TurnTimings(speech_end_s=5.0, endpoint_s=5.6), "dropped")
@@ -29,6 +29,7 @@ def test_turns_fill_the_stage_histograms_and_counters():
     assert 'voiced_turns_total{outcome="answered"} 1' in lines
     assert 'voiced_turns_total{outcome="dropped"} 1' in lines
     assert "voiced_audio_overflows_total 3" in lines and "voiced_turn_errors_total 1" in lines
+    assert 'voiced_stage_errors_total{stage="llm"} 1' in lines
     # every sample line is "name{labels} value" with a number
     for line in text.splitlines():
         if not line.startswith("#"):

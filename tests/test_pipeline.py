@@ -11,7 +11,9 @@ from tests.fakes import speech_and_silence as audio_of
 from voiced.audio.files import FileSink
 from voiced.config import AudioSettings, Settings, VadSettings
 from voiced.dialogue import Conversation
-from voiced.pipeline import Engines, Pipeline, TurnRunner, Workers
+from voiced.pipeline import Pipeline
+from voiced.turn.runner import Engines, TurnRunner
+from voiced.turn.workers import Workers
 
 SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_speech_ms=60))
 HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
@@ -112,7 +114,7 @@ def test_a_failing_turn_is_logged_and_the_loop_keeps_listening(tmp_path, caplog)
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
     with caplog.at_level(logging.ERROR):
         run(pipeline)
-    assert "turn failed: RuntimeError: model exploded" in caplog.text
+    assert "turn failed in the llm: RuntimeError: model exploded" in caplog.text
     assert [t.reply for t in pipeline.turns] == ["Still here."]
     # the user heard a short apology, not silence
     assert tts.spoken == [
@@ -208,7 +210,7 @@ def test_barge_in_stops_playback_and_keeps_only_what_was_said(tmp_path):
 def test_stop_command_silences_it_without_a_new_reply(tmp_path):
     pipeline, llm, out = barge_in_run(tmp_path, "Stop.")
     first, second = pipeline.turns
-    assert first.interrupted and second.command == "stop" and second.reply == ""
+    assert first.interrupted and second.outcome.value == "stop" and second.reply == ""
     assert len(llm.prompts) == 1
     assert np.abs(out[int(first.timings.extra["stopped_s"] * 16000) :]).max() == 0
 

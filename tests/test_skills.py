@@ -220,8 +220,8 @@ def _ringing_run(tmp_path, pattern, heard, due_in_s):
     clock = pipeline.runner.clock
     alarms = Alarms(None, lambda: NOW.timestamp() + clock.now())
     alarms.add_timer(due_in_s, "tea")
-    pipeline.runner.alarms = alarms
-    pipeline.ring_poll_s = 0.001
+    pipeline.runner.router.alarms = alarms
+    pipeline.ringer.poll_s = 0.001
     said_at: list[tuple[str, float]] = []
     synthesize = tts.synthesize
 

@@ -147,7 +147,7 @@ def test_a_text_turn_goes_through_skills_and_the_model(server):
     assert reply.startswith("It's ") and ("AM" in reply or "PM" in reply), reply
     (event,) = asyncio.run(exchange(uri, [Recognize(text="Tell me about the sea.")], "intent"))
     reply = Intent.from_event(event).text or ""
-    from voiced.pipeline import APOLOGY
+    from voiced.turns import APOLOGY
 
     # the language model's words (the tests' small model: what they say is not the point)
     assert reply.strip() and reply != APOLOGY, reply

@@ -19,7 +19,6 @@ from voiced import __version__, heap
 from voiced.config import Settings, load_settings
 from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, UsageError, VoicedError
 from voiced.paths import find_control_socket
-from voiced.pipeline import TurnResult, conversation_for, load_runner
 
 log = logging.getLogger("voiced")
 
@@ -356,32 +355,47 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
+    """One typed turn through the same router as the voice loop (skills, memory, history).
+    Without the daemon nothing here can ring a timer: timers are declined."""
     if args.daemon:
         print(_request(args, "ask", text=args.text)["reply"])
         return EXIT_OK
-    from voiced.dialogue import reply_sentences
-    from voiced.engines.loader import make_llm
+    from voiced.turn.load import load_runner
+    from voiced.turn.runner import text_turn
 
-    llm = make_llm(settings)
-    messages = conversation_for(settings, llm).messages_for(args.text)
-    print(" ".join(reply_sentences(llm, messages, settings.llm.max_sentences)))
+    runner = load_runner(settings, rings=False)
+
+    async def turn() -> str:
+        try:
+            result = await text_turn(runner, args.text)
+            await runner.settle()  # the facts the model reads after the reply are kept
+            return result.reply
+        finally:
+            runner.workers.shutdown()
+
+    print(asyncio.run(turn()))
     return EXIT_OK
 
 
 def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
+    """One spoken turn from a file, through the router; it cannot ring a timer either."""
     from voiced.audio.files import BufferSink, write_wav
     from voiced.engines.whisper import read_audio_file
+    from voiced.turn.load import load_runner
+    from voiced.turn.request import TurnResult
     from voiced.types import TurnTimings
 
     audio = read_audio_file(args.input)
-    runner = load_runner(settings)
+    runner = load_runner(settings, rings=False)
     sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
 
     async def turn() -> TurnResult:
         runner.clock.restart()
         timings = TurnTimings(speech_end_s=0.0, endpoint_s=0.0)
         try:
-            return await runner.respond(audio, sink, timings)
+            result = await runner.respond(runner.hear(audio, 0.0), sink, timings)
+            await runner.settle()
+            return result
         finally:
             runner.workers.shutdown()
 
@@ -409,6 +423,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import signal
 
     from voiced.serve import check_uri, serve
+    from voiced.turn.load import load_runner
 
     uri = check_uri(args.wyoming or settings.wyoming.uri, settings.wyoming.lan)
     runner = load_runner(settings, rings=False)  # no speaker to say a timer when due

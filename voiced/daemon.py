@@ -19,9 +19,11 @@ from voiced.control import ControlServer, RequestError
 from voiced.errors import ConfigError
 from voiced.metrics import Metrics, MetricsServer
 from voiced.paths import control_socket
-from voiced.pipeline import Pipeline, TurnResult, TurnRunner, load_runner
-from voiced.segmenter import Segmenter
+from voiced.pipeline import Pipeline
 from voiced.systemd import Notifier
+from voiced.turn.load import load_runner
+from voiced.turn.request import Outcome, TurnResult
+from voiced.turn.runner import TurnRunner
 
 log = logging.getLogger("voiced")
 
@@ -172,7 +174,7 @@ class Daemon:
         if settings.service.metrics_port:
             self.metrics = Metrics(
                 overflows=lambda: getattr(source, "overflows", 0),
-                errors=lambda: pipeline.failures,
+                errors=lambda: pipeline.floor.failures,
             )
             self.metrics_server = MetricsServer(self.metrics, settings.service.metrics_port)
             try:
@@ -225,7 +227,7 @@ class Daemon:
                     "heard": result.request or result.transcript.text,
                     "reply": result.reply,
                     "interrupted": result.interrupted,
-                    "command": result.command,
+                    "command": _command(result),
                     "timings": result.timings.as_dict(),
                 }
             )
@@ -346,8 +348,7 @@ class Daemon:
             if reconfigure is not None:
                 reconfigure(new.llm)
         if self.pipeline is not None:
-            self.pipeline.settings = new
-            self.pipeline.segmenter = Segmenter(new.vad, self.pipeline.segmenter.frame_ms)
+            self.pipeline.configure(new)
         if needs_restart:
             log.warning(
                 "reloaded; %s changes take effect after a restart", ", ".join(needs_restart)
@@ -358,10 +359,15 @@ class Daemon:
 
 
 def _outcome(result: TurnResult) -> str:
-    """answered (by the model or a skill), interrupted, a command (stop, cancel), wake (the
-    phrase alone), ignored (not for it), or dropped (noise, nothing said)."""
-    if result.command and result.command != "skill":
-        return result.command
+    """answered (by the model, a skill or the memory), interrupted, a command (stop,
+    cancel), wake (the phrase alone), ignored (not for it), or dropped (noise, nothing said)."""
+    if result.outcome in (Outcome.STOP, Outcome.CANCEL, Outcome.WAKE, Outcome.IGNORED):
+        return result.outcome.value
     if result.interrupted:
         return "interrupted"
     return "answered" if result.timings.first_played_s is not None else "dropped"
+
+
+def _command(result: TurnResult) -> str:
+    """The event's "command": what answered the turn when it was not the model ("" if it was)."""
+    return "" if result.outcome is Outcome.GENERATE else result.outcome.value

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from voiced.types import TurnTimings
 
@@ -56,11 +56,14 @@ class Metrics:
     """What a turn and the audio path report; rendered on each scrape."""
 
     def __init__(
-        self, overflows: Callable[[], int] = lambda: 0, errors: Callable[[], int] = lambda: 0
+        self,
+        overflows: Callable[[], int] = lambda: 0,
+        errors: Callable[[], Mapping[str, int]] = dict,
     ) -> None:
         self.stages = {stage: Histogram() for stage in STAGES}
         self.turns: dict[str, int] = {}
         self.errors = errors
+        """Failed turns by the stage that failed (stt, llm, tts, turn)."""
         self.overflows = overflows
 
     def turn(self, timings: TurnTimings, outcome: str) -> None:
@@ -74,6 +77,7 @@ class Metrics:
                 self.stages[stage].observe(max(0.0, at - end))
 
     def render(self) -> str:
+        errors = self.errors()
         lines = [
             "# HELP voiced_stage_latency_seconds Time from the end of speech to each stage.",
             "# TYPE voiced_stage_latency_seconds histogram",
@@ -88,7 +92,10 @@ class Metrics:
         lines += [
             "# HELP voiced_turn_errors_total Turns that failed inside an engine.",
             "# TYPE voiced_turn_errors_total counter",
-            f"voiced_turn_errors_total {self.errors()}",
+            f"voiced_turn_errors_total {sum(errors.values())}",
+            "# HELP voiced_stage_errors_total Turns that failed, by the stage that failed.",
+            "# TYPE voiced_stage_errors_total counter",
+            *(f'voiced_stage_errors_total{{stage="{k}"}} {v}' for k, v in sorted(errors.items())),
             "# HELP voiced_audio_overflows_total Microphone frames lost to overflows.",
             "# TYPE voiced_audio_overflows_total counter",
             f"voiced_audio_overflows_total {self.overflows()}",

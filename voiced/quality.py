@@ -31,8 +31,6 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from voiced.config import Settings
 from voiced.dialogue import leaks_notes, reply_sentences
 from voiced.text import normalize_words
@@ -136,9 +134,8 @@ class _Caught(logging.Handler):
 
 def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
     """One process's turns: "tell" (the facts) or "ask" (all the rest, facts first)."""
-    from voiced.audio.files import TextSink
-    from voiced.pipeline import load_runner
-    from voiced.types import Transcript, TurnTimings
+    from voiced.turn.load import load_runner
+    from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
     caught = _Caught()
@@ -146,18 +143,15 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
     rows: list[dict[str, Any]] = []
 
     async def turn(text: str) -> dict[str, Any]:
-        sink = TextSink(runner.engines.tts.sample_rate_hz, runner.clock)
-        ready: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-        ready.set_result(Transcript(text))
         now = runner.clock.now()
-        timings = TurnTimings(speech_end_s=now, endpoint_s=now)
         before = caught.count
+        first = None
         try:
-            result = await runner.respond(np.zeros(0, dtype=np.int16), sink, timings, ready)
-            reply, by = result.reply, result.command or "llm"
+            result = await text_turn(runner, text)
+            reply, by = result.reply, result.outcome.value
+            first = result.timings.first_token_s
         except RuntimeError as exc:  # the loop would apologise aloud: a wrong answer here
             reply, by = f"({exc})", "llm"
-        first = timings.first_token_s
         return {
             "prompt": text,
             "reply": reply,

@@ -18,7 +18,7 @@ import numpy as np
 
 from voiced import __version__
 from voiced.errors import UsageError
-from voiced.types import SAMPLE_RATE_HZ, Transcript, TurnTimings
+from voiced.types import SAMPLE_RATE_HZ, Transcript
 
 log = logging.getLogger(__name__)
 
@@ -115,25 +115,18 @@ class Service:
         return sink.audio(), sink.sample_rate_hz
 
     async def handle(self, text: str) -> str:
-        """One text turn, as the voice loop would take it (skills, memory, the LLM)."""
-        from voiced.audio.files import TextSink
+        """One text turn, as the voice loop would take it (the router: skills, memory, the
+        LLM), answered in words only."""
+        from voiced.turn.runner import text_turn
+        from voiced.turns import APOLOGY
 
-        sink = TextSink(self.runner.engines.tts.sample_rate_hz, self.runner.clock)
-        ready: asyncio.Future[Transcript] = asyncio.get_running_loop().create_future()
-        ready.set_result(Transcript(text.strip()))
         async with self._turn:
-            now = self.runner.clock.now()
-            timings = TurnTimings(speech_end_s=now, endpoint_s=now)
             try:
-                result = await self.runner.respond(
-                    np.zeros(0, dtype=np.int16), sink, timings, transcript=ready
-                )
+                result = await text_turn(self.runner, text)
             except Exception:
                 log.exception("text turn failed")
-                from voiced.pipeline import APOLOGY
-
                 return APOLOGY
-        return str(result.reply)
+        return result.reply
 
 
 def handler_factory(service: Service) -> Any:

@@ -84,7 +84,7 @@ def test_a_full_disk_does_not_fail_the_turn(tmp_path):
     stt, llm = ScriptedStt(["My name is Anna."]), ScriptedLlm(["Nice to meet you, Anna."])
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
-    pipeline.runner.memory = Memory(FullStore(tmp_path / "memory.db"), llm.count_tokens, 100)
+    pipeline.runner.router.memory = Memory(FullStore(tmp_path / "memory.db"), llm.count_tokens, 100)
     run(pipeline)
     assert [t.reply for t in pipeline.turns] == ["Nice to meet you, Anna."]
     assert pipeline.failures == 0

@@ -1,0 +1,167 @@
+"""Every way in goes through one router: the spoken loop, `voiced ask` with and without the
+daemon, `voiced respond`, a Wyoming conversation. Here: the faults that came from each
+entry point taking its own way, each as a test."""
+
+import json
+import re
+from datetime import datetime, timedelta
+
+import numpy as np
+import pytest
+
+from tests.conftest import voiced
+from tests.fakes import ScriptedLlm, ScriptedStt
+from tests.fakes import speech_and_silence as audio_of
+from voiced.config import Settings
+from voiced.dialogue import Conversation
+from voiced.skills import default_skills
+from voiced.turn.request import Origin, Outcome, Request
+from voiced.turn.router import Router
+from voiced.types import Transcript
+
+
+def router(mode="conversation"):
+    from dataclasses import replace
+
+    settings = Settings()
+    settings = replace(settings, activation=replace(settings.activation, mode=mode))
+    return Router(
+        settings, Conversation("persona", lambda t: len(t.split()), 500), default_skills()
+    )
+
+
+def heard(text, carried="", started_s=0.0):
+    return Request.heard(Transcript(text), np.zeros(0, dtype=np.int16), started_s, carried)
+
+
+def test_the_router_decides_on_the_whole_request():
+    r = router()
+    assert r.decide(heard("is it?", carried="What time")).outcome is Outcome.SKILL
+    assert r.decide(heard("is it?")).outcome is Outcome.GENERATE
+    assert r.decide(heard("Stop.", carried="Tell me a")).outcome is Outcome.STOP
+    assert r.decide(heard("")).outcome is Outcome.NOTHING
+    assert r.decide(Request.typed("What time is it?", Origin.TEXT)).outcome is Outcome.SKILL
+
+
+def test_in_wake_mode_held_back_words_keep_their_wake_phrase():
+    r = router("wake")
+    assert r.decide(heard("What time is it?", started_s=50.0)).outcome is Outcome.IGNORED
+    route = r.decide(heard("is it?", carried="Hey Sam, what time", started_s=50.0))
+    assert route.outcome is Outcome.SKILL and route.request == "What time is it?"
+    assert r.decide(heard("Hey Sam.")).outcome is Outcome.WAKE
+    # typed and text clients mean it, whatever the mode
+    assert r.decide(Request.typed("Tell me a joke.")).outcome is Outcome.GENERATE
+
+
+def test_a_held_back_time_question_is_answered_by_the_clock(tmp_path):
+    from tests.test_pipeline import SlowFirstLlm, make_pipeline, run
+
+    # "What time" ends a turn on its pause; the user goes on before its reply is heard:
+    # the whole request goes to the router, and the clock answers it, not the model
+    stt = ScriptedStt(["What time", "is it?"])
+    llm = SlowFirstLlm(["I cannot tell."])
+    audio = audio_of([("speech", 0.6), ("silence", 0.4), ("speech", 0.6), ("silence", 2.0)])
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline.runner.router.skills = default_skills()
+    run(pipeline)
+    (turn,) = pipeline.turns
+    assert turn.outcome is Outcome.SKILL and turn.request == "What time is it?"
+    assert re.match(r"It's \d{1,2}:\d\d [AP]M\.", turn.reply), turn.reply
+    assert all(p[-1]["content"] != "What time is it?" for p in llm.prompts)
+
+
+def test_a_skill_heard_on_a_pause_does_nothing_until_the_turn_is_over(tmp_path):
+    from tests.test_pipeline import make_pipeline, run
+    from voiced.alarms import Alarms
+
+    # "Set a timer for five" on a pause, then "minutes": one timer, of five minutes
+    stt = ScriptedStt(["Set a timer for five", "Set a timer for five minutes."])
+    audio = audio_of([("speech", 0.6), ("silence", 0.35), ("speech", 0.4), ("silence", 2.0)])
+    pipeline, _, _ = make_pipeline(stt, ScriptedLlm([]), audio, tmp_path)
+    pipeline.runner.router.skills = default_skills()
+    pipeline.runner.router.alarms = alarms = Alarms(None)
+    run(pipeline)
+    assert [round(a.seconds) for a in alarms.pending()] == [300]
+
+
+@pytest.mark.slow
+def test_voiced_ask_without_the_daemon_uses_the_clock_and_the_memory(tmp_path):
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    before = datetime.now()
+    clock = voiced("ask", "What time is it?", env=env)
+    assert clock.returncode == 0, clock.stderr
+    said = re.fullmatch(r"It's (\d{1,2}:\d\d [AP]M)\.", clock.stdout.strip())
+    assert said, clock.stdout
+    told = datetime.strptime(said.group(1), "%I:%M %p").time()
+    assert told in {(before + timedelta(minutes=m)).replace(second=0, microsecond=0).time()
+                    for m in (0, 1)}  # fmt: skip
+
+    assert voiced("ask", "My name is Ada.", env=env).returncode == 0
+    recalled = voiced("ask", "What is my name?", env=env)
+    assert recalled.returncode == 0, recalled.stderr
+    assert "Ada" in recalled.stdout, recalled.stdout
+    facts = json.loads(voiced("memory", "list", "--json", env=env).stdout)
+    assert [f["key"] for f in facts] == ["name"]
+
+    # nothing here can ring a timer: it is declined, and the daemon's timers are untouched
+    timer = voiced("ask", "Set a timer for ten minutes.", env=env)
+    assert "I can only keep timers" in timer.stdout, timer.stdout
+    assert not (tmp_path / "voiced" / "alarms.json").exists()
+
+
+@pytest.mark.slow
+def test_a_fact_told_through_voiced_ask_is_recalled_by_the_spoken_loop(tmp_path, tts):
+    from voiced.audio.files import write_wav
+    from voiced.engines.whisper import read_audio_file
+
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    assert voiced("ask", "My sister is called Sophie.", env=env).returncode == 0
+    question = tmp_path / "q.wav"
+    write_wav(question, np.concatenate(list(tts.synthesize("What is my sister's name?"))), 22050)
+    spoken = (read_audio_file(question) * 32767).astype(np.int16)
+    silence = np.zeros(16000 * 8, dtype=np.int16)
+    source = tmp_path / "in.wav"
+    write_wav(source, np.concatenate([silence[:8000], spoken, silence]), 16000)
+    run = voiced("run", "-v", "--input-file", str(source), "--output-file", str(tmp_path / "o.wav"),
+                 env=env)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    said = [line.split(", said ", 1)[1] for line in run.stderr.splitlines() if ", said " in line]
+    assert said and "Sophie" in said[0], run.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_voiced_respond_never_touches_the_daemons_timers(tmp_path, tts):
+    from voiced.audio.files import write_wav
+
+    env = {"XDG_STATE_HOME": str(tmp_path)}
+    request = tmp_path / "timer.wav"
+    audio = np.concatenate(list(tts.synthesize("Set a timer for five minutes.")))
+    write_wav(request, audio, tts.sample_rate_hz)
+    result = voiced("respond", str(request), "--out", str(tmp_path / "out.wav"), "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    reply = json.loads(result.stdout)["reply"]
+    assert "I can only keep timers" in reply, reply
+    assert not (tmp_path / "voiced" / "alarms.json").exists()
+
+
+@pytest.mark.parametrize("sequential", [True, False])
+def test_a_reload_keeps_the_command_line_overrides_down_to_the_segmenter(tmp_path, sequential):
+    from dataclasses import replace
+
+    from tests.test_pipeline import SETTINGS, make_pipeline
+    from voiced.config import PipelineSettings
+    from voiced.daemon import Daemon, RunOptions
+
+    settings = replace(SETTINGS, pipeline=PipelineSettings(sequential=sequential))
+    pipeline, _, _ = make_pipeline(
+        ScriptedStt([]), ScriptedLlm([]), audio_of([("silence", 0.1)]), tmp_path, settings
+    )
+    daemon = Daemon(
+        settings, RunOptions(overrides=[f"pipeline.sequential={str(sequential).lower()}"])
+    )
+    daemon.pipeline, daemon.runner = pipeline, pipeline.runner
+    daemon.reload()
+    assert pipeline.runner.settings.pipeline.sequential is sequential
+    reports_pauses = pipeline.listener.segmenter.endpointer.pause_frames > 0
+    assert reports_pauses is not sequential
+    pipeline.runner.workers.shutdown()

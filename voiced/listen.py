@@ -1,0 +1,102 @@
+"""Listening: microphone frames in, segment events out (speech started, a pause, the end).
+
+Here are mute, half duplex, push-to-talk and the echo-cancelled voice activity decision:
+whether the user is speaking in a frame, with the assistant's own voice taken out of it.
+No turn logic: what the events mean is decided by the pipeline and the router.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from voiced.audio import AudioSink
+from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
+from voiced.config import Settings
+from voiced.engines import VoiceActivity
+from voiced.segmenter import Segment, Segmenter
+
+ECHO_TAIL_S = 0.2
+"""How long after the assistant's sound a room still echoes it."""
+ONSET_MARGIN_FRAMES = 2
+"""Frames kept before the first one in which the user's voice stood out of the echo."""
+
+
+def segmenter_for(settings: Settings) -> Segmenter:
+    """The segmenter the settings ask for (the sequential baseline waits for the end of
+    the turn: it reports no pauses)."""
+    segmenter = Segmenter(settings.vad, settings.audio.frame_ms)
+    if settings.pipeline.sequential:
+        segmenter.endpointer.pause_frames = 0
+    return segmenter
+
+
+class Listener:
+    def __init__(
+        self,
+        settings: Settings,
+        vad: VoiceActivity,
+        sink: AudioSink,
+        echo: EchoCanceller | None = None,
+        reference: PlaybackReference | None = None,
+    ) -> None:
+        self.vad = vad
+        self.sink = sink
+        self.echo = echo
+        self.reference = reference
+        self.double_talk = DoubleTalkDetector()
+        self.muted = False
+        """A hard mute: the microphone's frames are dropped unheard."""
+        self.talk_held = False
+        """Push-to-talk held: everything heard is the user's turn until it is let go."""
+        self.configure(settings)
+
+    def configure(self, settings: Settings) -> None:
+        """Take new settings (at start, and on a reload): a fresh segmenter for them."""
+        self.settings = settings
+        self.segmenter = segmenter_for(settings)
+        self._echo_tail_s = settings.audio.echo_tail_ms / 1000
+
+    @property
+    def in_speech(self) -> bool:
+        return self.segmenter.in_speech
+
+    def deaf(self, frame_start_s: float) -> bool:
+        """Whether this frame goes unheard: muted, or half duplex while the assistant's
+        voice may be in the microphone. What was being heard is dropped."""
+        deaf = self.muted or (
+            self.settings.audio.half_duplex
+            and frame_start_s < self.sink.busy_until() + self._echo_tail_s
+        )
+        if deaf:
+            self.segmenter.reset()
+        return deaf
+
+    def push(self, frame: np.ndarray, start_s: float) -> Segment | None:
+        """One frame heard: the segment event it completes, if any."""
+        hears = self._hears_user(frame, start_s)
+        if self.settings.activation.mode == "ptt":
+            hears = False  # only what is said while the button is held
+        return self.segmenter.push(frame, hears or self.talk_held, start_s)
+
+    def barged_in(self) -> None:
+        """The user spoke over the reply: what came before their voice was the assistant's."""
+        onset = self.double_talk.onset_frames
+        if onset:
+            self.segmenter.keep_last(onset + ONSET_MARGIN_FRAMES)
+
+    def _hears_user(self, frame: np.ndarray, start_s: float) -> bool:
+        """Whether the user is speaking in this frame, with the assistant's own voice
+        cancelled out of the decision. The recogniser still gets the frame as it is: the
+        canceller's suppressor chops the start of words in double talk, and whisper copes
+        better with a little echo than with chopped words."""
+        if self.echo is None or self.reference is None:
+            return self.vad.is_speech(frame)
+        n = len(frame)
+        far = self.reference.read(start_s - ECHO_TAIL_S, n + round(ECHO_TAIL_S * 16000))
+        clean = self.echo.process(frame, far[-n:])  # always, so the canceller stays adapted
+        if not far.any():  # nothing of ours can be in the room
+            self.double_talk.reset()
+            return self.vad.is_speech(frame)
+        if self.segmenter.in_speech:  # the user is talking: double talk must not chop them
+            return self.vad.is_speech(clean)
+        return self.double_talk.user_speaks(clean, frame, self.vad.is_speech(frame), far[-n:])

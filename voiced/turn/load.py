@@ -1,0 +1,81 @@
+"""A runner with everything the configuration asks for: models, skills, memory, alarms."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+
+from voiced.affect import AffectEstimator
+from voiced.alarms import Alarms
+from voiced.audio import StreamClock
+from voiced.config import Settings
+from voiced.dialogue import Conversation
+from voiced.engines import ChatModel
+from voiced.extract import Completer, LlmExtractor
+from voiced.memory import Memory, MemoryStore
+from voiced.paths import state_dir
+from voiced.skills import default_skills
+from voiced.turn.runner import Engines, TurnRunner
+from voiced.turn.workers import Workers
+
+log = logging.getLogger(__name__)
+
+
+def conversation_for(settings: Settings, llm: ChatModel) -> Conversation:
+    """The persona and a history budget that leaves room for the reply."""
+    budget = settings.llm.context_tokens - settings.llm.max_tokens - 32
+    return Conversation(settings.llm.persona, llm.count_tokens, budget)
+
+
+def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -> None:
+    """The conversation of the last days goes on where it stopped, and is kept."""
+    for user, reply in store.exchanges(keep_days):
+        conversation.add_exchange(user, reply)
+
+    def keep(user: str, reply: str) -> None:
+        try:
+            store.add_exchange(user, reply)
+        except sqlite3.Error as exc:  # a full disk: the conversation goes on, unkept
+            log.error("could not save the conversation history (%s)", exc)
+
+    conversation.on_exchange = keep
+    log.info(
+        "conversation history: %d turn(s) of the last %g days",
+        len(conversation.history) // 2,
+        keep_days,
+    )
+
+
+def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) -> TurnRunner:
+    """Load the configured models (blocking) behind a TurnRunner. rings False: nothing
+    here can say a timer when it is due (`voiced serve`, `voiced ask`, `voiced respond`):
+    timers and reminders are declined, and the voice loop's alarms.json is left alone."""
+    from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
+
+    started = time.monotonic()
+    llm = make_llm(settings)
+    engines = Engines(
+        stt=make_stt(settings),
+        llm=llm,
+        tts=make_tts(settings),
+        vad=make_vad(settings) if with_vad else None,
+    )
+    runner = TurnRunner(
+        engines, settings, StreamClock(), conversation_for(settings, llm), Workers()
+    )
+    router = runner.router
+    if settings.affect.enabled:
+        router.affect = AffectEstimator()
+    router.skills = default_skills()
+    router.alarms = Alarms(state_dir() / "alarms.json") if rings else Alarms(None, rings=False)
+    if settings.memory.facts or settings.memory.history_days:
+        store = MemoryStore(state_dir() / "memory.db")
+        if settings.memory.facts:
+            router.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
+            if settings.memory.llm_facts and isinstance(llm, Completer):
+                router.memory.extractor = LlmExtractor(llm)
+        if settings.memory.history_days:
+            carry_on(runner.conversation, store, settings.memory.history_days)
+    log.info("models loaded in %.2f s", time.monotonic() - started)
+    return runner

@@ -1,0 +1,175 @@
+"""Where a turn is decided: one request in, one route out, then one step that keeps it.
+
+Every way in (the spoken loop, `voiced ask` with or without the daemon, `voiced respond`,
+a Wyoming conversation) hands its request here, whole, with any held-back words joined.
+The router decides once: ignore it (not addressed, or no words), stop, acknowledge the
+wake phrase, answer it exactly (a skill, the memory) or let the language model write the
+reply. `finish` then keeps what the turn leaves behind: the history, the facts the user
+stated, how they sound as usual, and when the assistant last spoke to them.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from voiced.activation import Activation
+from voiced.affect import Affect, AffectEstimator
+from voiced.alarms import Alarms
+from voiced.config import Settings
+from voiced.device import NoMicrophone, Volume
+from voiced.dialogue import Conversation, Message
+from voiced.memory import Memory
+from voiced.skills import Context as SkillContext
+from voiced.skills import Device, Handler, Skills
+from voiced.text import is_stop_command, looks_finished
+from voiced.turn.request import Outcome, Request, TurnResult
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Route:
+    outcome: Outcome
+    request: str = ""
+    """What is answered: the whole request, the wake phrase cut off."""
+    waits: bool = False
+    """Heard on a pause: decide nothing and spend nothing until the end of the turn is
+    confirmed (a mid-sentence pause, a command with effects, an exact answer)."""
+    skill: Handler | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class Prompt:
+    """What the language model is given for one reply, and how it is said."""
+
+    messages: list[Message]
+    max_sentences: int
+    pace: float = 1.0
+
+
+class Router:
+    def __init__(
+        self,
+        settings: Settings,
+        conversation: Conversation,
+        skills: Skills | None = None,
+        memory: Memory | None = None,
+        alarms: Alarms | None = None,
+        device: Device | None = None,
+    ) -> None:
+        self.settings = settings
+        self.conversation = conversation
+        self.skills = skills
+        """Exact answers before the LLM (time, timers ...), when [activation] skills is on."""
+        self.memory = memory
+        """What the user has told about themselves (None: remembering is off)."""
+        self.alarms = alarms if alarms is not None else Alarms(None)
+        """Timers and reminders; its clock is the wall clock every skill reads."""
+        self.affect: AffectEstimator | None = None
+        """How the user sounds against their own baseline (None: not noticed)."""
+        self.device: Device = device if device is not None else NoMicrophone(Volume())
+        """The assistant itself, as skills may change it (volume, microphone)."""
+        self.read_later: Callable[[Memory, str], None] | None = None
+        """Facts the patterns missed, read by the model once it is free."""
+        self.last_reply = ""
+        self.replied_until: float | None = None
+        """Stream time the assistant last finished speaking to the user (follow-ups)."""
+
+    # -- deciding ---------------------------------------------------------------------
+
+    def decide(self, request: Request, on_pause: bool = False) -> Route:
+        """The route for a whole request; on_pause: heard on a pause, the turn may go on."""
+        text = request.text
+        if not text:
+            return Route(Outcome.NOTHING, waits=on_pause)
+        if request.origin.addressed:
+            said, woke = text, False
+        else:
+            admission = self.activation.admit(text, request.started_s, self.replied_until)
+            if not admission.admitted:
+                return Route(Outcome.IGNORED, waits=on_pause)
+            said, woke = admission.request, admission.woke
+        if is_stop_command(said) or is_stop_command(request.latest):
+            return Route(Outcome.STOP, waits=on_pause)
+        if woke and not said:
+            return Route(Outcome.WAKE, waits=on_pause)
+        skill = self.skills.match(said) if self.skills and self.settings.activation.skills else None
+        if skill is not None:
+            return Route(Outcome.SKILL, said, on_pause, skill)
+        if self.memory is not None and self.memory.wants(said):
+            return Route(Outcome.MEMORY, said, on_pause)
+        return Route(Outcome.GENERATE, said, on_pause and not looks_finished(said))
+
+    @property
+    def activation(self) -> Activation:
+        return Activation(self.settings.activation)
+
+    def wake_only(self, text: str) -> bool:
+        """The wake phrase and nothing else (so far): the request is still to come."""
+        if self.settings.activation.mode != "wake":
+            return False
+        admission = self.activation.admit(text, 0.0, None)
+        return admission.woke and not admission.request
+
+    def answer(self, route: Route) -> str:
+        """The exact answer of a confirmed route, having done what it asks (a timer set,
+        a fact forgotten)."""
+        if route.outcome is Outcome.WAKE:
+            return self.settings.activation.acknowledgement
+        if route.outcome is Outcome.SKILL:
+            assert route.skill is not None
+            said = route.skill(self.skill_context())
+            log.debug("answered by a skill: %r", said)
+            return said
+        assert route.outcome is Outcome.MEMORY and self.memory is not None
+        return self.memory.answer(route.request) or ""
+
+    def prompt(self, route: Route, mood: Affect | None) -> Prompt:
+        """The language model's prompt: persona, history, the notes for this turn, the turn."""
+        known = self.memory.context(route.request) if self.memory is not None else ""
+        max_sentences = self.settings.llm.max_sentences
+        if mood is not None and mood.hurried:
+            max_sentences = 1  # in a hurry: one sentence will do
+        tone = mood.tone() if mood is not None else ""
+        messages = self.conversation.messages_for(route.request, known, tone)
+        return Prompt(messages, max_sentences, mood.pace if mood is not None else 1.0)
+
+    def skill_context(self) -> SkillContext:
+        now = datetime.fromtimestamp(self.alarms.clock())
+        return SkillContext(now, self.alarms, self.last_reply, self.device)
+
+    # -- keeping ----------------------------------------------------------------------
+
+    def finish(
+        self,
+        route: Route,
+        result: TurnResult,
+        confirmed: bool,
+        spoke_until: float,
+        mood: Affect | None = None,
+    ) -> None:
+        """Keep what a turn leaves: the exchange, the user's facts, their usual voice, and
+        when the assistant last spoke to them. confirmed False: a guess on a pause that
+        the user talked over (nothing of them is learnt from it); spoke_until: the stream
+        time the reply's sound ends."""
+        if result.reply:
+            self.last_reply = result.reply
+            self.replied_until = spoke_until
+        if route.outcome is Outcome.WAKE or result.held_back:
+            return  # a held-back request is answered, whole, by the next turn
+        self.conversation.add_exchange(route.request, result.reply)
+        if not confirmed:
+            return
+        memory = self.memory
+        if memory is not None and route.outcome is Outcome.GENERATE:
+            self._learn(memory, route.request)
+        if mood is not None and self.affect is not None and mood.features is not None:
+            self.affect.baseline.update(mood.features)
+
+    def _learn(self, memory: Memory, text: str) -> None:
+        """The facts the user stated; what the patterns miss, the model may read later."""
+        if not memory.learn(text) and self.read_later is not None:
+            self.read_later(memory, text)

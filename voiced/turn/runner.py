@@ -1,0 +1,286 @@
+"""One turn, the same for every way in: request → router → reply → speaker → finish.
+
+The runner owns the loaded engines and their workers. `respond` takes a request (or the
+transcription that will become one), has the router decide, then carries the route out:
+an exact answer or the model's sentences, each spoken as soon as it is ready. Barge-in
+cancels the carrying out; what was heard until then is what the history keeps.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import threading
+from collections.abc import Awaitable
+from dataclasses import dataclass
+
+import numpy as np
+
+from voiced.affect import Affect
+from voiced.audio import AudioSink, StreamClock
+from voiced.audio.echo import PlaybackReference
+from voiced.config import Settings
+from voiced.device import Volume
+from voiced.dialogue import Conversation
+from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
+from voiced.memory import Memory
+from voiced.turn.reply import Reply
+from voiced.turn.request import Origin, Outcome, Request, SttError, TurnResult
+from voiced.turn.router import Route, Router
+from voiced.turn.speaker import Speaker, Spoken
+from voiced.turn.workers import Workers
+from voiced.types import Transcript, TurnTimings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Engines:
+    stt: SpeechToText
+    llm: ChatModel
+    tts: TextToSpeech
+    vad: VoiceActivity | None = None
+
+
+class TurnRunner:
+    def __init__(
+        self,
+        engines: Engines,
+        settings: Settings,
+        clock: StreamClock,
+        conversation: Conversation,
+        workers: Workers,
+    ) -> None:
+        self.engines = engines
+        self.clock = clock
+        self.workers = workers
+        self.volume = Volume()
+        self.router = Router(settings, conversation)
+        self.router.read_later = self._read_later
+        self.speaker = Speaker(engines.tts, workers, clock, self.volume)
+        self.stopping = threading.Event()
+        """Set when the whole loop stops: the model stops writing at once."""
+        self._reading: set[asyncio.Future[None]] = set()
+        self._responding = False
+        self._work: asyncio.Future[Affect | None] | None = None
+        self._interrupt_at_s: float | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.router.settings
+
+    @settings.setter
+    def settings(self, settings: Settings) -> None:
+        self.router.settings = settings
+
+    @property
+    def conversation(self) -> Conversation:
+        return self.router.conversation
+
+    @property
+    def reference(self) -> PlaybackReference | None:
+        return self.speaker.reference
+
+    @reference.setter
+    def reference(self, reference: PlaybackReference | None) -> None:
+        self.speaker.reference = reference
+
+    # -- the models -------------------------------------------------------------------
+
+    def warm_up(self) -> None:
+        """Run each model once (blocking) so the first real turn pays no start-up costs.
+
+        The LLM warm-up also leaves the persona prefix in its KV cache.
+        """
+        self.engines.stt.transcribe(np.zeros(8000, dtype=np.int16))
+        self.read_history()
+        for _ in self.engines.tts.synthesize("Hello."):
+            pass
+
+    def read_history(self) -> None:
+        """Have the LLM read the persona and the history (blocking), into its KV cache."""
+        warm = self.conversation.messages_for("Hello.")
+        for _ in itertools.islice(self.engines.llm.stream(warm), 1):
+            pass
+
+    async def transcribe(self, audio: np.ndarray) -> Transcript:
+        try:
+            return await self.workers.run("stt", self.engines.stt.transcribe, audio)
+        except Exception as exc:
+            raise SttError(exc) from exc
+
+    async def hear(
+        self,
+        audio: np.ndarray,
+        started_s: float,
+        carried: str = "",
+        transcript: Awaitable[Transcript] | None = None,
+    ) -> Request:
+        """The request an utterance makes, once transcribed (it may have been already, on
+        a pause), joined to the words held back before it."""
+        heard = await (transcript if transcript is not None else self.transcribe(audio))
+        return Request.heard(heard, audio, started_s, carried)
+
+    async def say(self, text: str, sink: AudioSink) -> float:
+        """Speak a text (not a reply: nothing enters the conversation); returns its length."""
+        return await self.speaker.say(text, sink)
+
+    # -- one turn ---------------------------------------------------------------------
+
+    @property
+    def busy(self) -> bool:
+        return self._responding
+
+    def interrupt(self, at_s: float) -> None:
+        """Stop the turn in progress (barge-in): no more words, playback cut at once."""
+        if self._responding and self._interrupt_at_s is None:
+            self._interrupt_at_s = at_s
+            if self._work is not None:
+                self._work.cancel()
+
+    async def respond(
+        self,
+        request: Request | Awaitable[Request],
+        sink: AudioSink,
+        timings: TurnTimings,
+        gate: asyncio.Event | None = None,
+    ) -> TurnResult:
+        """Answer one request; nothing is played before `gate` is set (the end of the turn
+        confirmed: a reply prepared on a pause waits for it)."""
+        self._responding, self._interrupt_at_s = True, None
+        try:
+            return await self._respond(request, sink, timings, gate)
+        finally:
+            self._responding, self._work = False, None
+
+    async def _respond(
+        self,
+        incoming: Request | Awaitable[Request],
+        sink: AudioSink,
+        timings: TurnTimings,
+        gate: asyncio.Event | None,
+    ) -> TurnResult:
+        request = incoming if isinstance(incoming, Request) else await incoming
+        timings.mark("transcript_s", self.clock.now())
+        log.debug("transcript %r", request.transcript.text)
+        route = self.router.decide(request, on_pause=gate is not None)
+        result = TurnResult(request.transcript, route.outcome, heard=request.text, timings=timings)
+        result.request = route.request
+        spoken, mood = Spoken(), None
+        try:
+            if self._interrupt_at_s is None:
+                self._work = asyncio.ensure_future(
+                    self._carry_out(request, route, sink, timings, gate, spoken)
+                )
+                try:
+                    mood = await self._work
+                except asyncio.CancelledError:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # dropped from outside (the user went on after a pause)
+            if self._interrupt_at_s is not None and route.outcome not in _UNANSWERED:
+                result.interrupted = True
+                timings.extra["interrupt_s"] = round(self._interrupt_at_s, 4)
+        finally:
+            if route.outcome not in _UNANSWERED:
+                result.reply = spoken.heard()
+                spoke_until = max(self.clock.now(), sink.busy_until())
+                self.router.finish(route, result, gate is None or gate.is_set(), spoke_until, mood)
+                if self.conversation.start_moved:
+                    self._read_history_ahead()
+        if route.outcome is Outcome.IGNORED:
+            log.info("not for me (no wake phrase): %d words ignored", len(request.text.split()))
+        elif route.outcome is Outcome.NOTHING:
+            timings.extra["dropped"] = request.transcript.dropped
+        timings.mark("reply_done_s", max(self.clock.now(), sink.busy_until()))
+        return result
+
+    async def _carry_out(
+        self,
+        request: Request,
+        route: Route,
+        sink: AudioSink,
+        timings: TurnTimings,
+        gate: asyncio.Event | None,
+        spoken: Spoken,
+    ) -> Affect | None:
+        """What the route says to do (cancelled by a barge-in); how the user sounded."""
+        if route.waits and gate is not None:
+            # A mid-sentence pause, noise, or a command: decide nothing, and spend no CPU on
+            # a reply (it would slow the transcription that matters), until the end of the
+            # turn is confirmed.
+            await gate.wait()
+        if route.outcome in _UNANSWERED:
+            return None
+        reply = Reply(self.workers, self.clock, timings, self.stopping)
+        mood = None
+        if route.outcome.exact:
+            reply.exact(self.router.answer(route))
+        else:
+            mood = await self._mood(request, route, timings)
+            pipeline = self.settings.pipeline
+            prompt = self.router.prompt(route, mood)
+            first_clause = pipeline.first_clause_words
+            reply.generate(self.engines.llm, prompt, first_clause, whole=pipeline.sequential)
+        pace = mood.pace if mood is not None else 1.0
+        voiced = request.origin.speaks
+        await self.speaker.speak(reply, sink, timings, spoken, gate, pace, voiced)
+        return mood
+
+    async def _mood(self, request: Request, route: Route, timings: TurnTimings) -> Affect | None:
+        affect = self.router.affect
+        if affect is None or not len(request.audio) or not route.request:
+            return None
+        mood = await self.workers.run("stt", affect.estimate, request.audio, route.request, False)
+        timings.extra.update(arousal=round(mood.arousal, 2), valence=round(mood.valence, 2))
+        log.debug("the user sounds %s (%s)", mood.describe() or "as usual", mood.deviations)
+        return mood
+
+    # -- after the turn ---------------------------------------------------------------
+
+    async def settle(self) -> None:
+        """Let facts still being read be stored (a short wait, at the end)."""
+        await asyncio.gather(*self._reading, return_exceptions=True)
+
+    def _read_history_ahead(self) -> None:
+        """The history's start moved: the model reads it again now, while the user is
+        quiet, not at the start of the next reply (2-3 s for a full context)."""
+
+        def done(future: asyncio.Future[None]) -> None:
+            if not future.cancelled() and future.exception() is not None:
+                log.warning("reading the history ahead failed: %s", future.exception())
+
+        reading = asyncio.ensure_future(self.workers.run("llm", self.read_history))
+        reading.add_done_callback(done)
+
+    def _read_later(self, memory: Memory, text: str) -> None:
+        """Facts the patterns missed, read by the model once it is free (off the turn)."""
+        extractor = memory.extractor
+        if extractor is None or text.rstrip().endswith("?"):
+            return
+
+        async def read() -> None:
+            try:
+                memory.keep_read(await self.workers.run("llm", extractor.extract, text))
+            except Exception as exc:  # a misreading model must not harm the loop
+                log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
+
+        task = asyncio.ensure_future(read())
+        self._reading.add(task)
+        task.add_done_callback(self._reading.discard)
+
+
+_UNANSWERED = (Outcome.IGNORED, Outcome.NOTHING, Outcome.STOP)
+"""Routes that say nothing: no reply, nothing to keep."""
+
+
+async def text_turn(runner: TurnRunner, text: str, origin: Origin = Origin.TEXT) -> TurnResult:
+    """One typed turn answered in words (`voiced ask`, a Wyoming conversation), through the
+    same router as the voice loop."""
+    from voiced.audio.files import BufferSink
+
+    sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
+    now = runner.clock.now()
+    timings = TurnTimings(speech_end_s=now, endpoint_s=now)
+    return await runner.respond(Request.typed(text, origin), sink, timings)

@@ -1,0 +1,29 @@
+"""Where blocking work runs: one thread per engine, off the event loop."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class Workers:
+    """One single-thread executor per engine: calls to one model never overlap; and one
+    for quick work that needs no model (answers known from skills or memory, handing freed
+    memory back), so it never waits behind a busy one."""
+
+    def __init__(self) -> None:
+        self._pools = {
+            name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"voiced-{name}")
+            for name in ("stt", "llm", "tts", "answers")
+        }
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
+        return asyncio.get_running_loop().run_in_executor(self._pools[name], fn, *args)
+
+    def shutdown(self) -> None:
+        for pool in self._pools.values():
+            pool.shutdown(wait=False, cancel_futures=True)

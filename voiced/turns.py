@@ -1,0 +1,250 @@
+"""Taking turns: when the user's turn is over, and what happens to the reply meanwhile.
+
+A reply is prepared on a pause (transcript, reply, voice) and released when the end of
+the turn is confirmed, or dropped if the user goes on. A reply cut off before a word of
+it was heard means the user was still talking: their words are held back and answered,
+joined to what follows, by the next turn. Turns run one after another. A turn that fails
+gets a short apology that names no internals, and the loop goes on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from voiced import heap
+from voiced.audio import AudioSink
+from voiced.text import looks_finished
+from voiced.turn.request import Outcome, Request, StageError, TurnResult
+from voiced.turn.runner import TurnRunner
+from voiced.types import Transcript, TurnTimings, Utterance
+
+log = logging.getLogger("voiced.pipeline")
+"""The turn lines keep the logger name they always had: the README and log readers use it."""
+
+APOLOGY = "Sorry, something went wrong there. Could you ask me again?"
+APOLOGIES = {"stt": "Sorry, I could not make out what you said. Could you say it again?"}
+"""What is said when a turn fails, by the stage that failed (APOLOGY for the others)."""
+
+
+@dataclass
+class _Speculation:
+    """A turn started on a pause, before the end of the turn was certain.
+
+    Its transcript, reply and voice are prepared at once; nothing is played until
+    the end of the turn is confirmed (the gate opens). If the user goes on
+    speaking, it is dropped.
+    """
+
+    utterance: Utterance
+    transcript: asyncio.Future[Transcript]
+    timings: TurnTimings
+    gate: asyncio.Event
+    turn: asyncio.Task[TurnResult | None]
+
+
+class Turns:
+    def __init__(
+        self,
+        runner: TurnRunner,
+        sink: AudioSink,
+        on_turn: Callable[[TurnResult], None] | None = None,
+    ) -> None:
+        self.runner = runner
+        self.sink = sink
+        self.on_turn = on_turn
+        self.done: collections.deque[TurnResult] = collections.deque(maxlen=100)
+        """The latest turns (a daemon runs for months: only the recent ones are kept)."""
+        self.failures: collections.Counter[str] = collections.Counter()
+        """Turns that failed, by the stage that failed (logged; the loop went on)."""
+        self._speculation: _Speculation | None = None
+        self._turn: asyncio.Task[TurnResult | None] | None = None
+        self._carried = ""
+        """A request held back: the user seemed to go on (answered with what follows)."""
+        self._carried_from: Utterance | None = None
+        self._cancelled = False
+
+    # -- what the segmenter reports ---------------------------------------------------
+
+    def speculate(self, utterance: Utterance) -> None:
+        """A pause: transcribe and prepare the reply now, in case the turn is over."""
+        self.drop_speculation()
+        transcript = asyncio.ensure_future(self.runner.transcribe(utterance.audio))
+        timings = TurnTimings.of(utterance, ended=False)
+        gate = asyncio.Event()
+        turn = self._chain(utterance, transcript, timings, gate)
+        self._speculation = _Speculation(utterance, transcript, timings, gate, turn)
+
+    def drop_speculation(self) -> None:
+        if self._speculation is not None:
+            self._speculation.turn.cancel()
+            self._speculation = None
+
+    def reads_finished(self) -> bool:
+        """Whether the words before the pause read as a finished turn (end it now)."""
+        speculation = self._speculation
+        if speculation is None or not speculation.transcript.done():
+            return False
+        if speculation.transcript.cancelled() or speculation.transcript.exception() is not None:
+            return False
+        text = speculation.transcript.result().text
+        return looks_finished(text) and not self.runner.router.wake_only(text)
+
+    def commit(self, utterance: Utterance) -> None:
+        """The turn is over: release the speculative reply, or start one now."""
+        speculation, self._speculation = self._speculation, None
+        log.debug(
+            "end of turn at %.2f s (speech ending %.2f s; prepared on a pause: %s)",
+            utterance.endpoint_s,
+            utterance.speech_end_s,
+            speculation.utterance.speech_end_s if speculation else None,
+        )
+        if speculation is not None and speculation.utterance.speech_end_s == utterance.speech_end_s:
+            speculation.timings.endpoint_s = utterance.endpoint_s
+            speculation.gate.set()
+            return
+        if speculation is not None:
+            speculation.turn.cancel()
+        self._chain(utterance, None, TurnTimings.of(utterance), _open_gate())
+
+    def resume_carried(self) -> None:
+        """What seemed the user going on was too short to be words (a click, a cough):
+        answer the request it held back after all."""
+        self.drop_speculation()
+
+        async def resume(previous: asyncio.Task[TurnResult | None] | None) -> TurnResult | None:
+            if previous is not None:
+                await asyncio.gather(previous, return_exceptions=True)
+            origin = self._carried_from
+            if not self._carried or origin is None:
+                return None
+            nothing_more = asyncio.get_running_loop().create_future()
+            nothing_more.set_result(Transcript(""))
+            return await self._answer(
+                origin, nothing_more, TurnTimings.of(origin), _open_gate(), None
+            )
+
+        self._turn = asyncio.create_task(resume(self._turn))
+
+    # -- from outside -----------------------------------------------------------------
+
+    def ask(self, request: Request) -> asyncio.Task[TurnResult | None]:
+        """A typed request, answered in turn like a spoken one."""
+        now = round(self.runner.clock.now(), 4)
+        timings = TurnTimings(speech_start_s=now, speech_end_s=now, endpoint_s=now)
+        previous = self._turn
+        self._turn = asyncio.create_task(self._run(request, timings, _open_gate(), previous))
+        return self._turn
+
+    def cancel(self) -> bool:
+        """Stop the reply being answered; its request is dropped, not carried. False:
+        no turn was in progress."""
+        if not self.runner.busy:
+            return False
+        self._cancelled = True
+        self.runner.interrupt(self.runner.clock.now())
+        return True
+
+    async def finish(self) -> None:
+        """Until the last turn has ended."""
+        while self._turn is not None and not self._turn.done():
+            await self._turn
+
+    async def close(self) -> None:
+        if self._turn is not None:
+            self._turn.cancel()
+            await asyncio.gather(self._turn, return_exceptions=True)
+
+    # -- one after another ------------------------------------------------------------
+
+    def _chain(
+        self,
+        utterance: Utterance,
+        transcript: asyncio.Future[Transcript] | None,
+        timings: TurnTimings,
+        gate: asyncio.Event,
+    ) -> asyncio.Task[TurnResult | None]:
+        """Turns run one after another, each starting once the one before has ended."""
+        previous = self._turn
+        self._turn = asyncio.create_task(
+            self._answer(utterance, transcript, timings, gate, previous)
+        )
+        return self._turn
+
+    async def _answer(
+        self,
+        utterance: Utterance,
+        transcript: asyncio.Future[Transcript] | None,
+        timings: TurnTimings,
+        gate: asyncio.Event,
+        previous: asyncio.Task[TurnResult | None] | None,
+    ) -> TurnResult | None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        carried, origin = self._carried, self._carried_from
+        started_s = origin.speech_start_s if carried and origin else utterance.speech_start_s
+        request = self.runner.hear(utterance.audio, started_s, carried, transcript)
+        result = await self._run(request, timings, gate, None)
+        if result is not None and result.held_back:
+            # Cut off before a word was said: the user was still going; keep their words.
+            # Not a turn of its own: it is answered, with what follows, by the next one.
+            self._carried, self._carried_from = result.heard, utterance
+            log.debug("held back %r: the user goes on", result.heard)
+        elif result is not None:
+            self._carried, self._carried_from = "", None
+        return result
+
+    async def _run(
+        self,
+        request: Request | Awaitable[Request],
+        timings: TurnTimings,
+        gate: asyncio.Event,
+        previous: asyncio.Task[TurnResult | None] | None,
+    ) -> TurnResult | None:
+        if previous is not None:
+            await asyncio.gather(previous, return_exceptions=True)
+        self._cancelled = False
+        try:
+            result = await self.runner.respond(request, self.sink, timings, gate)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # one failed turn must not end the loop
+            stage = exc.stage if isinstance(exc, StageError) else "turn"
+            self.failures[stage] += 1
+            log.error("turn failed in the %s: %s", stage, exc)
+            log.debug("turn failure", exc_info=True)
+            await self._apologise(APOLOGIES.get(stage, APOLOGY))
+            return None
+        if result.interrupted and self._cancelled:
+            result.outcome = Outcome.CANCEL
+        elif result.held_back:
+            return result
+        timings.extra.update(interrupted=result.interrupted, command=_command(result))
+        log.info("turn %s", timings.to_json())
+        log.debug("heard %r, said %r", result.request or result.transcript.text, result.reply)
+        self.done.append(result)
+        if self.on_turn is not None:
+            self.on_turn(result)
+        self.runner.workers.run("answers", heap.give_back)  # a turn's garbage goes back
+        return result
+
+    async def _apologise(self, apology: str) -> None:
+        """Say that something went wrong, rather than nothing at all (if the voice works)."""
+        try:
+            await self.runner.say(apology, self.sink)
+        except Exception as exc:
+            log.error("could not say sorry either: %s: %s", type(exc).__name__, exc)
+
+
+def _command(result: TurnResult) -> str | None:
+    """The turn line's "command": what answered it when it was not the model."""
+    return None if result.outcome is Outcome.GENERATE else result.outcome.value
+
+
+def _open_gate() -> asyncio.Event:
+    gate = asyncio.Event()
+    gate.set()
+    return gate
