@@ -95,12 +95,13 @@ def voiced(*args: str, env: dict[str, str] | None = None, timeout: float = 300, 
     )
 
 
-MODEL_FIXTURES = {"stt", "tts", "llm"}
+MODEL_FIXTURES = {"stt", "tts", "llm", "daemon"}
+"""Fixtures that load real models (`daemon`: a `voiced run` child process)."""
 
 
 def pytest_collection_modifyitems(items):
     """A test that loads a real model is slow, whether its module says so or not: `make
-    unit` stays quick."""
+    unit` stays quick (so is one that starts `voiced` in a child process: it is marked)."""
     for item in items:
         if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.slow)

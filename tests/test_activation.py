@@ -71,6 +71,7 @@ def _session(tmp_path, heard, pattern, settings):
     return pipeline, tts, llm
 
 
+@pytest.mark.slow
 def test_wake_mode_in_the_loop_ignores_others_and_takes_follow_ups(tmp_path):
     settings = replace(SETTINGS, activation=WAKE)
     heard = [

@@ -114,6 +114,7 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     assert pipeline.turns[0].timings.extra["arousal"] == -0.6
 
 
+@pytest.mark.slow
 def test_affect_command_on_recordings(tmp_path):
     calm = tmp_path / "calm.wav"
     excited = tmp_path / "excited.wav"

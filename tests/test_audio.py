@@ -3,7 +3,7 @@ import wave
 import numpy as np
 
 from tests.fakes import ManualClock
-from voiced.audio import Resampler, to_int16
+from voiced.audio import Resampler, resample, to_int16
 from voiced.audio.files import FileSink
 
 
@@ -18,6 +18,7 @@ def test_resampler_keeps_pitch_and_length_across_chunks():
     tone = to_int16(0.5 * np.sin(2 * np.pi * 440 * t))
     resampler = Resampler(rate_in, rate_out)
     out = np.concatenate([resampler.process(c) for c in np.array_split(tone, 37)])
+    out = np.concatenate([out, resampler.flush()])
     assert abs(len(out) - rate_out) <= 2
     assert abs(dominant_hz(out.astype(float), rate_out) - 440) < 3
     # no clicks at chunk joins: neighbouring samples of a 440 Hz tone stay close
@@ -26,9 +27,33 @@ def test_resampler_keeps_pitch_and_length_across_chunks():
 
 def test_resampler_upsamples_too():
     tone = to_int16(0.5 * np.sin(2 * np.pi * 300 * np.arange(22050) / 22050))
-    out = Resampler(22050, 44100).process(tone)
+    out = resample(tone, 22050, 44100)
     assert abs(len(out) - 44100) <= 2
     assert abs(dominant_hz(out.astype(float), 44100) - 300) < 3
+
+
+def level_db(signal: np.ndarray, reference: np.ndarray) -> float:
+    rms = np.sqrt(np.mean(signal.astype(float) ** 2))
+    return float(20 * np.log10(max(rms, 1e-9) / np.sqrt(np.mean(reference.astype(float) ** 2))))
+
+
+def test_what_lies_above_the_new_nyquist_is_filtered_not_folded_back():
+    # a 10 kHz tone at 48 kHz has no place at 16 kHz: linear interpolation folded it to a
+    # full-level 6 kHz whistle; a band-limited resampler leaves next to nothing
+    t = np.arange(48_000) / 48_000
+    high = to_int16(0.5 * np.sin(2 * np.pi * 10_000 * t))
+    resampler = Resampler(48_000, 16_000)
+    out = np.concatenate([resampler.process(c) for c in np.array_split(high, 50)])
+    assert level_db(out[800:], high) < -40
+    # while speech frequencies pass at full level
+    voice = to_int16(0.5 * np.sin(2 * np.pi * 3_000 * t))
+    assert abs(level_db(resample(voice, 48_000, 16_000)[800:-800], voice)) < 0.5
+
+
+def test_float_audio_stays_float():
+    tone = (0.25 * np.sin(2 * np.pi * 200 * np.arange(22050) / 22050)).astype(np.float32)
+    out = resample(tone, 22050, 16000)
+    assert out.dtype == np.float32 and abs(len(out) - 16000) <= 2
 
 
 def test_file_sink_is_time_aligned_with_the_stream(tmp_path):

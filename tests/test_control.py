@@ -270,3 +270,16 @@ def test_without_a_daemon_the_commands_say_so(tmp_path):
     assert result.returncode == EXIT_NOT_RUNNING
     (line,) = result.stderr.strip().splitlines()
     assert line.startswith("voiced: voiced is not running")
+
+
+def test_a_timer_asked_without_the_daemon_flag_is_handed_to_the_daemon(daemon):
+    # `voiced ask` alone cannot say a timer when it is due; the running daemon can
+    sock, log = daemon
+    asked = ctl(sock, "ask", "Set a timer for ten minutes called pasta.")
+    assert asked.returncode == 0, asked.stderr
+    assert "handed to the running daemon" in asked.stderr
+    assert "I can only keep timers" not in asked.stdout and "10 minute" in asked.stdout
+    left = ctl(sock, "ask", "How long is left on the pasta timer?")
+    assert "left" in left.stdout, left.stdout
+    cancelled = ctl(sock, "ask", "Cancel the pasta timer.")
+    assert cancelled.returncode == 0 and "pasta" in cancelled.stdout.lower(), cancelled.stdout

@@ -2,6 +2,8 @@
 
 import json
 
+import pytest
+
 from tests.conftest import ROOT, voiced
 from voiced.doctor import EXIT_BLOCKED
 
@@ -10,6 +12,7 @@ def findings(result):
     return {f["check"]: f for f in json.loads(result.stdout)}
 
 
+@pytest.mark.slow
 def test_the_default_models_pass_their_sha256_and_the_machine_is_described():
     result = voiced("doctor", "--json")
     found = findings(result)
@@ -21,6 +24,7 @@ def test_the_default_models_pass_their_sha256_and_the_machine_is_described():
     assert result.returncode == EXIT_BLOCKED
 
 
+@pytest.mark.slow
 def test_a_corrupt_model_file_is_caught_with_its_fix(tmp_path):
     models = tmp_path / "models"
     for name in ("llm", "piper"):
@@ -43,6 +47,7 @@ def test_a_corrupt_model_file_is_caught_with_its_fix(tmp_path):
     assert next(x for x in result.stdout.splitlines() if "llm model" in x).startswith("ok")
 
 
+@pytest.mark.slow
 def test_a_missing_model_and_a_bad_config_are_each_one_line(tmp_path):
     cfg = tmp_path / "c.toml"
     cfg.write_text('[llm]\nmodel = "nowhere.gguf"\n')
@@ -54,6 +59,7 @@ def test_a_missing_model_and_a_bad_config_are_each_one_line(tmp_path):
     assert result.stdout.splitlines()[0].startswith(f"FAIL  config: {cfg}: llm.temperature")
 
 
+@pytest.mark.slow
 def test_remote_engines_are_checked_for_reach():
     import socket
 

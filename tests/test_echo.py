@@ -82,6 +82,7 @@ def test_echo_canceller_keeps_the_user_talking_over_it(voices, stt):
     assert "universe" in heard and "exist" in heard, heard
 
 
+@pytest.mark.slow
 def test_file_source_can_mix_the_replies_back_in_as_a_room_would():
     clock = ManualClock()
     ref = PlaybackReference()

@@ -5,7 +5,7 @@ import pytest
 
 from tests.conftest import NOISE_CLIPS, SPEECH_CLIPS
 from tests.wer import wer
-from voiced.audio import Resampler
+from voiced.audio import resample
 from voiced.config import LlmSettings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines.whisper import read_audio_file
@@ -50,7 +50,7 @@ def test_piper_to_whisper_round_trip(tts, stt):
     sentence = "The weather is lovely today, so let us go for a walk in the park."
     audio = np.concatenate(list(tts.synthesize(sentence)))
     assert audio.dtype == np.int16 and len(audio) > tts.sample_rate_hz  # more than a second
-    at_16k = Resampler(tts.sample_rate_hz, 16000).process(audio)
+    at_16k = resample(audio, tts.sample_rate_hz, 16000)
     assert wer(sentence, stt.transcribe(at_16k).text) <= 0.15
 
 

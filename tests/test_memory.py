@@ -184,6 +184,7 @@ def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
     assert "Their sister is called Marie." in prompts[0][-2]["content"]
 
 
+@pytest.mark.slow
 def test_memory_from_the_command_line(tmp_path):
     env = {"XDG_STATE_HOME": str(tmp_path)}
     added = voiced("memory", "add", "My name is Anna and I live in Lyon.", env=env)

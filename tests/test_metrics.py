@@ -9,6 +9,7 @@ import time
 import urllib.request
 
 import numpy as np
+import pytest
 
 from tests.conftest import DATA, ROOT
 from voiced.metrics import Metrics
@@ -42,6 +43,7 @@ def free_port():
         return sock.getsockname()[1]
 
 
+@pytest.mark.slow
 def test_the_daemon_serves_metrics_on_loopback(tmp_path):
     from voiced.audio.files import write_wav
     from voiced.engines.whisper import read_audio_file

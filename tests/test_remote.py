@@ -176,12 +176,14 @@ def test_the_llm_on_a_real_openai_compatible_server_then_the_server_stops(llama_
     assert chat.fallback.down and chat.fallback.failures == 1
 
 
+@pytest.mark.slow
 def test_an_unreachable_url_is_a_remote_error_not_a_crash():
     llm = LlmSettings(backend="openai", url=f"http://127.0.0.1:{_free_port()}/v1", remote_model="x")
     with pytest.raises(RemoteError):
         "".join(OpenAiChat(llm).stream(HELLO))
 
 
+@pytest.mark.slow
 def test_a_wyoming_host_that_does_not_answer_is_given_up_on_connecting():
     """A server machine that is off: connecting hangs (here: a listener whose backlog is
     full drops the handshake). The connect bound ends it, not the whole exchange's."""

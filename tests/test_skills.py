@@ -234,6 +234,7 @@ def _ringing_run(tmp_path, pattern, heard, due_in_s):
     return pipeline, alarms, said_at
 
 
+@pytest.mark.slow
 def test_a_due_timer_is_said_when_idle_and_again_until_answered(tmp_path):
     pattern = [("silence", 1.0), ("silence", 15.0), ("speech", 0.6), ("silence", 12.0)]
     pipeline, alarms, said_at = _ringing_run(tmp_path, pattern, ["Thanks."], due_in_s=1.0)
@@ -244,6 +245,7 @@ def test_a_due_timer_is_said_when_idle_and_again_until_answered(tmp_path):
     assert alarms.pending() == []
 
 
+@pytest.mark.slow
 def test_a_due_timer_waits_for_a_gap_while_the_user_talks(tmp_path):
     pattern = [("silence", 0.5), ("speech", 2.0), ("silence", 8.0)]
     pipeline, _, said_at = _ringing_run(tmp_path, pattern, ["Tell me a story."], due_in_s=1.0)

@@ -103,6 +103,7 @@ def test_ready_status_watchdog_and_a_clean_sigterm(tmp_path):
     assert messages[-1] == "STOPPING=1\nSTATUS=stopping"
 
 
+@pytest.mark.slow
 def test_as_a_service_a_missing_device_is_waited_for_not_a_restart_loop(tmp_path):
     # No sound card here: the reply's speaker does not exist. By hand that is exit 69 at
     # once; under systemd it waits (telling systemd why) until stopped.
@@ -186,6 +187,7 @@ def units(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["voiced.service", "voiced-system.service"])
 def test_units_pass_systemd_verify(units, name):
     result = subprocess.run(
@@ -217,6 +219,7 @@ def test_hardening_does_not_regress(units):
     assert exposure(units / "voiced.service") <= 2.5
 
 
+@pytest.mark.slow
 def test_the_units_network_follows_the_configuration():
     from dataclasses import replace
 

@@ -134,9 +134,9 @@ def test_synthesize_then_transcribe_it_back(server):
     pcm = b"".join(AudioChunk.from_event(e).audio for e in got if e.type == "audio-chunk")
     audio = np.frombuffer(pcm, dtype="<i2")
     assert start.rate == 22050 and len(audio) > start.rate  # over a second of speech
-    from voiced.audio import Resampler
+    from voiced.audio import resample
 
-    back = transcribe(uri, Resampler(start.rate, 16000).process(audio))
+    back = transcribe(uri, resample(audio, start.rate, 16000))
     assert wer(said, back) <= 0.3, back
 
 

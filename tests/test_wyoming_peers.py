@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import DATA, ROOT, clip
 from tests.test_wyoming import free_port, wait_for_port
 from tests.wer import wer
-from voiced.audio import Resampler
+from voiced.audio import resample
 from voiced.engines.remote import FallbackStt, FallbackTts, WyomingStt, WyomingTts
 from voiced.engines.whisper import read_audio_file
 
@@ -81,7 +81,7 @@ def test_text_to_speech_on_wyoming_piper_then_it_stops(piper_server, tts, stt):
     for expect_down in (False, True):
         audio = np.concatenate(list(engine.synthesize(said)))
         assert len(audio) > tts.sample_rate_hz  # over a second of speech
-        heard = stt.transcribe(Resampler(tts.sample_rate_hz, 16000).process(audio)).text
+        heard = stt.transcribe(resample(audio, tts.sample_rate_hz, 16000)).text
         assert wer(said, heard) <= 0.3, heard
         assert engine.fallback.down == expect_down
         process.terminate()  # then the server goes away: the local voice speaks

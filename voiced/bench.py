@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from voiced.audio import Resampler
+from voiced.audio import resample
 from voiced.audio.files import write_wav
 from voiced.types import SAMPLE_RATE_HZ
 
@@ -145,10 +145,10 @@ def build_prompts() -> list[Prompt]:
         return Prompt(name, (read_audio_file(DATA / name) * 32767).astype(np.int16), speech)
 
     tts = make_tts(load_settings())
-    resample = Resampler(tts.sample_rate_hz, SAMPLE_RATE_HZ)
 
     def synthesised(text: str, interrupts: bool = False) -> Prompt:
-        audio = resample.process(np.concatenate(list(tts.synthesize(text))))
+        speech = np.concatenate(list(tts.synthesize(text)))
+        audio = resample(speech, tts.sample_rate_hz, SAMPLE_RATE_HZ)
         return Prompt(text, audio, True, interrupts=interrupts)
 
     prompts = [recorded(name, True) for name in HUMAN_PROMPTS]

@@ -356,14 +356,30 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     """One typed turn through the same router as the voice loop (skills, memory, history).
-    Without the daemon nothing here can ring a timer: timers are declined."""
+    Nothing in this process could say a timer when it is due: a timer goes to the running
+    daemon (answered aloud there), or is declined when none runs."""
     if args.daemon:
         print(_request(args, "ask", text=args.text)["reply"])
         return EXIT_OK
     from voiced.turn.load import load_runner
+    from voiced.turn.request import Origin, Request
     from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
+    route = runner.router.decide(Request.typed(args.text, Origin.TEXT))
+    socket = args.socket or find_control_socket()
+    if route.needs_ringer and socket.exists():
+        from voiced.control import ControlError
+
+        try:
+            reply = _request(args, "ask", text=args.text)["reply"]
+        except ControlError as exc:  # a socket left behind: no daemon after all
+            log.info("no daemon to hand the timer to (%s)", exc.message)
+        else:
+            log.info("a timer: handed to the running daemon, which can say it when it is due")
+            print(reply)
+            runner.workers.shutdown()
+            return EXIT_OK
 
     async def turn() -> str:
         try:

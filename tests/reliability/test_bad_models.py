@@ -8,6 +8,8 @@ import pytest
 from tests.conftest import DATA, ROOT, voiced
 from voiced.errors import EXIT_CONFIG
 
+pytestmark = pytest.mark.slow
+
 MODELS = ROOT / "models"
 HTML = b"<!DOCTYPE html><html><head><title>404 Not Found</title></head><body>nope</body></html>\n"
 

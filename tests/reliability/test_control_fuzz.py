@@ -10,10 +10,13 @@ import sys
 import time
 
 import numpy as np
+import pytest
 
 from tests.conftest import DATA, ROOT
 from voiced.audio.files import write_wav
 from voiced.engines.whisper import read_audio_file
+
+pytestmark = pytest.mark.slow
 
 RATE = 16000
 FAILURES: list[str] = []

@@ -8,11 +8,14 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from tests.conftest import ROOT, voiced
 from voiced.alarms import Alarms
 from voiced.memory import Memory, MemoryStore
 
 
+@pytest.mark.slow
 def test_a_corrupt_memory_file_is_set_aside_and_a_fresh_one_begun(tmp_path, caplog):
     path = tmp_path / "memory.db"
     garbage = b"SQLite format 3\x00" + os.urandom(8192)
@@ -26,6 +29,7 @@ def test_a_corrupt_memory_file_is_set_aside_and_a_fresh_one_begun(tmp_path, capl
     assert (path.stat().st_mode & 0o777) == 0o600
 
 
+@pytest.mark.slow
 def test_a_corrupt_memory_file_does_not_stop_the_command_line(tmp_path):
     (tmp_path / "voiced").mkdir(mode=0o700)
     (tmp_path / "voiced" / "memory.db").write_bytes(b"<html>not a database</html>" * 100)
@@ -106,6 +110,7 @@ while True:  # write as fast as it can, until killed
 """
 
 
+@pytest.mark.slow
 def test_sigkill_while_writing_leaves_memory_and_timers_intact(tmp_path):
     for delay in (0.3, 0.7, 1.1):
         child = subprocess.Popen(

@@ -11,6 +11,8 @@ import pytest
 from tests.fakes import ManualClock
 from voiced.audio import devices
 
+pytestmark = pytest.mark.slow
+
 
 class FakePortAudio:
     """sounddevice's surface as MicrophoneSource uses it. Each stream delivers blocks

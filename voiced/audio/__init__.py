@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -57,27 +57,56 @@ class AudioSink(Protocol):
 
 
 class Resampler:
-    """Streaming linear-interpolation resampler (mono), continuous across chunks."""
+    """Streaming band-limited resampling (mono), continuous across chunks: FFmpeg's
+    swresample through PyAV, which faster-whisper already brings. Content above the new
+    Nyquist frequency is filtered out, not folded back (a 10 kHz tone at 48 kHz leaves
+    about -60 dB at 16 kHz, where linear interpolation left a full-level 6 kHz alias).
+    It holds back a few samples of filter delay: `flush` gives them at the end."""
 
     def __init__(self, from_hz: int, to_hz: int) -> None:
         self.from_hz = from_hz
-        self.ratio = from_hz / to_hz
-        self._position = 0.0  # next output sample, in input samples, relative to _last
-        self._last = np.zeros(1, dtype=np.float32)
+        self.to_hz = to_hz
+        self._resampler: Any = None
+        self._format = ""
 
     def process(self, chunk: np.ndarray) -> np.ndarray:
-        if self.ratio == 1.0:
+        """int16 in, int16 out; any float in, float32 out."""
+        if self.from_hz == self.to_hz or not len(chunk):
             return chunk
-        data = np.concatenate([self._last, chunk.astype(np.float32)])
-        positions = np.arange(self._position, len(data) - 1, self.ratio)
-        out = np.interp(positions, np.arange(len(data)), data)
-        self._position = (positions[-1] + self.ratio if len(positions) else self._position) - (
-            len(data) - 1
-        )
-        self._last = data[-1:]
-        return (
-            out.astype(chunk.dtype) if chunk.dtype != np.int16 else np.round(out).astype(np.int16)
-        )
+        import av
+
+        fmt = "s16" if chunk.dtype == np.int16 else "flt"
+        if self._resampler is None:
+            self._resampler = av.AudioResampler(format=fmt, layout="mono", rate=self.to_hz)
+            self._format = fmt
+        if fmt != self._format:
+            raise ValueError(f"a resampler of {self._format} audio was given {chunk.dtype}")
+        samples = chunk if fmt == "s16" else chunk.astype(np.float32)
+        frame = av.AudioFrame.from_ndarray(samples.reshape(1, -1), format=fmt, layout="mono")
+        frame.sample_rate = self.from_hz
+        return self._gather(self._resampler.resample(frame), fmt)
+
+    def flush(self) -> np.ndarray:
+        """What the filter still holds, at the end of the stream (then it is spent)."""
+        if self._resampler is None:
+            return np.zeros(0, dtype=np.int16)
+        resampler, self._resampler = self._resampler, None
+        return self._gather(resampler.resample(None), self._format)
+
+    @staticmethod
+    def _gather(frames: list[Any], fmt: str) -> np.ndarray:
+        dtype = np.int16 if fmt == "s16" else np.float32
+        if not frames:
+            return np.zeros(0, dtype=dtype)
+        return np.concatenate([f.to_ndarray().reshape(-1) for f in frames]).astype(dtype)
+
+
+def resample(audio: np.ndarray, from_hz: int, to_hz: int) -> np.ndarray:
+    """One whole piece of audio at another rate (its last samples included)."""
+    if from_hz == to_hz or not len(audio):
+        return audio
+    resampler = Resampler(from_hz, to_hz)
+    return np.concatenate([resampler.process(audio), resampler.flush()])
 
 
 def to_int16(audio: np.ndarray) -> np.ndarray:

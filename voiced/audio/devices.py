@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from voiced.audio import Resampler, StreamClock, to_int16
+from voiced.audio import Resampler, StreamClock, resample, to_int16
 from voiced.errors import AudioDeviceError
 from voiced.types import SAMPLE_RATE_HZ
 
@@ -342,7 +342,6 @@ class SpeakerSink:
         sd = _sounddevice()
         index = find_device(self._device_name, "output")
         self._device_hz = _pick_rate(sd, index, "output", self.sample_rate_hz)
-        self._resampler = Resampler(self.sample_rate_hz, self._device_hz)
         try:
             self._stream = sd.OutputStream(
                 device=index,
@@ -404,7 +403,9 @@ class SpeakerSink:
         out[filled:] = 0
 
     def play(self, audio: np.ndarray) -> float:
-        samples = self._resampler.process(to_int16(audio))
+        # each piece whole (a sentence ends in silence): nothing of it is held back for
+        # the next, which a barge-in might drop
+        samples = resample(to_int16(audio), self.sample_rate_hz, self._device_hz)
         now = self._clock.now()
         with self._lock:
             ahead_s = self._queued / self._device_hz

@@ -12,7 +12,7 @@ from collections import deque
 
 import numpy as np
 
-from voiced.audio import Resampler, to_int16
+from voiced.audio import resample, to_int16
 from voiced.types import SAMPLE_RATE_HZ
 
 
@@ -24,7 +24,7 @@ class PlaybackReference:
         self._keep = int(keep_s * SAMPLE_RATE_HZ)
 
     def add(self, start_s: float, audio: np.ndarray, rate_hz: int) -> None:
-        samples = Resampler(rate_hz, SAMPLE_RATE_HZ).process(to_int16(audio))
+        samples = resample(to_int16(audio), rate_hz, SAMPLE_RATE_HZ)
         start = round(start_s * SAMPLE_RATE_HZ)
         horizon = start - self._keep
         self._chunks = [(s, c) for s, c in self._chunks if s + len(c) > horizon]

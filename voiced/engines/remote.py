@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from voiced.audio import Resampler, to_int16
+from voiced.audio import resample, to_int16
 from voiced.config import LlmSettings
 from voiced.engines import ChatModel, Message, SpeechToText, TextToSpeech
 from voiced.types import SAMPLE_RATE_HZ, Transcript
@@ -266,7 +266,7 @@ class WyomingTts:
         """The remote voice speaks at its own pace (Wyoming has no pace setting)."""
         audio, rate = _run(self._synthesize(text), self.timeout_s)
         if len(audio):
-            yield to_int16(Resampler(rate, self.sample_rate_hz).process(audio))
+            yield to_int16(resample(audio, rate, self.sample_rate_hz))
 
     async def _synthesize(self, text: str) -> tuple[np.ndarray, int]:
         from wyoming.audio import AudioChunk, AudioStart

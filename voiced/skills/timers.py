@@ -220,15 +220,21 @@ NOT_HERE = (
 )
 
 
+class _WhereItRings:
+    """A timer handler: it works only where a due timer can be said (else NOT_HERE)."""
+
+    needs_ringer = True
+
+    def __init__(self, handler: Handler) -> None:
+        self._handler = handler
+
+    def __call__(self, ctx: Context) -> str:
+        return self._handler(ctx) if ctx.alarms.rings else NOT_HERE
+
+
 def match(text: str) -> Handler | None:
     handler = _match(text)
-    if handler is None:
-        return None
-
-    def where_it_rings(ctx: Context) -> str:
-        return handler(ctx) if ctx.alarms.rings else NOT_HERE
-
-    return where_it_rings
+    return _WhereItRings(handler) if handler is not None else None
 
 
 def _match(text: str) -> Handler | None:

@@ -23,7 +23,7 @@ from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation, Message
 from voiced.memory import Memory
 from voiced.skills import Context as SkillContext
-from voiced.skills import Device, Handler, Skills
+from voiced.skills import Device, Handler, Skills, needs_ringer
 from voiced.text import is_stop_command, looks_finished
 from voiced.turn.request import Outcome, Request, TurnResult
 
@@ -39,6 +39,11 @@ class Route:
     """Heard on a pause: decide nothing and spend nothing until the end of the turn is
     confirmed (a mid-sentence pause, a command with effects, an exact answer)."""
     skill: Handler | None = field(default=None, repr=False)
+
+    @property
+    def needs_ringer(self) -> bool:
+        """Timers and reminders: only where a due one can be said aloud."""
+        return self.skill is not None and needs_ringer(self.skill)
 
 
 @dataclass(frozen=True)
