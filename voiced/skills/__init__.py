@@ -47,6 +47,7 @@ def needs_ringer(handler: Handler) -> bool:
     reminders): a process that cannot hands it to the running daemon, or declines."""
     return bool(getattr(handler, "needs_ringer", False))
 
+
 _POLITE = (
     r"(?:(?:hey|hi|ok|okay|so|um|uh|er|and|please|now|can you|could you|would you|will you"
     r"|can you please|could you please|tell me|do you know|i want to know|i'd like to know)\s+)*"
