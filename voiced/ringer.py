@@ -4,10 +4,10 @@ RING_EVERY_S until the user answers (any speech), for at most RING_FOR_S."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 
+from voiced.aio import within
 from voiced.alarms import Alarm, Alarms
 from voiced.audio import AudioSink
 from voiced.skills.timers import announcement
@@ -64,8 +64,7 @@ class Ringer:
                     next_s = clock.now() + seconds + RING_EVERY_S
                     # spoken to the user: an answer ("thanks", "stop") needs no wake phrase
                     router.replied_until = clock.now() + seconds
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._answered.wait(), self.poll_s)
+                await within(self._answered.wait(), self.poll_s)
             for alarm in due:
                 alarms.remove(alarm.id)
             self._ringing = []

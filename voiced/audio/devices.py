@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from voiced.aio import within
 from voiced.audio import Resampler, StreamClock, resample, to_int16
 from voiced.errors import AudioDeviceError
 from voiced.types import SAMPLE_RATE_HZ
@@ -181,11 +182,7 @@ class MicrophoneSource:
     async def first_sound(self, timeout_s: float = FIRST_SOUND_S) -> bool:
         """Wait until the stream gives its first block (it is listening); False if it
         gives none in time."""
-        try:
-            await asyncio.wait_for(self._sounding.wait(), timeout_s)
-        except TimeoutError:
-            return False
-        return True
+        return await within(self._sounding.wait(), timeout_s) is not None
 
     def open(self) -> None:
         sd = _sounddevice()
@@ -234,9 +231,8 @@ class MicrophoneSource:
         delivered = 0
         stalled_s = 0.0
         while True:
-            try:
-                block = await asyncio.wait_for(self._queue.get(), STALL_S)
-            except TimeoutError:
+            block = await within(self._queue.get(), STALL_S)
+            if block is None:
                 # No blocks, though the stream may still claim to be active (a known
                 # PortAudio failure; also a sound server that went away): open it again,
                 # unless the CPU is saturated (then the sound is more likely late).

@@ -145,12 +145,6 @@ class BufferSink:
         pass
 
 
-class TextSink(BufferSink):
-    """For turns answered in words only (a Wyoming "handle"): the reply is not voiced."""
-
-    speaks = False
-
-
 def _open_wav(path: Path, sample_rate_hz: int) -> wave.Wave_write:
     """A mono 16-bit WAV open for writing."""
     wav = wave.open(str(path), "wb")  # noqa: SIM115 (the caller closes it)
