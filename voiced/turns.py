@@ -136,7 +136,8 @@ class Turns:
         now = round(self.runner.clock.now(), 4)
         timings = TurnTimings(speech_start_s=now, speech_end_s=now, endpoint_s=now)
         previous = self._turn
-        self._turn = asyncio.create_task(self._run(request, timings, _open_gate(), previous))
+        typed = self._run(request, timings, _open_gate(), previous, spoken=False)
+        self._turn = asyncio.create_task(typed)
         return self._turn
 
     def cancel(self) -> bool:
@@ -203,7 +204,10 @@ class Turns:
         timings: TurnTimings,
         gate: asyncio.Event,
         previous: asyncio.Task[TurnResult | None] | None,
+        spoken: bool = True,
     ) -> TurnResult | None:
+        """One request answered and logged; spoken: one the user may still be saying
+        (a held-back one is not a turn of its own)."""
         if previous is not None:
             await asyncio.gather(previous, return_exceptions=True)
         self._cancelled = False
@@ -220,7 +224,7 @@ class Turns:
             return None
         if result.interrupted and self._cancelled:
             result.outcome = Outcome.CANCEL
-        elif result.held_back:
+        elif result.held_back and spoken:
             return result
         timings.extra.update(interrupted=result.interrupted, command=_command(result))
         log.info("turn %s", timings.to_json())
