@@ -64,8 +64,14 @@ def test_any_value_of_the_right_type_is_taken_or_refused_by_name(section, key, k
         merged = _merge(section, key, value)
     except ConfigError as exc:
         lines = exc.message.splitlines()
-        # this key named; a rule across keys ("under half of context_tokens") may name its pair
-        assert any(line.startswith(f"test.toml: {section}.{key}: ") for line in lines), lines
+        # this key named; or a rule across keys that names it in its reason, on the line of
+        # its pair ("max_tokens: ... under half of context_tokens", "uri: ... with backend =
+        # "wyoming"")
+        assert any(
+            line.startswith(f"test.toml: {section}.{key}: ")
+            or (line.startswith(f"test.toml: {section}.") and key in line.split(": ", 2)[2])
+            for line in lines
+        ), lines
         assert all(line.startswith(f"test.toml: {section}.") for line in lines), lines
         return
     taken = getattr(getattr(merged, section), key)
