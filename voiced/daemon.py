@@ -227,7 +227,7 @@ class Daemon:
                     "heard": result.request or result.transcript.text,
                     "reply": result.reply,
                     "interrupted": result.interrupted,
-                    "command": _command(result),
+                    "command": result.answered_by or "",
                     "timings": result.timings.as_dict(),
                 }
             )
@@ -366,8 +366,3 @@ def _outcome(result: TurnResult) -> str:
     if result.interrupted:
         return "interrupted"
     return "answered" if result.timings.first_played_s is not None else "dropped"
-
-
-def _command(result: TurnResult) -> str:
-    """The event's "command": what answered the turn when it was not the model ("" if it was)."""
-    return "" if result.outcome is Outcome.GENERATE else result.outcome.value

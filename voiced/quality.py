@@ -1,7 +1,7 @@
 """`voiced dialogue`: does what it says make sense? A check of each language model tier.
 
-Typed turns go through the same turn path as the voice loop (skills, memory, the
-prompt's notes, the LLM; `TurnRunner.respond`, as `voiced serve` uses it):
+Typed turns go through the same router as the voice loop (skills, memory, the prompt's
+notes, the LLM; `text_turn`, as `voiced ask` and `voiced serve` use it):
 
 - everyday questions with one right answer (the share right);
 - facts told in one process, asked in a new one (memory after a restart);

@@ -226,7 +226,7 @@ class Turns:
             result.outcome = Outcome.CANCEL
         elif result.held_back and spoken:
             return result
-        timings.extra.update(interrupted=result.interrupted, command=_command(result))
+        timings.extra.update(interrupted=result.interrupted, command=result.answered_by)
         log.info("turn %s", timings.to_json())
         log.debug("heard %r, said %r", result.request or result.transcript.text, result.reply)
         self.done.append(result)
@@ -241,11 +241,6 @@ class Turns:
             await self.runner.say(apology, self.sink)
         except Exception as exc:
             log.error("could not say sorry either: %s: %s", type(exc).__name__, exc)
-
-
-def _command(result: TurnResult) -> str | None:
-    """The turn line's "command": what answered it when it was not the model."""
-    return None if result.outcome is Outcome.GENERATE else result.outcome.value
 
 
 def _open_gate() -> asyncio.Event:

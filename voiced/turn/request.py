@@ -65,7 +65,8 @@ class Request:
 
     @classmethod
     def typed(cls, text: str, origin: Origin = Origin.TYPED) -> Request:
-        return cls(text.strip(), origin, text.strip(), transcript=Transcript(text.strip()))
+        text = text.strip()
+        return cls(text, origin, text, transcript=Transcript(text))
 
 
 class Outcome(enum.Enum):
@@ -106,6 +107,12 @@ class TurnResult:
     heard: str = ""
     """The whole request as heard (what a held-back turn carries into the next one)."""
     timings: TurnTimings = field(default_factory=TurnTimings)
+
+    @property
+    def answered_by(self) -> str | None:
+        """What answered the turn when it was not the model (the turn line's and the
+        event's "command"): "skill", "memory", "stop", "ignored" ...; None for the model."""
+        return None if self.outcome is Outcome.GENERATE else self.outcome.value
 
     @property
     def held_back(self) -> bool:
