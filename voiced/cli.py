@@ -361,25 +361,16 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.daemon:
         print(_request(args, "ask", text=args.text)["reply"])
         return EXIT_OK
-    from voiced.turn.load import load_runner
+    from voiced.turn.load import load_runner, skills_router
     from voiced.turn.request import Origin, Request
     from voiced.turn.runner import text_turn
 
-    runner = load_runner(settings, rings=False)
-    route = runner.router.decide(Request.typed(args.text, Origin.TEXT))
-    socket = args.socket or find_control_socket()
-    if route.needs_ringer and socket.exists():
-        from voiced.control import ControlError
-
-        try:
-            reply = _request(args, "ask", text=args.text)["reply"]
-        except ControlError as exc:  # a socket left behind: no daemon after all
-            log.info("no daemon to hand the timer to (%s)", exc.message)
-        else:
-            log.info("a timer: handed to the running daemon, which can say it when it is due")
-            print(reply)
-            runner.workers.shutdown()
+    if skills_router(settings).decide(Request.typed(args.text, Origin.TEXT)).needs_ringer:
+        handed = _hand_to_daemon(args)
+        if handed is not None:
+            print(handed)
             return EXIT_OK
+    runner = load_runner(settings, rings=False)
 
     async def turn() -> str:
         try:
@@ -391,6 +382,21 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
 
     print(asyncio.run(turn()))
     return EXIT_OK
+
+
+def _hand_to_daemon(args: argparse.Namespace) -> str | None:
+    """The running daemon's reply to the request, or None when no daemon answers."""
+    from voiced.control import ControlError
+
+    if not (args.socket or find_control_socket()).exists():
+        return None
+    try:
+        reply = str(_request(args, "ask", text=args.text)["reply"])
+    except ControlError as exc:  # a socket left behind: no daemon after all
+        log.info("no daemon to hand the timer to (%s)", exc.message)
+        return None
+    log.info("a timer: handed to the running daemon, which can say it when it is due")
+    return reply
 
 
 def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:

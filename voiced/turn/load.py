@@ -16,6 +16,7 @@ from voiced.extract import Completer, LlmExtractor
 from voiced.memory import Memory, MemoryStore
 from voiced.paths import state_dir
 from voiced.skills import default_skills
+from voiced.turn.router import Router
 from voiced.turn.runner import Engines, TurnRunner
 from voiced.turn.workers import Workers
 
@@ -45,6 +46,12 @@ def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -
         len(conversation.history) // 2,
         keep_days,
     )
+
+
+def skills_router(settings: Settings) -> Router:
+    """A router that decides without any model loaded (no memory, no history): enough to
+    tell a skill's request, such as a timer, before loading anything."""
+    return Router(settings, Conversation(settings.llm.persona, len, 0), default_skills())
 
 
 def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) -> TurnRunner:
