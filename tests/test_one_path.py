@@ -173,3 +173,22 @@ def test_a_reload_keeps_the_command_line_overrides_down_to_the_segmenter(tmp_pat
     reports_pauses = pipeline.listener.segmenter.endpointer.pause_frames > 0
     assert reports_pauses is not sequential
     pipeline.runner.workers.shutdown()
+
+
+def test_louder_without_a_loop_around_it_turns_up_the_voice_it_speaks_with(tmp_path):
+    # `voiced respond`, a typed turn: no microphone loop is the device, the speaker's
+    # volume still is
+    import asyncio
+
+    from tests.fakes import ManualClock, ToneTts
+    from voiced.turn.runner import Engines, TurnRunner, text_turn
+    from voiced.turn.workers import Workers
+
+    llm = ScriptedLlm([])
+    engines = Engines(stt=ScriptedStt([]), llm=llm, tts=ToneTts())
+    conversation = Conversation("persona", llm.count_tokens, 500)
+    runner = TurnRunner(engines, Settings(), ManualClock(), conversation, Workers())
+    runner.router.skills = default_skills()
+    result = asyncio.run(text_turn(runner, "Louder please."))
+    runner.workers.shutdown()
+    assert result.outcome is Outcome.SKILL and runner.volume.level > 1.0

@@ -21,7 +21,7 @@ from voiced.affect import Affect
 from voiced.audio import AudioSink, StreamClock
 from voiced.audio.echo import PlaybackReference
 from voiced.config import Settings
-from voiced.device import Volume
+from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
 from voiced.memory import Memory
@@ -56,7 +56,7 @@ class TurnRunner:
         self.clock = clock
         self.workers = workers
         self.volume = Volume()
-        self.router = Router(settings, conversation)
+        self.router = Router(settings, conversation, device=NoMicrophone(self.volume))
         self.router.read_later = self._read_later
         self.speaker = Speaker(engines.tts, workers, clock, self.volume)
         self.stopping = threading.Event()
