@@ -116,7 +116,6 @@ class Speaker:
                 raise LlmError("the language model gave no words to say")
             await played_out(sink, clock)
         except asyncio.CancelledError:  # barge-in, or the turn dropped: silence at once
-            reply.stop.set()
             if spoken.said:
                 planned_end_s = sink.busy_until()
                 spoken.stop_s = self.stop(sink)
