@@ -99,3 +99,13 @@ def test_llm_generation_stops_at_the_deadline(settings):
 def test_token_counting_uses_the_model_tokenizer(llm):
     assert llm.count_tokens("hello") >= 1
     assert llm.count_tokens("hello " * 50) > llm.count_tokens("hello " * 5)
+
+
+def test_short_window_is_taken_for_clear_speech_and_agrees_with_the_full_window(stt):
+    """The quick path (the audio plus padding, not 30 s) is what answers a clear request."""
+    from tests.conftest import clip
+
+    audio = read_audio_file(clip("voice2json_what_time_is_it.wav").path)
+    quick = stt._short(audio, stt._short_prompt)
+    assert quick is not None and wer("what time is it", quick.text) == 0
+    assert wer(stt._full(audio).text, quick.text) == 0

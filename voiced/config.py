@@ -108,6 +108,9 @@ class SttSettings:
     """Segments whisper thinks are this likely not speech are dropped."""
     logprob_threshold: float = -0.5
     """…when their average log-probability is also below this."""
+    short_window: bool = True
+    """Encode only the audio there is (plus padding), not a 30 s window: about three times
+    quicker; a doubtful result (unsure, repeating itself) is made again the usual way."""
     backend: str = "local"
     """"local", or "wyoming": a Wyoming speech-to-text server at uri (such as
     wyoming-faster-whisper), with the local model as the fallback."""

@@ -9,10 +9,22 @@ import numpy as np
 
 from voiced.config import SttSettings
 from voiced.errors import AudioFileError, ModelError
-from voiced.text import is_filler
+from voiced.text import is_filler, normalize_words
 from voiced.types import SAMPLE_RATE_HZ, Transcript
 
 log = logging.getLogger(__name__)
+
+SHORT_PAD_S = 10.0
+"""Silence (zero features) after the audio in a short window: with less, tiny.en runs on
+past the end of the words and repeats them (measured here: 6 s repeats, 10 s does not)."""
+SHORT_MAX_S = 15.0
+"""Longer utterances get the usual 30 s window (the gain shrinks as the window fills)."""
+SURE_LOGPROB = -0.2
+"""A short-window text less likely than this (average log-probability per token) is made
+again with the full window: of the clips here, the misheard ones scored below it (and a few
+of the right ones)."""
+TOKENS_PER_S = 6.0
+"""Speech rarely needs more tokens than this per second (plus 10): more is runaway text."""
 FETCH_HINT = "run `make install` (or .venv/bin/python scripts/fetch_models.py) to fetch it"
 
 
@@ -40,10 +52,64 @@ class WhisperStt:
             raise ModelError(
                 f"speech model in {model_dir} cannot be loaded ({exc}); {FETCH_HINT}"
             ) from None
+        self._short_prompt = self._prompt() if settings.short_window else None
+
+    def _prompt(self) -> list[int] | None:
+        """The decoder's start for a short window: transcribe, in the set language, no
+        timestamps (None: a multilingual model with no language set detects it the usual
+        way)."""
+        from faster_whisper.tokenizer import Tokenizer
+
+        model = self._model
+        multilingual = model.model.is_multilingual
+        if multilingual and not self._settings.language:
+            return None
+        language = self._settings.language or None
+        tokenizer = Tokenizer(model.hf_tokenizer, multilingual, "transcribe", language)
+        return [*tokenizer.sot_sequence, tokenizer.no_timestamps]
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
         if audio.dtype == np.int16:
             audio = audio.astype(np.float32) / 32768.0
+        if self._short_prompt is not None and len(audio) <= SHORT_MAX_S * SAMPLE_RATE_HZ:
+            quick = self._short(audio, self._short_prompt)
+            if quick is not None:
+                return quick
+        return self._full(audio)
+
+    def _short(self, audio: np.ndarray, prompt: list[int]) -> Transcript | None:
+        """The words in a window as long as the audio plus SHORT_PAD_S of silence, or None
+        when that text is doubtful (the full window decides then)."""
+        import ctranslate2
+
+        model = self._model
+        frames = len(audio) // model.feature_extractor.hop_length
+        features = model.feature_extractor(audio)[:, :frames]
+        padding = np.zeros((features.shape[0], round(SHORT_PAD_S * 100)), features.dtype)
+        window = np.ascontiguousarray(np.concatenate([features, padding], axis=1)[None])
+        seconds = len(audio) / SAMPLE_RATE_HZ
+        limit = round(TOKENS_PER_S * seconds + 10)
+        (result,) = model.model.generate(
+            ctranslate2.StorageView.from_array(window),
+            [prompt],
+            beam_size=self._settings.beam_size,
+            max_length=limit,
+            return_scores=True,
+            return_no_speech_prob=True,
+        )
+        eot = model.hf_tokenizer.token_to_id("<|endoftext|>")
+        tokens = [t for t in result.sequences_ids[0] if t < eot]
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = model.hf_tokenizer.decode(tokens).strip()
+        if not text and result.no_speech_prob > self._settings.no_speech_threshold:
+            return Transcript("", result.no_speech_prob, dropped="noise")
+        reason = doubt(text, len(tokens), limit, avg_logprob)
+        if reason:
+            log.debug("short window doubtful (%s): %r", reason, text)
+            return None
+        return self._kept(text, result.no_speech_prob)
+
+    def _full(self, audio: np.ndarray) -> Transcript:
         s = self._settings
         segments, _info = self._model.transcribe(
             audio,
@@ -69,12 +135,42 @@ class WhisperStt:
                 )
                 continue
             kept.append(segment.text.strip())
-        text = " ".join(t for t in kept if t).strip()
+        return self._kept(" ".join(t for t in kept if t).strip(), worst_no_speech)
+
+    @staticmethod
+    def _kept(text: str, no_speech_prob: float) -> Transcript:
         if not text:
-            return Transcript("", worst_no_speech, dropped="noise")
+            return Transcript("", no_speech_prob, dropped="noise")
         if is_filler(text):
-            return Transcript("", worst_no_speech, dropped="filler")
-        return Transcript(text, worst_no_speech)
+            return Transcript("", no_speech_prob, dropped="filler")
+        return Transcript(text, no_speech_prob)
+
+
+def doubt(text: str, tokens: int, limit: int, avg_logprob: float) -> str:
+    """Why a short-window text should not be trusted ("" if it can be): empty, unsure,
+    cut at the length limit, or saying the same words twice in a row."""
+    if not text:
+        return "no words"
+    if avg_logprob < SURE_LOGPROB:
+        return f"unsure, {avg_logprob:.2f}"
+    if tokens >= limit:
+        return "too long"
+    if repeats(text):
+        return "repeats itself"
+    return ""
+
+
+def repeats(text: str) -> bool:
+    """Whether the text says something twice: a run of two or more words twice in a row
+    ("what time is it what time is it"), or a run of four twice at all ("what is the capital
+    of france what is the capital"): the decoder running on past the end of the speech."""
+    words = normalize_words(text).split()
+    for size in range(2, len(words) // 2 + 1):
+        for start in range(len(words) - 2 * size + 1):
+            if words[start : start + size] == words[start + size : start + 2 * size]:
+                return True
+    runs = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
+    return len(set(runs)) < len(runs)
 
 
 def read_audio_file(path: Path) -> np.ndarray:
