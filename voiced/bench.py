@@ -3,10 +3,13 @@
 Spoken prompts (human recordings from tests/data and questions synthesised
 with the configured voice), non-speech clips and two barge-in scenes (the user
 talking over a long reply: "stop", and a new question) are laid out with
-silences between them. `voiced run --input-file --output-file` runs as a child
-process twice, side by side: as configured (with a simulated room echo, so the
-echo canceller is part of the measurement), and with every overlap switched off
-(sequential, half duplex) as the baseline. End of speech → first reply sound is
+silences between them; then the hesitation scene: real recordings with a pause of
+600 or 900 ms put between two of their words (a speaker thinking), where a reply
+that starts before the speaker has finished is a cut-off. `voiced run --input-file
+--output-file` runs as a child process for each run, side by side: as configured
+(with a simulated room echo, so the echo canceller is part of the measurement), the
+same with the small model, and with every overlap switched off (sequential, half
+duplex) as the baseline. End of speech → first reply sound is
 read from the time-aligned output file (and compared with the loop's own turn
 log); peak RSS and CPU come from the kernel's accounting of the child; idle CPU
 from a run on silence. Writes bench.json and bench.png (per-stage breakdown).
@@ -14,6 +17,7 @@ from a run on silence. Writes bench.json and bench.png (per-stage breakdown).
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import re
@@ -54,6 +58,19 @@ INTERRUPT_AFTER_S = 3.0
 sound comes about 2.2 s after the end of speech; at 1.5 s the user spoke before the reply had
 begun, and no barge-in was measured)."""
 GAP_S = 10.0
+HESITATION_CLIPS = [
+    "forte_test_audio_0.flac",
+    "forte_test_audio_1.flac",
+    "speechbrain_spk1_snt1.wav",
+    "speechbrain_spk1_snt3.wav",
+    "speechbrain_spk2_snt2.wav",
+    "wyomingfw_turn_on_the_living_room_lamp.wav",
+]
+"""Each gets a pause after a third and after two thirds of its words: 12 utterances."""
+HESITATIONS_S = (0.6, 0.9)
+HESITATION_GAP_S = 8.0
+RUNS = ("voiced", "small", "sequential")
+"""As configured; the same on the small model; the sequential baseline (configured model)."""
 LOUD = 500  # int16 peak that counts as sound
 STAGES = [
     ("end of turn decided", "endpoint_s"),
@@ -77,6 +94,11 @@ class Prompt:
     speech_end_s: float = 0.0
     interrupts: bool = False
     """Played over the previous prompt's reply."""
+    pause_s: float = 0.0
+    """A hesitation: the length of the pause put into the recording…"""
+    pause_at_s: float = 0.0
+    """…and where it starts in the clip (a reply sounding after it and before the end of
+    the speech cut the speaker off)."""
 
 
 @dataclass
@@ -160,6 +182,49 @@ def build_prompts() -> list[Prompt]:
         interruption = synthesised(text, interrupts=True)
         interruption.speech = wants_reply
         prompts.append(interruption)
+    return prompts + hesitations()
+
+
+@functools.cache
+def _word_timer() -> Any:
+    from faster_whisper import WhisperModel
+
+    from voiced.config import load_settings
+
+    settings = load_settings()
+    return WhisperModel(str(settings.model_path(settings.stt.model)), compute_type="int8")
+
+
+def word_gaps(audio: np.ndarray) -> list[float]:
+    """Where one word ends and the next begins in a 16 kHz recording (the middle of each
+    gap, in seconds), from the speech model's word timings."""
+    segments, _ = _word_timer().transcribe(audio.astype(np.float32) / 32768, word_timestamps=True)
+    words = [w for s in segments for w in (s.words or [])]
+    return [(a.end + b.start) / 2 for a, b in zip(words, words[1:], strict=False)]
+
+
+def hesitant(audio: np.ndarray, at_s: float, pause_s: float) -> np.ndarray:
+    """The recording with pause_s of silence put in at at_s."""
+    cut = int(at_s * SAMPLE_RATE_HZ)
+    silence = np.zeros(int(pause_s * SAMPLE_RATE_HZ), dtype=np.int16)
+    return np.concatenate([audio[:cut], silence, audio[cut:]])
+
+
+def hesitations() -> list[Prompt]:
+    """The hesitation scene: each clip paused after a third and two thirds of its words."""
+    from voiced.engines.whisper import read_audio_file
+
+    prompts = []
+    for pause_s in HESITATIONS_S:
+        for name in HESITATION_CLIPS:
+            audio = (read_audio_file(DATA / name) * 32767).astype(np.int16)
+            gaps = word_gaps(audio)
+            for third in (1, 2):
+                at_s = gaps[min(len(gaps) - 1, max(0, round(third * (len(gaps) + 1) / 3) - 1))]
+                prompt = Prompt(f"{name} ({pause_s:.1f} s pause at {at_s:.2f} s)", audio, True)
+                prompt.audio = hesitant(audio, at_s, pause_s)
+                prompt.pause_s, prompt.pause_at_s = pause_s, at_s
+                prompts.append(prompt)
     return prompts
 
 
@@ -174,7 +239,7 @@ def lay_out(prompts: list[Prompt], path: Path) -> None:
             else last_sound_s(prompt.audio, SAMPLE_RATE_HZ)
         )
         gap_s = prompt.speech_end_s - t - len(prompt.audio) / SAMPLE_RATE_HZ
-        gap_s += INTERRUPT_AFTER_S if before_next else GAP_S
+        gap_s += INTERRUPT_AFTER_S if before_next else HESITATION_GAP_S if prompt.pause_s else GAP_S
         parts += [prompt.audio, np.zeros(int(gap_s * SAMPLE_RATE_HZ), dtype=np.int16)]
         t += len(prompt.audio) / SAMPLE_RATE_HZ + gap_s
     write_wav(path, np.concatenate(parts), SAMPLE_RATE_HZ)
@@ -288,14 +353,32 @@ def measure(
             turn["latency_s"] = (
                 round(first - prompt.speech_end_s, 3) if turn["answered"] and first else None
             )
+        if prompt.pause_s:
+            # a reply that sounds after the pause began and before the speech ended
+            early = first_sound_after(replies, rate, prompt.start_s + prompt.pause_at_s)
+            turn["pause_s"] = prompt.pause_s
+            turn["cut_off"] = bool(early is not None and early < prompt.speech_end_s)
+            if turn["cut_off"]:
+                turn["latency_s"] = None
         turns.append(turn)
 
-    spoken = [t for t in turns if t["speech"]]
+    hesitant = [t for t in turns if t.get("pause_s")]
+    spoken = [t for t in turns if t["speech"] and not t.get("pause_s")]
     latencies = [t["latency_s"] for t in spoken if t["latency_s"] is not None]
     stop_latencies = [t["stop_latency_s"] for t in turns if t.get("stop_latency_s") is not None]
     interrupted = sum(1 for t in logged if t.get("interrupted"))
+    hesitant_latencies = [t["latency_s"] for t in hesitant if t["latency_s"] is not None]
     return {
         "turns": turns,
+        "cut_offs": {
+            f"{pause_s:.1f}": sum(t["cut_off"] for t in hesitant if t["pause_s"] == pause_s)
+            for pause_s in HESITATIONS_S
+        },
+        "hesitant_utterances": {
+            f"{pause_s:.1f}": sum(t["pause_s"] == pause_s for t in hesitant)
+            for pause_s in HESITATIONS_S
+        },
+        "hesitant_latency_median_s": median(hesitant_latencies),
         "spoken_prompts": len(spoken),
         "answered_spoken": sum(t["answered"] for t in spoken),
         "false_replies_to_non_speech": sum(t["answered"] for t in turns if not t["speech"]),
@@ -314,14 +397,17 @@ def measure(
     }
 
 
+LABELS = {"voiced": "voiced", "small": "voiced, small model", "sequential": "sequential baseline"}
+
+
 def chart(report: dict[str, Any], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [("voiced", report["voiced"]), ("sequential baseline", report["sequential"])]
-    fig, ax = plt.subplots(figsize=(9, 3.6))
+    runs = [(LABELS[name], report[name]) for name in RUNS if name in report]
+    fig, ax = plt.subplots(figsize=(9, 1.6 + 1.1 * len(runs)))
     markers = "osD^vP"
     for row, (_, run) in enumerate(runs):
         for i, ((stage, _), marker) in enumerate(zip(STAGES, markers, strict=True)):
@@ -330,24 +416,28 @@ def chart(report: dict[str, Any], path: Path) -> None:
                 continue
             ax.barh(row, at, color=f"C{i}", alpha=0.25, height=0.5)
             ax.plot(at, row, marker, color=f"C{i}", label=stage if row == 0 else None)
+        cut = run["cut_offs"].get("0.9")
         ax.text(
             (run["latency_median_s"] or 0) + 0.03,
             row + 0.3,
-            f"{run['latency_median_s']} s to the first sound (from the output file)",
+            f"{run['latency_median_s']} s to the first sound (from the output file); "
+            f"cut off {cut} of {run['hesitant_utterances'].get('0.9')} at 900 ms pauses",
             fontsize=8,
         )
     ax.set_yticks(range(len(runs)), [label for label, _ in runs])
     ax.set_ylim(len(runs) - 0.4, -0.6)
-    ax.set_xlim(0, max((run["latency_median_s"] or 0) for _, run in runs) + 1.4)
+    ax.set_xlim(0, max((run["latency_median_s"] or 0) for _, run in runs) + 2.2)
     ax.set_xlabel("seconds after the end of speech (median of the turns)")
     ax.set_title(f"When each stage is done; baseline / voiced = {report['ratio']}×")
-    ax.legend(ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.22), fontsize=8)
+    ax.legend(ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.3), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
-def bench(out_dir: Path, idle_s: float = 30.0, echo_gain: float = 0.3) -> dict[str, Any]:
+def bench(
+    out_dir: Path, idle_s: float = 30.0, echo_gain: float = 0.3, runs: tuple[str, ...] = RUNS
+) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     prompts = build_prompts()
     source = out_dir / "prompts.wav"
@@ -355,61 +445,76 @@ def bench(out_dir: Path, idle_s: float = 30.0, echo_gain: float = 0.3) -> dict[s
     baseline_config = out_dir / "sequential.toml"
     baseline_config.write_text("[pipeline]\nsequential = true\n[audio]\nhalf_duplex = true\n")
     echo = ["--echo-gain", str(echo_gain), "--echo-delay-ms", "60"] if echo_gain else []
-    voiced = measure(prompts, source, out_dir, "voiced", echo)
-    sequential = measure(prompts, source, out_dir, "sequential", ["--config", str(baseline_config)])
-
-    silence = out_dir / "silence.wav"
-    write_wav(silence, np.zeros(int(idle_s * SAMPLE_RATE_HZ), dtype=np.int16), SAMPLE_RATE_HZ)
-    idle = run_loop(["--input-file", str(silence), "--output-file", str(out_dir / "idle.wav")])
-    fast, slow = voiced["latency_median_s"], sequential["latency_median_s"]
-    report = {
-        "voiced": voiced,
-        "sequential": sequential,
-        "ratio": round(slow / fast, 2) if fast and slow else None,
-        "echo_gain": echo_gain,
-        "idle_cpu_percent": round(100 * idle.listening_cpu_s / idle.listening_wall_s, 2)
-        if idle.listening_wall_s
-        else None,
+    extra = {
+        "voiced": echo,
+        "small": [*echo, "--set", "llm.model=small"],
+        "sequential": ["--config", str(baseline_config)],
     }
+    report: dict[str, Any] = {
+        name: measure(prompts, source, out_dir, name, extra[name]) for name in runs
+    }
+    fast, slow = (report.get(k, {}).get("latency_median_s") for k in ("voiced", "sequential"))
+    report["ratio"] = round(slow / fast, 2) if fast and slow else None
+    report["echo_gain"] = echo_gain
+    report["idle_cpu_percent"] = None
+    if idle_s:
+        silence = out_dir / "silence.wav"
+        write_wav(silence, np.zeros(int(idle_s * SAMPLE_RATE_HZ), dtype=np.int16), SAMPLE_RATE_HZ)
+        idle = run_loop(["--input-file", str(silence), "--output-file", str(out_dir / "idle.wav")])
+        if idle.listening_wall_s:
+            report["idle_cpu_percent"] = round(
+                100 * idle.listening_cpu_s / idle.listening_wall_s, 2
+            )
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     chart(report, out_dir / "bench.png")
     return report
 
 
 def format_report(report: dict[str, Any]) -> str:
-    fast, slow = report["voiced"], report["sequential"]
-    lines = [f"{'prompt':<44}{'voiced':>9}{'(log)':>8}{'baseline':>10}{'stop':>7}"]
+    names = [name for name in RUNS if name in report]
+    runs = [report[name] for name in names]
+    heads = {"voiced": "voiced", "small": "small", "sequential": "baseline"}
+    lines = [f"{'prompt':<52}" + "".join(f"{heads[n]:>10}" for n in names) + f"{'stop':>7}"]
 
     def cell(value: float | None) -> str:
         return f"{value:.3f}" if value is not None else "-"
 
-    for f, s in zip(fast["turns"], slow["turns"], strict=True):
-        name = re.sub(r"\s+", " ", f["prompt"])[:42]
-        mark = "" if f["speech"] else " *"
-        got = cell(f["latency_s"]) if f["answered"] else "none"
-        base = cell(s["latency_s"]) if s["answered"] else "none"
+    def latency(turn: dict[str, Any]) -> str:
+        if turn.get("cut_off"):
+            return "CUT OFF"
+        return cell(turn["latency_s"]) if turn["answered"] else "none"
+
+    for row in zip(*(run["turns"] for run in runs), strict=True):
+        first = row[0]
+        name = re.sub(r"\s+", " ", first["prompt"])[:50]
+        mark = "" if first["speech"] else " *"
         lines.append(
-            f"{name + mark:<44}{got:>9}{cell(f['logged_latency_s']):>8}{base:>10}"
-            f"{cell(f.get('stop_latency_s')):>7}"
+            f"{name + mark:<52}"
+            + "".join(f"{latency(t):>10}" for t in row)
+            + f"{cell(first.get('stop_latency_s')):>7}"
         )
+    lines.append("(* non-speech or a stop command: should get no reply; latencies in seconds)")
+    lines.append("")
+    for name, run in zip(names, runs, strict=True):
+        cuts = ", ".join(
+            f"{run['cut_offs'][k]}/{run['hesitant_utterances'][k]} at {float(k) * 1000:.0f} ms"
+            for k in run["cut_offs"]
+        )
+        lines += [
+            f"{LABELS[name]}: end of speech → first reply sound median {run['latency_median_s']} s,"
+            f" p90 {run['latency_p90_s']} s; cut-offs {cuts} pauses (hesitant turns answered in "
+            f"{run['hesitant_latency_median_s']} s, median)",
+            "  stages done after end of speech, medians: "
+            + ", ".join(f"{k} {v}" for k, v in run["stage_median_s"].items()),
+            f"  barge-in: stop latency median {run['stop_latency_median_s']} s; replies "
+            f"interrupted {run['interrupted_replies']} (expected "
+            f"{run['expected_interruptions']}); spoken prompts answered "
+            f"{run['answered_spoken']}/{run['spoken_prompts']}; false replies to non-speech "
+            f"{run['false_replies_to_non_speech']}",
+            f"  peak RSS {run['peak_rss_mb']} MB; CPU {run['cpu_s']} s over {run['wall_s']} s",
+        ]
     lines += [
-        "(* non-speech or a stop command: should get no reply; latencies in seconds)",
-        "",
-        f"end of speech → first reply sound: voiced median {fast['latency_median_s']} s, "
-        f"p90 {fast['latency_p90_s']} s; sequential baseline median {slow['latency_median_s']} s, "
-        f"p90 {slow['latency_p90_s']} s; baseline / voiced = {report['ratio']}×",
-        "stage done after end of speech, medians (voiced / baseline): "
-        + ", ".join(
-            f"{k} {v}/{slow['stage_median_s'][k]}" for k, v in fast["stage_median_s"].items()
-        ),
-        f"barge-in: stop latency median {fast['stop_latency_median_s']} s; "
-        f"replies interrupted {fast['interrupted_replies']} "
-        f"(expected {fast['expected_interruptions']}), room echo gain {report['echo_gain']}",
-        f"spoken prompts answered {fast['answered_spoken']}/{fast['spoken_prompts']}; "
-        f"false replies to non-speech {fast['false_replies_to_non_speech']} "
-        f"(baseline {slow['false_replies_to_non_speech']})",
-        f"peak RSS {fast['peak_rss_mb']} MB (baseline {slow['peak_rss_mb']} MB); "
-        f"CPU {fast['cpu_s']} s over {fast['wall_s']} s; "
+        f"baseline / voiced = {report['ratio']}×; room echo gain {report['echo_gain']}; "
         f"idle CPU while listening to silence {report['idle_cpu_percent']} %",
     ]
     return "\n".join(lines)

@@ -163,6 +163,12 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument(
         "--echo-gain", type=float, default=0.3, help="simulated room echo of the replies (0: none)"
     )
+    bench.add_argument(
+        "--runs",
+        default="voiced,small,sequential",
+        help="which loops to run, side by side: voiced (as configured), small (the small "
+        "model), sequential (the baseline)",
+    )
     dialogue = sub.add_parser(
         "dialogue", parents=[common], help="check what each language model tier says"
     )
@@ -512,9 +518,15 @@ def cmd_soak(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.bench import bench, format_report
+    from voiced.bench import RUNS, bench, format_report
 
-    report = bench(args.out, idle_s=args.idle_s, echo_gain=args.echo_gain)
+    runs = tuple(name.strip() for name in args.runs.split(",") if name.strip())
+    unknown = [name for name in runs if name not in RUNS]
+    if unknown or not runs:
+        raise UsageError(
+            f"--runs: unknown run {', '.join(unknown) or '(none)'}; choose from {', '.join(RUNS)}"
+        )
+    report = bench(args.out, idle_s=args.idle_s, echo_gain=args.echo_gain, runs=runs)
     print(format_report(report))
     print(f"written: {args.out / 'bench.json'} and {args.out / 'bench.png'}")
     return EXIT_OK

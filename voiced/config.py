@@ -76,6 +76,15 @@ class VadSettings:
     """Utterances with less voiced audio than this are ignored (clicks, coughs)."""
     max_utterance_s: float = 20.0
     """An utterance is cut here even if the speaker goes on."""
+    turn_model: str = "smart-turn/smart-turn-v3.2-cpu.onnx"
+    """The end-of-turn judge (Smart Turn v3): on each pause it hears whether the speaker
+    sounds finished. "" = off: the words and end_silence_ms alone decide."""
+    finished_above: float = 0.5
+    """The judge's probability above which the speaker sounds finished."""
+    unfinished_silence_ms: int = 1500
+    """With the judge on: a pause that sounds unfinished (a speaker thinking) ends the turn
+    only after this much silence; one that sounds finished ends it at once if the words
+    read finished, else after end_silence_ms."""
 
     def check(self) -> list[tuple[str, str]]:
         problems = []
@@ -93,6 +102,10 @@ class VadSettings:
             problems.append(("min_speech_ms", "must not be negative"))
         if self.max_utterance_s <= 1:
             problems.append(("max_utterance_s", "must be more than 1 second"))
+        if not 0 < self.finished_above < 1:
+            problems.append(("finished_above", "must be between 0 and 1"))
+        if self.unfinished_silence_ms < self.end_silence_ms:
+            problems.append(("unfinished_silence_ms", "must be at least end_silence_ms"))
         return problems
 
 

@@ -22,12 +22,17 @@ ONSET_MARGIN_FRAMES = 2
 
 
 def segmenter_for(settings: Settings) -> Segmenter:
-    """The segmenter the settings ask for (the sequential baseline waits for the end of
-    the turn: it reports no pauses)."""
-    segmenter = Segmenter(settings.vad, settings.audio.frame_ms)
+    """The segmenter the settings ask for. The sequential baseline waits for the end of the
+    turn: it reports no pauses. With the end-of-turn judge, pauses decide the end and a
+    silence of unfinished_silence_ms always ends it."""
+    vad = settings.vad
     if settings.pipeline.sequential:
+        segmenter = Segmenter(vad, settings.audio.frame_ms)
         segmenter.endpointer.pause_frames = 0
-    return segmenter
+        return segmenter
+    judged = vad.turn_model and vad.pause_ms
+    longest = vad.unfinished_silence_ms if judged else vad.end_silence_ms
+    return Segmenter(vad, settings.audio.frame_ms, longest)
 
 
 class Listener:

@@ -21,7 +21,7 @@ FETCH_COMMAND = "make models"
 class ModelEntry:
     name: str
     role: str
-    """"stt", "tts" or "llm"."""
+    """"stt", "tts", "llm" or "turn" (the end-of-turn judge)."""
     description: str
     files: dict[str, str]
     """Each file it puts under models/ (a path relative to it) and that file's sha256."""

@@ -22,6 +22,7 @@ from collections.abc import Callable
 from voiced.audio import AudioSink, AudioSource
 from voiced.audio.echo import EchoCanceller
 from voiced.config import Settings
+from voiced.endpoint import EndOfTurn
 from voiced.engines import VoiceActivity
 from voiced.listen import Listener
 from voiced.ringer import Ringer
@@ -55,6 +56,11 @@ class Pipeline:
         self.sink = sink
         self.listener = Listener(runner.settings, vad, sink, echo, runner.reference)
         self.floor = Turns(runner, sink, on_turn)
+        self.end_of_turn = EndOfTurn(
+            runner.settings.vad,
+            runner.engines.judge,
+            lambda judge, audio: runner.workers.run("turn", judge, audio),
+        )
         self.ringer = Ringer(runner, sink, lambda: self.listener.in_speech)
         runner.router.device = self
         self.last_frame_at = time.monotonic()
@@ -68,6 +74,7 @@ class Pipeline:
         """New settings while running (a reload): the runner's and the listener's."""
         self.runner.settings = settings
         self.listener.configure(settings)
+        self.end_of_turn.configure(settings.vad)
 
     @property
     def turns(self) -> collections.deque[TurnResult]:
@@ -114,8 +121,11 @@ class Pipeline:
                 segment = listener.push(frame, start_s)
                 if segment is not None:
                     self._on_segment(segment)
-                if self.floor.reads_finished():  # a finished sentence: the turn ends now
-                    self._end_turn(start_s + len(frame) / 16000)
+                silence_ms = listener.segmenter.silence_ms
+                if silence_ms:  # a pause: is the turn over?
+                    self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
+                    if self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
+                        self._end_turn(start_s + len(frame) / 16000)
             self._end_turn(self.runner.clock.now())
             await self.floor.finish()
             log.info("%s", INPUT_ENDED)
@@ -129,12 +139,19 @@ class Pipeline:
             await self.runner.settle()
 
     def _end_turn(self, now_s: float) -> None:
+        self.end_of_turn.reset()
+        if not self.listener.segmenter.in_speech:
+            return
         final = self.listener.segmenter.flush(now_s)
         if final is not None:
             self.floor.commit(final)
+        else:  # too short to be words (a click): what it held back is answered after all
+            self.floor.resume_carried()
 
     def _on_segment(self, segment: Segment) -> None:
         log.debug("%s at %.2f s", segment.event.value, segment.at_s)
+        if segment.event is not Event.PAUSE:
+            self.end_of_turn.reset()
         if segment.event is Event.START:
             self.ringer.heard_user(segment.at_s)
             if self.runner.busy:

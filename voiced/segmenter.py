@@ -45,8 +45,12 @@ class Endpointer:
     voiced_frames: int = 0
 
     @classmethod
-    def from_settings(cls, vad: VadSettings, frame_ms: int) -> Endpointer:
-        end_frames = max(1, round(vad.end_silence_ms / frame_ms))
+    def from_settings(
+        cls, vad: VadSettings, frame_ms: int, end_silence_ms: int | None = None
+    ) -> Endpointer:
+        """end_silence_ms: the silence that always ends an utterance (the settings' unless
+        a judge decides earlier ends)."""
+        end_frames = max(1, round((end_silence_ms or vad.end_silence_ms) / frame_ms))
         pause_frames = round(vad.pause_ms / frame_ms)
         return cls(
             start_frames=vad.start_frames,
@@ -109,9 +113,9 @@ class Segmenter:
 
     _TRAILING_KEEP_MS = 200
 
-    def __init__(self, vad: VadSettings, frame_ms: int) -> None:
+    def __init__(self, vad: VadSettings, frame_ms: int, end_silence_ms: int | None = None) -> None:
         self.frame_ms = frame_ms
-        self.endpointer = Endpointer.from_settings(vad, frame_ms)
+        self.endpointer = Endpointer.from_settings(vad, frame_ms, end_silence_ms)
         self._min_voiced_frames = vad.min_speech_ms // frame_ms
         preroll_frames = vad.preroll_ms // frame_ms + vad.start_frames - 1
         self._preroll: collections.deque[np.ndarray] = collections.deque(maxlen=preroll_frames)
@@ -156,6 +160,19 @@ class Segmenter:
         if event is Event.RESUME:
             return Segment(Event.RESUME, frame_end_s)
         return None
+
+    @property
+    def silence_ms(self) -> int:
+        """How long the speaker has been quiet in a pause of the utterance in progress
+        (0: speaking, no utterance, or pauses are not reported)."""
+        endpointer = self.endpointer
+        if not (endpointer.in_speech and endpointer.paused):
+            return 0
+        return endpointer.silent_run * self.frame_ms
+
+    def heard_so_far(self) -> np.ndarray:
+        """The utterance in progress with all its trailing silence (for the judge)."""
+        return np.concatenate(self._frames + self._trailing)
 
     def keep_last(self, frames: int) -> None:
         """Start the utterance in progress `frames` frames back instead (its pre-roll was

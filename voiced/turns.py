@@ -83,11 +83,11 @@ class Turns:
             self._speculation.turn.cancel()
             self._speculation = None
 
-    def reads_finished(self) -> bool:
-        """Whether the words before the pause read as a finished turn (end it now)."""
+    def reads_finished(self) -> bool | None:
+        """Whether the words before the pause read as a finished turn (None: not known yet)."""
         speculation = self._speculation
         if speculation is None or not speculation.transcript.done():
-            return False
+            return None
         if speculation.transcript.cancelled() or speculation.transcript.exception() is not None:
             return False
         text = speculation.transcript.result().text

@@ -28,6 +28,12 @@ class SpeechToText(Protocol):
         ...
 
 
+class TurnJudge(Protocol):
+    def finished(self, audio: np.ndarray) -> float:
+        """How likely it is that the speech so far (16 kHz mono) ends the speaker's turn."""
+        ...
+
+
 class ChatModel(Protocol):
     def count_tokens(self, text: str) -> int: ...
 

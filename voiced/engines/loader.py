@@ -3,13 +3,22 @@
 from __future__ import annotations
 
 from voiced.config import Settings
-from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
+from voiced.engines import ChatModel, SpeechToText, TextToSpeech, TurnJudge, VoiceActivity
 
 
 def make_vad(settings: Settings) -> VoiceActivity:
     from voiced.engines.webrtc import WebRtcVad
 
     return WebRtcVad(settings.vad.aggressiveness)
+
+
+def make_judge(settings: Settings) -> TurnJudge | None:
+    """The end-of-turn judge the configuration names (None: off)."""
+    if not settings.vad.turn_model:
+        return None
+    from voiced.engines.smart_turn import SmartTurn
+
+    return SmartTurn(settings.model_path(settings.vad.turn_model))
 
 
 def make_stt(settings: Settings) -> SpeechToText:

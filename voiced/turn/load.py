@@ -58,7 +58,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
     """Load the configured models (blocking) behind a TurnRunner. rings False: nothing
     here can say a timer when it is due (`voiced serve`, `voiced ask`, `voiced respond`):
     timers and reminders are declined, and the voice loop's alarms.json is left alone."""
-    from voiced.engines.loader import make_llm, make_stt, make_tts, make_vad
+    from voiced.engines.loader import make_judge, make_llm, make_stt, make_tts, make_vad
 
     started = time.monotonic()
     llm = make_llm(settings)
@@ -67,6 +67,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
         llm=llm,
         tts=make_tts(settings),
         vad=make_vad(settings) if with_vad else None,
+        judge=make_judge(settings) if with_vad else None,
     )
     runner = TurnRunner(
         engines, settings, StreamClock(), conversation_for(settings, llm), Workers()

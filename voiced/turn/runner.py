@@ -23,7 +23,7 @@ from voiced.audio.echo import PlaybackReference
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation
-from voiced.engines import ChatModel, SpeechToText, TextToSpeech, VoiceActivity
+from voiced.engines import ChatModel, SpeechToText, TextToSpeech, TurnJudge, VoiceActivity
 from voiced.memory import Memory
 from voiced.turn.reply import Reply
 from voiced.turn.request import Origin, Outcome, Request, SttError, TurnResult
@@ -41,6 +41,8 @@ class Engines:
     llm: ChatModel
     tts: TextToSpeech
     vad: VoiceActivity | None = None
+    judge: TurnJudge | None = None
+    """The end-of-turn judge (the voice loop only)."""
 
 
 class TurnRunner:
