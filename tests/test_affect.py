@@ -106,7 +106,7 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     pipeline.runner.router.affect = Tired()
     run(pipeline)
     # just before the user's turn, after the persona and history the model has cached
-    note = llm.prompts[0][-2]["content"]
+    note = llm.prompts[0][-1]["content"]
     assert "gentle, calm and brief" in note and "never to be read out" in note
     assert "the user" not in note.lower()  # a model echoes what it reads
     assert tts.spoken == ["Rest a little."]  # the tone is shaped, never remarked on
@@ -152,7 +152,7 @@ def test_the_voice_is_never_remarked_on_and_an_unsure_tone_is_left_out(tmp_path)
     run(pipeline)
     assert [t.reply for t in pipeline.turns] == ["Okay."] * 3  # no "You sound tired."
     notes = [
-        prompt[-2]["content"] if prompt[-2]["role"] == "system" else "" for prompt in llm.prompts
+        prompt[-1]["content"] if prompt[-1]["role"] == "system" else "" for prompt in llm.prompts
     ]
     assert "calm, gentle and brief" in notes[0] and "bright and lively" in notes[1]
     assert notes[2] == ""  # low confidence: no note at all

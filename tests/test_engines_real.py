@@ -123,3 +123,25 @@ def test_the_end_of_turn_judge_hears_a_finished_request_and_a_speaker_mid_senten
     mid_sentence = np.concatenate([jfk[: int(5.9 * 16000)], np.zeros(2400, np.float32)])
     assert judge.finished(mid_sentence) < 0.3
     assert judge.finished((jfk * 32767).astype(np.int16)) > 0.5  # int16 is read the same
+
+
+def test_words_read_ahead_are_the_start_of_the_prompt(llm):
+    persona = LlmSettings().persona
+    question = "What is the capital of France?"
+
+    def messages(text, notes=()):
+        return [
+            {"role": "system", "content": persona},
+            {"role": "user", "content": text},
+            *({"role": "system", "content": n} for n in notes),
+        ]
+
+    assert llm.prefill(messages("Something else entirely")) > 0
+    # the words so far (not the last), read while the user speaks: only they are new
+    read = llm.prefill(messages("What is the capital", ["Be brief."]))
+    assert 0 < read <= llm.count_tokens("What is the capital") + 1
+    assert llm.prefill(messages("What is the capital")) == 0  # already read
+    assert llm._llm.n_tokens > llm.count_tokens(persona)
+    # the whole prompt then reads from there (the cache is checked token by token: a
+    # prompt that differs is read again from where it differs)
+    assert "paris" in llm.complete(messages(question), 16).lower()

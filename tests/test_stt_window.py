@@ -14,6 +14,5 @@ def test_a_decoder_that_runs_on_past_the_words_repeats_itself():
 def test_a_sure_short_text_is_kept_and_a_doubtful_one_is_not():
     assert doubt("What time is it?", 6, 23, -0.1) == ""
     assert doubt("Nor is Mr. Colter's manner", 12, 40, SURE_LOGPROB - 0.05).startswith("unsure")
-    assert doubt("", 0, 20, -0.1) == "no words"
     assert doubt("la " * 20, 20, 20, -0.1) == "too long"
     assert doubt("turn it on turn it on", 7, 30, -0.1) == "repeats itself"

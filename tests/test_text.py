@@ -60,3 +60,41 @@ def test_real_requests_are_kept(text):
 
 def test_normalize_words():
     assert normalize_words("Hello, World!  It's  3 o’clock.") == "hello world it's 3 o'clock"
+
+
+def _pieces(text, first_clause_words=4):
+    splitter = SentenceSplitter(first_clause_words)
+    pieces = []
+    for token in text.split(" "):  # streamed word by word, as a model writes
+        pieces += splitter.feed(token + " ")
+    rest = splitter.flush()
+    return pieces + ([rest] if rest else [])
+
+
+def test_the_first_piece_ends_before_a_new_phrase_so_the_voice_starts_sooner():
+    assert _pieces("Living is a wonderful experience that brings joy and fulfillment.") == [
+        "Living is a wonderful experience",
+        "that brings joy and fulfillment.",
+    ]
+    assert _pieces("I can't turn on the living room lamp yet. Sorry.") == [
+        "I can't turn on",
+        "the living room lamp yet.",
+        "Sorry.",
+    ]
+    # a comma is the better place, when it comes late enough
+    assert _pieces("Well, I think that the best way is to ask")[0] == "Well, I think that"
+    assert _pieces("Sure thing, I can help with that today.")[0] == "Sure thing, I can help"
+    assert _pieces("Paris is lovely in spring, when the trees bloom.")[0] == (
+        "Paris is lovely in spring,"
+    )
+
+
+def test_a_short_sentence_is_never_split_near_its_end():
+    assert _pieces("I am sorry to hear that.") == ["I am sorry to hear that."]
+    assert _pieces("The capital of France is Paris.") == ["The capital of France is Paris."]
+    assert _pieces("It is nice to meet you in person.") == ["It is nice to meet you in person."]
+    # only the first piece of a reply is cut short
+    assert _pieces("Yes. I will tell you about the brave little dragon and his friends.") == [
+        "Yes.",
+        "I will tell you about the brave little dragon and his friends.",
+    ]

@@ -48,10 +48,12 @@ class Conversation:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
     def messages_for(self, user_text: str, known: str = "", mood: str = "") -> list[Message]:
-        """The prompt for a new user turn: the persona, as much recent history as fits, then
-        what matters for this turn (what is known about the user, how they sound), then the
-        turn. The persona and the history come first and stay the same from turn to turn,
-        so the model's cache of them is reused and only the new turn is read."""
+        """The prompt for a new user turn: the persona, as much recent history as fits, the
+        turn, then what matters for it (what is known about the user, how they sound). The
+        persona and the history come first and stay the same from turn to turn, so the
+        model's cache of them is reused; the turn's words come before the notes, so that
+        they can be read while the user is still speaking (the notes are known only at the
+        end)."""
         notes = private_notes(known, mood)
         system = {"role": "system", "content": self.persona}
         context = [{"role": "system", "content": notes}] if notes else []
@@ -64,7 +66,7 @@ class Conversation:
             left = self._budget - self._cost(system) - _MESSAGE_OVERHEAD_TOKENS
             user = {"role": "user", "content": self._last_words(user_text, left)}
             room = 0
-        return [system, *self._kept(room), *context, user]
+        return [system, *self._kept(room), user, *context]
 
     def _kept(self, room: int) -> list[Message]:
         """The history that goes into the prompt: from its lasting start (see _settle) on,
@@ -248,7 +250,8 @@ def reply_sentences(
 def _said_to_other_requests(messages: list[Message]) -> list[str]:
     """The earlier replies, but those to the same request as now: asked again (say, after
     cutting the reply off), the same answer is the right one."""
-    asked = _plain(messages[-1]["content"]) if messages else ""
+    users = [m["content"] for m in messages if m["role"] == "user"]
+    asked = _plain(users[-1]) if users else ""
     replies = []
     for question, answer in itertools.pairwise(messages):
         if answer["role"] != "assistant" or question["role"] != "user":

@@ -122,7 +122,10 @@ class Pipeline:
                 if segment is not None:
                     self._on_segment(segment)
                 silence_ms = listener.segmenter.silence_ms
-                if silence_ms:  # a pause: is the turn over?
+                if listener.in_speech and not silence_ms:
+                    heard = listener.segmenter
+                    self.floor.hearing(heard.speech_s, heard.started_s, heard.heard_so_far)
+                elif silence_ms:  # a pause: is the turn over?
                     self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
                     if self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
                         self._end_turn(start_s + len(frame) / 16000)

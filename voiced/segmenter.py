@@ -170,6 +170,16 @@ class Segmenter:
             return 0
         return endpointer.silent_run * self.frame_ms
 
+    @property
+    def speech_s(self) -> float:
+        """How long the utterance in progress has gone on."""
+        return self.endpointer.speech_frames * self.frame_ms / 1000 if self.in_speech else 0.0
+
+    @property
+    def started_s(self) -> float:
+        """When the utterance in progress started (stream time)."""
+        return self._speech_start_s
+
     def heard_so_far(self) -> np.ndarray:
         """The utterance in progress with all its trailing silence (for the judge)."""
         return np.concatenate(self._frames + self._trailing)

@@ -68,13 +68,60 @@ _END = re.compile(r"([.!?…]+)[\"')\]]*\s+")
 
 
 _CLAUSE_END = re.compile(r"[,;:—]\s+")
+_WORD = re.compile(r"\S+\s+")
+_PHRASE_STARTS = set(
+    [
+        "and",
+        "but",
+        "or",
+        "so",
+        "because",
+        "that",
+        "which",
+        "who",
+        "when",
+        "where",
+        "while",
+        "if",
+        "than",
+        "as",
+        "with",
+        "to",
+        "for",
+        "since",
+        "until",
+        "the",
+        "a",
+        "an",
+        "in",
+        "on",
+        "at",
+        "of",
+        "from",
+        "about",
+        "into",
+        "my",
+        "your",
+        "their",
+        "his",
+        "her",
+        "our",
+        "this",
+        "these",
+        "those",
+        "its",
+    ]
+)
+"""Words a new phrase starts with: the first piece of a reply may end before one."""
 
 
 class SentenceSplitter:
     """Collects streamed text and hands out each sentence as soon as it is complete.
 
     With first_clause_words > 0, the very first piece may end at a comma (or ; : —)
-    once it has that many words, so the voice can start before the sentence ends.
+    once it has that many words, or, with no comma, before a word that starts a new phrase
+    ("and", "that", "the", "in" ...) once two more words follow that sentence's end has not
+    come with, so the voice can start before the sentence ends.
     """
 
     def __init__(self, first_clause_words: int = 0) -> None:
@@ -106,6 +153,16 @@ class SentenceSplitter:
             clause = self._buffer[: match.end()].strip()
             if len(clause.split()) >= self._first_clause_words:
                 self._buffer = self._buffer[match.end() :]
+                return clause
+        words = list(_WORD.finditer(self._buffer))
+        for i in range(self._first_clause_words, len(words) - 1):
+            word = words[i].group().strip()
+            following = words[i + 1].group().strip()
+            if _END.search(word + " ") or _END.search(following + " "):
+                return ""  # the sentence ends there: it goes whole
+            if word.lower() in _PHRASE_STARTS:
+                clause = self._buffer[: words[i].start()].strip()
+                self._buffer = self._buffer[words[i].start() :]
                 return clause
         return ""
 

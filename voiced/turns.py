@@ -15,6 +15,8 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+import numpy as np
+
 from voiced import heap
 from voiced.audio import AudioSink
 from voiced.text import looks_finished
@@ -25,6 +27,8 @@ from voiced.types import Transcript, TurnTimings, Utterance
 log = logging.getLogger("voiced.pipeline")
 """The turn lines keep the logger name they always had: the README and log readers use it."""
 
+READ_AHEAD_S = 1.0
+"""How often the words of an utterance in progress are read ahead into the model."""
 APOLOGY = "Sorry, something went wrong there. Could you ask me again?"
 APOLOGIES = {"stt": "Sorry, I could not make out what you said. Could you say it again?"}
 """What is said when a turn fails, by the stage that failed (APOLOGY for the others)."""
@@ -66,6 +70,8 @@ class Turns:
         """A request held back: the user seemed to go on (answered with what follows)."""
         self._carried_from: Utterance | None = None
         self._cancelled = False
+        self._ahead: asyncio.Future[None] | None = None
+        self._ahead_at_s = 0.0
 
     # -- what the segmenter reports ---------------------------------------------------
 
@@ -77,6 +83,24 @@ class Turns:
         gate = asyncio.Event()
         turn = self._chain(utterance, transcript, timings, gate)
         self._speculation = _Speculation(utterance, transcript, timings, gate, turn)
+
+    def hearing(self, speech_s: float, started_s: float, audio: Callable[[], np.ndarray]) -> None:
+        """The user is speaking (speech_s into the utterance): about every READ_AHEAD_S, the
+        words so far are read ahead into the model (see TurnRunner.read_ahead), one reading
+        at a time, and never while a reply is being made."""
+        if speech_s < self._ahead_at_s:
+            self._ahead_at_s = 0.0  # a new utterance
+        if self.runner.settings.pipeline.sequential or self.runner.busy:
+            return
+        if speech_s - self._ahead_at_s < READ_AHEAD_S:
+            return
+        if self._ahead is not None and not self._ahead.done():
+            return
+        self._ahead_at_s = speech_s
+        self._ahead = asyncio.ensure_future(
+            self.runner.read_ahead(audio(), started_s, self._carried)
+        )
+        self._ahead.add_done_callback(_quietly)
 
     def drop_speculation(self) -> None:
         if self._speculation is not None:
@@ -90,7 +114,9 @@ class Turns:
             return None
         if speculation.transcript.cancelled() or speculation.transcript.exception() is not None:
             return False
-        text = speculation.transcript.result().text
+        # a sound after a held-back request (a breath, a click) says nothing: the held-back
+        # words decide
+        text = " ".join(t for t in (self._carried, speculation.transcript.result().text) if t)
         return looks_finished(text) and not self.runner.router.wake_only(text)
 
     def commit(self, utterance: Utterance) -> None:
@@ -241,6 +267,12 @@ class Turns:
             await self.runner.say(apology, self.sink)
         except Exception as exc:
             log.error("could not say sorry either: %s: %s", type(exc).__name__, exc)
+
+
+def _quietly(future: asyncio.Future[None]) -> None:
+    """Reading ahead is only a head start: a failure costs the time it would have saved."""
+    if not future.cancelled() and future.exception() is not None:
+        log.debug("reading ahead failed: %s", future.exception())
 
 
 def _open_gate() -> asyncio.Event:

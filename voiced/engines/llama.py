@@ -32,6 +32,8 @@ class LlamaChat:
         self._settings = settings
         self._one_system = False
         """The model's chat template takes a system message only at the start."""
+        self._formatter: Any = None
+        """The model's own chat template, to know a prompt's tokens before it is asked."""
         try:
             self._llm = Llama(
                 model_path=str(model_path),
@@ -44,10 +46,52 @@ class LlamaChat:
             raise ModelError(
                 f"language model {model_path} cannot be loaded ({exc}); {hint}"
             ) from None
+        self._formatter = _formatter(self._llm)
 
     def reconfigure(self, settings: LlmSettings) -> None:
         """New sampling settings (a config reload); the model itself stays loaded."""
         self._settings = settings
+
+    def prefill(self, messages: Sequence[Message]) -> int:
+        """Read the start of a prompt into the model's cache ahead of the turn: the prompt as
+        it will be, up to the user's words so far (not their end, the notes after them, nor
+        the reply's header). Only what the cache does not hold yet is read; the next prompt that starts
+        the same way reads only the rest. Returns how many tokens were read."""
+        tokens = self._prefix_tokens(messages)
+        if not tokens:
+            return 0
+        llm = self._llm
+        common = 0
+        for cached, token in zip(llm._input_ids.tolist(), tokens, strict=False):
+            if cached != token:
+                break
+            common += 1
+        if common >= len(tokens):
+            return 0
+        llm.n_tokens = common
+        llm.eval(tokens[common:])
+        return len(tokens) - common
+
+    def _prefix_tokens(self, messages: Sequence[Message]) -> list[int]:
+        """The tokens a chat completion of these messages starts with, up to the end of the
+        last user message's text ([] when the model's chat template is not at hand)."""
+        users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+        if self._formatter is None or not users:
+            return []
+        marked = list(messages[: users[-1] + 1])  # the notes after it come at the end
+        marked[-1] = {**marked[-1], "content": marked[-1]["content"] + _MARK}
+        if self._one_system:
+            marked = fold_system(marked)
+        prompt = self._formatter(messages=marked).prompt
+        if _MARK not in prompt:
+            return []
+        text = prompt[: prompt.index(_MARK)]
+        llm = self._llm
+        bos = [llm.token_bos()] if llm._model.add_bos_token() and llm.token_bos() >= 0 else []
+        tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        if bos and tokens[:1] == bos:
+            bos = []
+        return bos + tokens
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -121,6 +165,24 @@ class LlamaChat:
             repeat_penalty=1.0,
         )
         return str(reply["choices"][0]["message"]["content"] or "")
+
+
+_MARK = "\u2063\u2063"
+"""Put after a prompt's last text to find where it ends in the formatted prompt."""
+
+
+def _formatter(llm: Any) -> Any:
+    """The GGUF's chat template as llama-cpp-python formats it (None: it has none)."""
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+
+    def text(token: int) -> str:
+        return str(llm._model.token_get_text(token)) if token != -1 else ""
+
+    return Jinja2ChatFormatter(template, text(llm.token_eos()), text(llm.token_bos()))
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message]:

@@ -101,7 +101,7 @@ class WhisperStt:
         tokens = [t for t in result.sequences_ids[0] if t < eot]
         avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
         text = model.hf_tokenizer.decode(tokens).strip()
-        if not text and result.no_speech_prob > self._settings.no_speech_threshold:
+        if not normalize_words(text):  # no words at all, only "." or "...": noise
             return Transcript("", result.no_speech_prob, dropped="noise")
         reason = doubt(text, len(tokens), limit, avg_logprob)
         if reason:
@@ -147,10 +147,8 @@ class WhisperStt:
 
 
 def doubt(text: str, tokens: int, limit: int, avg_logprob: float) -> str:
-    """Why a short-window text should not be trusted ("" if it can be): empty, unsure,
-    cut at the length limit, or saying the same words twice in a row."""
-    if not text:
-        return "no words"
+    """Why a short-window text should not be trusted ("" if it can be): unsure, cut at the
+    length limit, or saying the same words twice."""
     if avg_logprob < SURE_LOGPROB:
         return f"unsure, {avg_logprob:.2f}"
     if tokens >= limit:

@@ -101,10 +101,32 @@ class TurnRunner:
             pass
 
     def read_history(self) -> None:
-        """Have the LLM read the persona and the history (blocking), into its KV cache."""
+        """Have the LLM read the persona and the history (blocking), into its KV cache: up
+        to where the user's next words go, when it can read a prompt's start alone."""
+        prefill = getattr(self.engines.llm, "prefill", None)
+        if prefill is not None:
+            prefill(self.conversation.messages_for(""))
+            return
         warm = self.conversation.messages_for("Hello.")
         for _ in itertools.islice(self.engines.llm.stream(warm), 1):
             pass
+
+    async def read_ahead(self, audio: np.ndarray, started_s: float, carried: str = "") -> None:
+        """While the user is still speaking: transcribe what they said so far and have the
+        model read the prompt it would make, but for its last word (which may still change),
+        so that when the turn ends only the last words are left to read."""
+        prefill = getattr(self.engines.llm, "prefill", None)
+        if prefill is None:
+            return
+        heard = await self.transcribe(audio)
+        words = heard.text.split()[:-1]
+        if not words or self.busy:
+            return
+        request = Request.heard(Transcript(" ".join(words)), audio, started_s, carried)
+        route = self.router.decide(request, on_pause=True)
+        if route.outcome is Outcome.GENERATE:
+            read = await self.workers.run("llm", prefill, self.router.prompt(route, None).messages)
+            log.debug("read ahead: %d tokens of %r", read, route.request)
 
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         try:
@@ -189,7 +211,7 @@ class TurnRunner:
                 result.reply = spoken.heard()
                 spoke_until = max(self.clock.now(), sink.busy_until())
                 self.router.finish(route, result, gate is None or gate.is_set(), spoke_until, mood)
-                if self.conversation.start_moved:
+                if self.conversation.start_moved or hasattr(self.engines.llm, "prefill"):
                     self._read_history_ahead()
         if route.outcome is Outcome.IGNORED:
             log.info("not for me (no wake phrase): %d words ignored", len(request.text.split()))
@@ -246,8 +268,9 @@ class TurnRunner:
         await asyncio.gather(*self._reading, return_exceptions=True)
 
     def _read_history_ahead(self) -> None:
-        """The history's start moved: the model reads it again now, while the user is
-        quiet, not at the start of the next reply (2-3 s for a full context)."""
+        """The model reads the history with the last exchange now, while the user is
+        quiet, not at the start of the next reply (2-3 s for a full context when its start
+        moved)."""
 
         def done(future: asyncio.Future[None]) -> None:
             if not future.cancelled() and future.exception() is not None:
