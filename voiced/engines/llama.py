@@ -55,8 +55,8 @@ class LlamaChat:
     def prefill(self, messages: Sequence[Message]) -> int:
         """Read the start of a prompt into the model's cache ahead of the turn: the prompt as
         it will be, up to the user's words so far (not their end, the notes after them, nor
-        the reply's header). Only what the cache does not hold yet is read; the next prompt that starts
-        the same way reads only the rest. Returns how many tokens were read."""
+        the reply's header). Only what the cache does not hold yet is read; the next
+        prompt that starts the same way reads only the rest. Returns the tokens read."""
         tokens = self._prefix_tokens(messages)
         if not tokens:
             return 0
