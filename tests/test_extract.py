@@ -76,7 +76,7 @@ def test_the_loop_asks_the_model_for_facts_only_when_the_patterns_found_none(tmp
     assert llm.asked == ["We moved to Porto last year."]
     assert sorted(f.key for f in store.facts()) == ["home", "name"]
     # and the third turn's prompt knew where the user lives
-    assert "They live in Porto." in llm.prompts[-1][-1]["content"]
+    assert "They live in Porto." in llm.prompts[-1][-2]["content"]
 
 
 def test_the_real_model_reads_a_plain_fact_and_nothing_from_a_request(llm):

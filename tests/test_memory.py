@@ -149,10 +149,10 @@ def test_facts_reach_the_prompt_within_the_budget(store):
     conversation.add_exchange("Hi.", "Hello!")
     messages = conversation.messages_for("Hello", known)
     # the persona and the history first, unchanged (the model's cache of them is reused),
-    # then the turn (read while it is spoken), then what is known for it
-    assert [m["role"] for m in messages] == ["system", "user", "assistant", "user", "system"]
+    # then what is known for this turn, then the turn
+    assert [m["role"] for m in messages] == ["system", "user", "assistant", "system", "user"]
     assert messages[0]["content"] == "You are Sam."
-    note = messages[-1]["content"]
+    note = messages[-2]["content"]
     # in the third person as "they" (a model that reads "the user" speaks of "the user")
     assert note.endswith("Their name is Anna. Their sister is called Marie.")
     assert "never to be read out" in note and "the user" not in note.lower()
@@ -181,7 +181,7 @@ def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
     )
     assert spoken[0] == "Your sister is called Marie."
     assert len(prompts) == 1  # only the second turn needed the model, and it knew
-    assert "Their sister is called Marie." in prompts[0][-1]["content"]
+    assert "Their sister is called Marie." in prompts[0][-2]["content"]
 
 
 @pytest.mark.slow

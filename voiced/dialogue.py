@@ -48,25 +48,26 @@ class Conversation:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
     def messages_for(self, user_text: str, known: str = "", mood: str = "") -> list[Message]:
-        """The prompt for a new user turn: the persona, as much recent history as fits, the
-        turn, then what matters for it (what is known about the user, how they sound). The
-        persona and the history come first and stay the same from turn to turn, so the
-        model's cache of them is reused; the turn's words come before the notes, so that
-        they can be read while the user is still speaking (the notes are known only at the
-        end)."""
-        notes = private_notes(known, mood)
+        """The prompt for a new user turn: the persona, as much recent history as fits, what
+        is known about the user that matters for it, the turn, then the tone their voice
+        calls for. The persona and the history come first and stay the same from turn to
+        turn, so the model's cache of them is reused; the turn's words come before the tone,
+        so that they can be read while the user is still speaking (how they sound is known
+        only at the end)."""
+        facts, tone = private_notes(known, ""), private_notes("", mood)
         system = {"role": "system", "content": self.persona}
-        context = [{"role": "system", "content": notes}] if notes else []
+        before = [{"role": "system", "content": facts}] if facts else []
+        after = [{"role": "system", "content": tone}] if tone else []
         user = {"role": "user", "content": user_text}
-        room = self._budget - sum(self._cost(m) for m in (system, *context, user))
+        room = self._budget - sum(self._cost(m) for m in (system, *before, user, *after))
         if room < 0:
             # Too long even without any history (a monologue, a pasted page): the notes go,
             # then the start of what was said; the end, where the question usually is, stays.
-            context = []
+            before = after = []
             left = self._budget - self._cost(system) - _MESSAGE_OVERHEAD_TOKENS
             user = {"role": "user", "content": self._last_words(user_text, left)}
             room = 0
-        return [system, *self._kept(room), user, *context]
+        return [system, *self._kept(room), *before, user, *after]
 
     def _kept(self, room: int) -> list[Message]:
         """The history that goes into the prompt: from its lasting start (see _settle) on,
@@ -151,12 +152,11 @@ def private_notes(known: str, mood: str) -> str:
         )
     if mood:
         tone = TONES.get(mood, "kind")
-        notes.append(f"Let your tone be {tone}, without remarking on how they seem.")
+        notes.append(f"Sound {tone}; do not remark on how they seem.")
     if not notes:
         return ""
-    return "Private notes for your next reply, never to be read out or mentioned: " + " ".join(
-        notes
-    )
+    # short: it is read at the end of the prompt, after the words, for every reply
+    return "Private notes, never to be read out: " + " ".join(notes)
 
 
 def about_them(facts: str) -> str:

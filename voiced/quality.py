@@ -181,6 +181,7 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
                     row["false_claim"] = false_claim(row["reply"])
                 rows.append(row)
                 runner.conversation.history.clear()  # each a new conversation
+        await runner.settle()  # the model is used directly from here on
 
     try:
         asyncio.run(run())

@@ -181,6 +181,8 @@ class Turns:
             await self._turn
 
     async def close(self) -> None:
+        if self._ahead is not None:
+            self._ahead.cancel()
         if self._turn is not None:
             self._turn.cancel()
             await asyncio.gather(self._turn, return_exceptions=True)

@@ -77,6 +77,15 @@ class WhisperStt:
                 return quick
         return self._full(audio)
 
+    def draft(self, audio: np.ndarray) -> Transcript | None:
+        """A quick look at speech still going on: the short window only, None when its text
+        is doubtful (words cut in the middle often are) or the window is off."""
+        if audio.dtype == np.int16:
+            audio = audio.astype(np.float32) / 32768.0
+        if self._short_prompt is None or len(audio) > SHORT_MAX_S * SAMPLE_RATE_HZ:
+            return None
+        return self._short(audio, self._short_prompt)
+
     def _short(self, audio: np.ndarray, prompt: list[int]) -> Transcript | None:
         """The words in a window as long as the audio plus SHORT_PAD_S of silence, or None
         when that text is doubtful (the full window decides then)."""

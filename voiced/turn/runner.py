@@ -116,10 +116,11 @@ class TurnRunner:
         model read the prompt it would make, but for its last word (which may still change),
         so that when the turn ends only the last words are left to read."""
         prefill = getattr(self.engines.llm, "prefill", None)
-        if prefill is None:
+        draft = getattr(self.engines.stt, "draft", None)
+        if prefill is None or draft is None:
             return
-        heard = await self.transcribe(audio)
-        words = heard.text.split()[:-1]
+        heard = await self.workers.run("stt", draft, audio)
+        words = heard.text.split()[:-1] if heard is not None else []
         if not words or self.busy:
             return
         request = Request.heard(Transcript(" ".join(words)), audio, started_s, carried)
@@ -264,7 +265,8 @@ class TurnRunner:
     # -- after the turn ---------------------------------------------------------------
 
     async def settle(self) -> None:
-        """Let facts still being read be stored (a short wait, at the end)."""
+        """Let facts still being read be stored, and the history being read ahead be read
+        (a short wait, at the end: the model is free for use from outside after it)."""
         await asyncio.gather(*self._reading, return_exceptions=True)
 
     def _read_history_ahead(self) -> None:
@@ -278,6 +280,8 @@ class TurnRunner:
 
         reading = asyncio.ensure_future(self.workers.run("llm", self.read_history))
         reading.add_done_callback(done)
+        self._reading.add(reading)
+        reading.add_done_callback(self._reading.discard)
 
     def _read_later(self, memory: Memory, text: str) -> None:
         """Facts the patterns missed, read by the model once it is free (off the turn)."""
