@@ -94,3 +94,15 @@ def test_file_sink_writes_what_has_played_and_cuts_the_rest_on_a_flush(tmp_path)
     assert (data[19000:19500] == 119).all() and (data[19500:20000] == 0).all()
     assert (data[20000:20250] == 7).all()
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_first_sound_of_a_reply_comes_without_the_voice_s_lead_in():
+    import numpy as np
+
+    from voiced.turn.speaker import without_lead_in
+
+    speech = np.concatenate([np.zeros(1000, np.int16), np.full(2000, 3000, np.int16)])
+    trimmed = without_lead_in(speech, 22050)
+    assert len(trimmed) == 2000 + 22050 // 200 and trimmed[-1] == 3000
+    assert len(without_lead_in(np.zeros(22050, np.int16), 22050)) == 22050 - 2205  # at most 0.1 s
+    assert len(without_lead_in(speech[1000:], 22050)) == 2000  # nothing to take

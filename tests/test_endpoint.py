@@ -12,7 +12,7 @@ from tests.test_pipeline import SETTINGS, make_pipeline, run
 from voiced.config import VadSettings
 from voiced.endpoint import EndOfTurn, turn_over
 
-VAD = VadSettings()  # pause 150 ms, end silence 600 ms, unfinished 1500 ms
+VAD = replace(VadSettings(), unfinished_silence_ms=1500)  # pause 150, end 600 ms
 
 
 @pytest.mark.parametrize(

@@ -388,7 +388,11 @@ def measure(
         "latency_p90_s": percentile(latencies, 90),
         "stop_latency_median_s": median(stop_latencies),
         "stage_median_s": {
-            stage: median([t["stages"][stage] for t in turns if stage in t["stages"]])
+            stage: median([t["stages"][stage] for t in spoken if stage in t["stages"]])
+            for stage, _ in STAGES
+        },
+        "hesitant_stage_median_s": {
+            stage: median([t["stages"][stage] for t in hesitant if stage in t["stages"]])
             for stage, _ in STAGES
         },
         "peak_rss_mb": round(stats.peak_rss_mb, 1),

@@ -81,7 +81,7 @@ class VadSettings:
     sounds finished. "" = off: the words and end_silence_ms alone decide."""
     finished_above: float = 0.5
     """The judge's probability above which the speaker sounds finished."""
-    unfinished_silence_ms: int = 1500
+    unfinished_silence_ms: int = 1200
     """With the judge on: a pause that sounds unfinished (a speaker thinking) ends the turn
     only after this much silence; one that sounds finished ends it at once if the words
     read finished, else after end_silence_ms."""

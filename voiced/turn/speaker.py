@@ -104,6 +104,8 @@ class Speaker:
                 timings.mark("first_audio_s", clock.now())
                 if gate is not None:
                     await gate.wait()
+                if not spoken.said:  # the first sound of the reply: no silence before it
+                    speech = without_lead_in(speech, sink.sample_rate_hz)
                 if len(speech):
                     start = self._play(speech, sink)
                     timings.mark("first_played_s", start)
@@ -149,6 +151,18 @@ class Speaker:
 def _synthesize(tts: TextToSpeech, text: str, pace: float) -> np.ndarray:
     chunks = list(tts.synthesize(text, pace))
     return np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
+
+
+LEAD_IN_QUIET = 100
+"""Samples this quiet (about -50 dBFS) before a voice's first sound are silence."""
+
+
+def without_lead_in(speech: np.ndarray, rate: int, most_s: float = 0.1) -> np.ndarray:
+    """The speech less the silence a voice starts with (Piper: about 50 ms), keeping 5 ms
+    before the first sound; at most most_s is taken."""
+    loud = np.flatnonzero(np.abs(speech[: int(most_s * rate)]) > LEAD_IN_QUIET)
+    cut = max(0, int(loud[0]) - rate // 200) if len(loud) else int(most_s * rate)
+    return speech[cut:]
 
 
 async def played_out(sink: AudioSink, clock: StreamClock) -> None:
