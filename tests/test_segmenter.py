@@ -157,3 +157,22 @@ def test_keep_last_drops_the_preroll_that_was_not_the_user():
     kept = round((0.03 + 0.09 + 0.3 + 0.18) * 16000)  # margin, start, speech, trailing
     assert len(utterance.audio) == kept
     assert utterance.speech_start_s == pytest.approx(0.99)
+
+
+def test_the_silence_of_a_pause_and_everything_heard_so_far_are_at_hand():
+    vad = VadSettings(start_frames=2, end_silence_ms=600, pause_ms=150, min_speech_ms=60)
+    seg = Segmenter(vad, 30, end_silence_ms=1200)  # a judge decides earlier ends
+    audio = speech_and_silence([("speech", 0.6), ("silence", 0.9)])
+    vad_ = EnergyVad()
+    silences, ended = [], None
+    for i, start in enumerate(range(0, len(audio) - 480 + 1, 480)):
+        frame = audio[start : start + 480]
+        segment = seg.push(frame, vad_.is_speech(frame), start / 16000)
+        silences.append(seg.silence_ms)
+        if segment is not None and segment.event is Event.END:
+            ended = i
+    assert ended is None  # 900 ms of silence do not end it: the longest silence is 1200 ms
+    assert silences[19] == 0 and silences[24] == 150 and silences[-1] == 900
+    assert seg.speech_s == pytest.approx(1.5) and seg.started_s == 0.0
+    # the judge hears the speech and all the silence after it
+    assert len(seg.heard_so_far()) == len(audio)
