@@ -63,3 +63,20 @@ def test_a_hesitation_puts_silence_between_two_words_and_keeps_them_all():
     prompts = [Prompt("a", paused, True, pause_s=0.9, pause_at_s=0.4), Prompt("b", audio, True)]
     lay_out(prompts, Path("/dev/null"))
     assert prompts[1].start_s == pytest.approx(prompts[0].speech_end_s + HESITATION_GAP_S)
+
+
+def test_a_speaker_answered_in_their_pause_was_cut_off_even_if_the_reply_came_later():
+    from voiced.bench import cut_off
+
+    prompt = Prompt("a", np.zeros(16000, dtype=np.int16), True, pause_s=0.9, pause_at_s=0.5)
+    prompt.start_s, prompt.speech_end_s = 10.0, 12.0
+    quiet = np.zeros(16000 * 20, dtype=np.int16)
+    whole = {"speech_end_s": 12.0, "first_played_s": 12.8}
+    half = {"speech_end_s": 10.45, "first_played_s": 12.6}
+    assert not cut_off(prompt, quiet, 16000, [whole])
+    assert cut_off(prompt, quiet, 16000, [half, whole])  # the first half was answered
+    held_back = {"speech_end_s": 10.45, "first_played_s": None}
+    assert not cut_off(prompt, quiet, 16000, [held_back, whole])
+    talking = quiet.copy()
+    talking[int(11.0 * 16000) : int(11.5 * 16000)] = 3000  # a reply over their pause
+    assert cut_off(prompt, talking, 16000, [whole])

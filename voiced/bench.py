@@ -287,6 +287,21 @@ def run_loop(args: list[str]) -> RunStats:
     return stats
 
 
+def cut_off(prompt: Prompt, replies: np.ndarray, rate: int, logged: list[dict]) -> bool:
+    """Whether a hesitant speaker was answered before they had finished: a reply sounded
+    after the pause began and before the speech ended, or a turn that ended in the pause
+    was answered (its reply came later, but to half the request)."""
+    paused_s = prompt.start_s + prompt.pause_at_s
+    early = first_sound_after(replies, rate, paused_s)
+    if early is not None and early < prompt.speech_end_s:
+        return True
+    resumed_s = paused_s + prompt.pause_s
+    return any(
+        prompt.start_s <= (t["speech_end_s"] or -1) <= resumed_s and t.get("first_played_s")
+        for t in logged
+    )
+
+
 def percentile(values: list[float], q: float) -> float | None:
     return round(float(np.percentile(values, q)), 3) if values else None
 
@@ -354,10 +369,8 @@ def measure(
                 round(first - prompt.speech_end_s, 3) if turn["answered"] and first else None
             )
         if prompt.pause_s:
-            # a reply that sounds after the pause began and before the speech ended
-            early = first_sound_after(replies, rate, prompt.start_s + prompt.pause_at_s)
             turn["pause_s"] = prompt.pause_s
-            turn["cut_off"] = bool(early is not None and early < prompt.speech_end_s)
+            turn["cut_off"] = cut_off(prompt, replies, rate, logged)
             if turn["cut_off"]:
                 turn["latency_s"] = None
         turns.append(turn)
