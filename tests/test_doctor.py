@@ -16,7 +16,8 @@ def findings(result):
 def test_the_default_models_pass_their_sha256_and_the_machine_is_described():
     result = voiced("doctor", "--json")
     found = findings(result)
-    for check in ("config", "stt model", "llm model", "tts voice", "cpu", "memory"):
+    checks = ("config", "stt model", "llm model", "tts voice", "end-of-turn model", "cpu", "memory")
+    for check in checks:
         assert found[check]["level"] == "ok", found[check]
     assert "sha256 checked" in found["llm model"]["message"]
     # no sound card here: the devices fail, and that blocks running
@@ -27,7 +28,7 @@ def test_the_default_models_pass_their_sha256_and_the_machine_is_described():
 @pytest.mark.slow
 def test_a_corrupt_model_file_is_caught_with_its_fix(tmp_path):
     models = tmp_path / "models"
-    for name in ("llm", "piper"):
+    for name in ("llm", "piper", "smart-turn"):
         (models / name).mkdir(parents=True)
         for real in (ROOT / "models" / name).iterdir():
             (models / name / real.name).symlink_to(real)

@@ -151,3 +151,17 @@ def test_a_finished_question_that_sounds_finished_is_answered_on_the_pause(tmp_p
     assert turn.reply == "I cannot see a clock."
     # ended after the first pause step, long before the 600 ms end silence
     assert turn.timings.endpoint_s - turn.timings.speech_end_s < 0.4
+
+
+def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path):
+    # "What time is it?" ends on its pause; a click 0.2 s later (three voiced frames) would
+    # have been inside the turn with a fixed end silence: it must not cut the reply
+    stt = ScriptedStt(["What time is it?", ""])
+    llm = ScriptedLlm(["I cannot see a clock from here, sorry."] * 2)
+    audio = audio_of([("speech", 0.6), ("silence", 0.45), ("speech", 0.09), ("silence", 3.0)])
+    settings = replace(JUDGED, vad=replace(JUDGED.vad, min_speech_ms=200))
+    pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path, settings)
+    run(pipeline)
+    spoken = [t for t in pipeline.turns if t.reply]
+    assert len(spoken) == 1 and not spoken[0].interrupted
+    assert spoken[0].reply == "I cannot see a clock from here, sorry."

@@ -83,6 +83,8 @@ def models(settings: Settings) -> Iterator[Finding]:
         "llm model": [settings.llm_path],
         "tts voice": [voice, voice.with_name(voice.name + ".json")],
     }
+    if settings.vad.turn_model:
+        wanted["end-of-turn model"] = [settings.model_path(settings.vad.turn_model)]
     for check, files in wanted.items():
         missing = [f for f in files if not f.is_file()]
         if missing:

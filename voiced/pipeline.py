@@ -65,6 +65,10 @@ class Pipeline:
         runner.router.device = self
         self.last_frame_at = time.monotonic()
         """When the last audio frame arrived (monotonic): the audio path is alive."""
+        self._ended_early_s: float | None = None
+        """When a pause last ended the turn before end_silence_ms had passed."""
+        self._onset_s: float | None = None
+        """A sound that started just after such an end: words, or a click? (see _heard)"""
 
     @property
     def settings(self) -> Settings:
@@ -121,6 +125,8 @@ class Pipeline:
                 segment = listener.push(frame, start_s)
                 if segment is not None:
                     self._on_segment(segment)
+                if self._onset_s is not None:
+                    self._confirm_onset()
                 silence_ms = listener.segmenter.silence_ms
                 if listener.in_speech and not silence_ms:
                     heard = listener.segmenter
@@ -129,6 +135,8 @@ class Pipeline:
                     self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
                     if self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
                         self._end_turn(start_s + len(frame) / 16000)
+                        if silence_ms < self.settings.vad.end_silence_ms:
+                            self._ended_early_s = start_s + len(frame) / 16000
             self._end_turn(self.runner.clock.now())
             await self.floor.finish()
             log.info("%s", INPUT_ENDED)
@@ -155,17 +163,20 @@ class Pipeline:
         log.debug("%s at %.2f s", segment.event.value, segment.at_s)
         if segment.event is not Event.PAUSE:
             self.end_of_turn.reset()
+        if segment.event is Event.END:
+            self._onset_s = None
         if segment.event is Event.START:
             self.ringer.heard_user(segment.at_s)
-            if self.runner.busy:
-                if self.sink.busy_until() > segment.at_s:
-                    log.info("barge-in at %.2f s", segment.at_s)
-                    self.listener.barged_in()
-                else:
-                    log.debug(
-                        "the user goes on at %.2f s: the reply being prepared waits", segment.at_s
-                    )
-                self.runner.interrupt(segment.at_s)
+            ended = self._ended_early_s
+            window_s = self.settings.vad.end_silence_ms / 1000
+            if self.runner.busy and ended is not None and segment.at_s - ended < window_s:
+                # The turn was ended early: a click or a breath after it would have been
+                # part of it before. It stops the reply only once it is long enough to be
+                # words (then the user went on).
+                log.debug("a sound just after the turn at %.2f s: words?", segment.at_s)
+                self._onset_s = segment.at_s
+                return
+            self._user_starts(segment.at_s)
         elif segment.event is Event.PAUSE:
             assert segment.utterance is not None
             self.floor.speculate(segment.utterance)
@@ -176,6 +187,30 @@ class Pipeline:
                 self.floor.resume_carried()
             else:
                 self.floor.commit(segment.utterance)
+
+    def _user_starts(self, at_s: float) -> None:
+        """The user started speaking while a reply was being made or played: it stops."""
+        if not self.runner.busy:
+            return
+        if self.sink.busy_until() > at_s:
+            log.info("barge-in at %.2f s", at_s)
+            self.listener.barged_in()
+        else:
+            log.debug("the user goes on at %.2f s: the reply being prepared waits", at_s)
+        self.runner.interrupt(at_s)
+
+    def _confirm_onset(self) -> None:
+        """A sound just after an early end: once it has min_speech_ms of voice it is the
+        user going on (as if they had started then); if it ends shorter, nothing happens."""
+        segmenter = self.listener.segmenter
+        if not segmenter.in_speech:
+            self._onset_s = None
+            return
+        needed = self.settings.vad.min_speech_ms // self.settings.audio.frame_ms
+        if segmenter.endpointer.voiced_frames >= needed:
+            at_s, self._onset_s, self._ended_early_s = self._onset_s, None, None
+            assert at_s is not None
+            self._user_starts(at_s)
 
     # -- from the control socket ------------------------------------------------------
 
