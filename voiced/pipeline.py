@@ -126,7 +126,7 @@ class Pipeline:
                 if segment is not None:
                     self._on_segment(segment)
                 if self._onset_s is not None:
-                    self._confirm_onset()
+                    self._confirm_onset(start_s)
                 silence_ms = listener.segmenter.silence_ms
                 if listener.in_speech and not silence_ms:
                     heard = listener.segmenter
@@ -199,9 +199,12 @@ class Pipeline:
             log.debug("the user goes on at %.2f s: the reply being prepared waits", at_s)
         self.runner.interrupt(at_s)
 
-    def _confirm_onset(self) -> None:
+    def _confirm_onset(self, now_s: float) -> None:
         """A sound just after an early end: once it has min_speech_ms of voice it is the
-        user going on (as if they had started then); if it ends shorter, nothing happens."""
+        user going on (as if they had started then); if it ends shorter, nothing happens.
+        Not words yet when the reply starts to play: it is dropped, and from then the
+        double-talk detector decides, as over any reply (the reply's echo must not make a
+        click into words)."""
         segmenter = self.listener.segmenter
         if not segmenter.in_speech:
             self._onset_s = None
@@ -211,6 +214,10 @@ class Pipeline:
             at_s, self._onset_s, self._ended_early_s = self._onset_s, None, None
             assert at_s is not None
             self._user_starts(at_s)
+        elif self.sink.busy_until() > now_s:
+            log.debug("the sound at %.2f s was not words: dropped", self._onset_s)
+            segmenter.reset()
+            self._onset_s = None
 
     # -- from the control socket ------------------------------------------------------
 
