@@ -6,6 +6,7 @@ from voiced.engines.whisper import SURE_LOGPROB, doubt, repeats
 def test_a_decoder_that_runs_on_past_the_words_repeats_itself():
     assert repeats("What time is it? What time is it?")
     assert repeats("What is the capital of France? What is the capital")
+    assert repeats("Good morning. How did you sleep? Good morning")
     assert not repeats("Ask not what your country can do for you, ask what you can do")
     assert not repeats("No, no, I said the other one.")  # one word twice is speech
     assert not repeats("What time is it?")

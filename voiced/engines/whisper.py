@@ -177,7 +177,11 @@ def repeats(text: str) -> bool:
             if words[start : start + size] == words[start + size : start + 2 * size]:
                 return True
     runs = [tuple(words[i : i + 4]) for i in range(len(words) - 3)]
-    return len(set(runs)) < len(runs)
+    if len(set(runs)) < len(runs):
+        return True
+    # ending on the words it began with ("good morning how did you sleep good morning"):
+    # the decoder starting over
+    return any(words[:size] == words[-size:] for size in range(2, len(words) // 2 + 1))
 
 
 def read_audio_file(path: Path) -> np.ndarray:
