@@ -68,7 +68,7 @@ class Pipeline:
         self._ended_early_s: float | None = None
         """When a pause last ended the turn before end_silence_ms had passed."""
         self._onset_s: float | None = None
-        """A sound that started just after such an end: words, or a click? (see _heard)"""
+        """A sound that started just after such an end: words, or a click? (_confirm_onset)"""
 
     @property
     def settings(self) -> Settings:
@@ -134,9 +134,10 @@ class Pipeline:
                 elif silence_ms:  # a pause: is the turn over?
                     self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
                     if self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
-                        self._end_turn(start_s + len(frame) / 16000)
+                        now_s = start_s + len(frame) / 16000
+                        self._end_turn(now_s)
                         if silence_ms < self.settings.vad.end_silence_ms:
-                            self._ended_early_s = start_s + len(frame) / 16000
+                            self._ended_early_s = now_s
             self._end_turn(self.runner.clock.now())
             await self.floor.finish()
             log.info("%s", INPUT_ENDED)
