@@ -9,7 +9,7 @@ from voiced.audio import resample
 from voiced.config import LlmSettings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines.whisper import read_audio_file
-from voiced.text import speakable, split_sentences
+from voiced.text import normalize_words, speakable, split_sentences
 
 pytestmark = pytest.mark.slow
 
@@ -109,6 +109,22 @@ def test_short_window_is_taken_for_clear_speech_and_agrees_with_the_full_window(
     quick = stt._short(audio, stt._short_prompt)
     assert quick is not None and wer("what time is it", quick.text) == 0
     assert wer(stt._full(audio).text, quick.text) == 0
+
+
+def test_a_draft_of_speech_cut_mid_word_gives_the_words_so_far(stt):
+    """Read while the user speaks: the short window's words, though cut in the middle of
+    one, start the transcript of the whole utterance."""
+    from tests.conftest import clip
+    from voiced.text import settled_words
+
+    audio = read_audio_file(clip("speechbrain_spk1_snt1.wav").path)
+    draft = stt.draft(audio[: 2 * 16000])  # "the child almost hurt the s-"
+    assert draft is not None
+    settled = normalize_words(settled_words(draft.text))
+    assert len(settled.split()) >= 3
+    assert normalize_words(stt.transcribe(audio).text).startswith(settled)
+    silent = stt.draft(np.zeros(16000, np.float32))
+    assert silent is None or not silent.text  # silence drafts no words
 
 
 def test_the_end_of_turn_judge_hears_a_finished_request_and_a_speaker_mid_sentence(settings):

@@ -83,3 +83,29 @@ def test_the_real_model_reads_a_plain_fact_and_nothing_from_a_request(llm):
     extractor = LlmExtractor(llm)
     assert [s.key for s in extractor.extract("My name is Anna.")] == ["name"]
     assert extractor.extract("Tell me a joke.") == []
+
+
+def test_the_history_is_read_again_after_the_model_read_facts(tmp_path):
+    """Reading facts is a prompt of its own: it takes the model's cache, so the history is
+    read into it again then, not at the start of the next reply."""
+    from tests.test_pipeline import make_pipeline, run
+
+    calls: list[str] = []
+
+    class CachingLlm(ReadingLlm):
+        def prefill(self, messages):
+            calls.append("history read")
+            return 1
+
+        def complete(self, messages, max_tokens):
+            calls.append("facts read")
+            return super().complete(messages, max_tokens)
+
+    llm = CachingLlm(["Lovely."], ["lives in: Porto"])
+    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
+    pipeline, _, _ = make_pipeline(ScriptedStt(["We moved to Porto last year."]), llm, audio, tmp_path)
+    pipeline.runner.router.memory = Memory(MemoryStore(tmp_path / "m.db"), llm.count_tokens, 100)
+    pipeline.runner.router.memory.extractor = LlmExtractor(llm)
+    run(pipeline)
+    assert "facts read" in calls
+    assert calls[-1] == "history read"

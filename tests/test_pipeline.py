@@ -274,3 +274,28 @@ def test_a_reply_prepared_on_a_pause_is_dropped_when_the_user_goes_on(tmp_path):
     turn = pipeline.turns[0].timings
     # a finished-looking transcript ended the turn on the pause, before end_silence_ms
     assert turn.endpoint_s - turn.speech_end_s < SETTINGS.vad.end_silence_ms / 1000
+
+
+def test_the_model_waits_for_the_first_piece_to_be_voiced_before_writing_on(tmp_path):
+    """On two cores the model writing on would slow the voice of the first piece, which is
+    what the user waits for; the rest is needed only once that has played."""
+    events: list[str] = []
+
+    class LoggingLlm(ScriptedLlm):
+        def stream(self, messages):
+            for word in "One two three four five. Six seven eight nine ten.".split():
+                events.append(f"wrote {word}")
+                yield word + " "
+
+    class LoggingTts(ToneTts):
+        def synthesize(self, text, pace=1.0):
+            yield from super().synthesize(text, pace)
+            events.append(f"voiced {text}")
+
+    audio = audio_of([("silence", 0.5), ("speech", 0.6), ("silence", 3.0)])
+    pipeline, _, _ = make_pipeline(ScriptedStt(["Count for me."]), LoggingLlm([]), audio, tmp_path)
+    pipeline.runner.speaker.tts = LoggingTts()
+    run(pipeline)
+    assert pipeline.turns[0].reply == "One two three four five. Six seven eight nine ten."
+    assert events.index("voiced One two three four five.") < events.index("wrote seven")
+    assert events[-1] == "voiced Six seven eight nine ten."

@@ -1,6 +1,13 @@
 import pytest
 
-from voiced.text import SentenceSplitter, is_filler, normalize_words, speakable, split_sentences
+from voiced.text import (
+    SentenceSplitter,
+    is_filler,
+    normalize_words,
+    settled_words,
+    speakable,
+    split_sentences,
+)
 
 
 @pytest.mark.parametrize(
@@ -98,3 +105,17 @@ def test_a_short_sentence_is_never_split_near_its_end():
         "Yes.",
         "I will tell you about the brave little dragon and his friends.",
     ]
+
+
+@pytest.mark.parametrize(
+    ("draft", "settled"),
+    [
+        ("The child almost hurt the s-", "The child almost hurt the"),
+        ("The child, um...", "The child"),  # the speaker may go on after "child"
+        ("At that high level, the air is...", "At that high level, the air"),
+        ("Amen.", ""),  # one word: it may still change
+        ("", ""),
+    ],
+)
+def test_the_settled_words_of_speech_going_on_are_all_but_the_last(draft, settled):
+    assert settled_words(draft) == settled

@@ -248,7 +248,7 @@ class TtsSettings:
     length_scale: float = 1.0
     """Speaking pace: above 1 is slower, below 1 faster."""
     volume: float = 1.0
-    threads: int = 1
+    threads: int = 2
     backend: str = "local"
     """"local", or "wyoming": a Wyoming text-to-speech server at uri (such as
     wyoming-piper), with the local voice as the fallback."""

@@ -274,6 +274,13 @@ def looks_finished(text: str) -> bool:
     return bool(words) and words[-1] not in _CONTINUATIONS
 
 
+def settled_words(draft: str) -> str:
+    """The words of speech still going on that will not change: all but the last (it may be
+    cut in the middle), without the punctuation after them (the speaker may go on)."""
+    words = draft.split()[:-1]
+    return " ".join(words).rstrip(",;:.!?…-—")
+
+
 STOP_PHRASES = {
     "stop",
     "cancel",

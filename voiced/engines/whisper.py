@@ -23,6 +23,10 @@ SURE_LOGPROB = -0.2
 """A short-window text less likely than this (average log-probability per token) is made
 again with the full window: of the clips here, the misheard ones scored below it (and a few
 of the right ones)."""
+DRAFT_LOGPROB = -1.0
+"""A draft of speech still going on is kept down to this: its words are cut in the middle
+(which makes the decoder unsure), its last word is dropped anyway, and a wrong one costs
+only the head start it would have given."""
 TOKENS_PER_S = 6.0
 """Speech rarely needs more tokens than this per second (plus 10): more is runaway text."""
 FETCH_HINT = "run `make install` (or .venv/bin/python scripts/fetch_models.py) to fetch it"
@@ -78,17 +82,20 @@ class WhisperStt:
         return self._full(audio)
 
     def draft(self, audio: np.ndarray) -> Transcript | None:
-        """A quick look at speech still going on: the short window only, None when its text
-        is doubtful (words cut in the middle often are) or the window is off."""
+        """A quick look at speech still going on: the short window only, kept unless very
+        unsure (a word cut in the middle makes it unsure) or repeating itself; None then,
+        or when the window is off."""
         if audio.dtype == np.int16:
             audio = audio.astype(np.float32) / 32768.0
         if self._short_prompt is None or len(audio) > SHORT_MAX_S * SAMPLE_RATE_HZ:
             return None
-        return self._short(audio, self._short_prompt)
+        return self._short(audio, self._short_prompt, DRAFT_LOGPROB)
 
-    def _short(self, audio: np.ndarray, prompt: list[int]) -> Transcript | None:
+    def _short(
+        self, audio: np.ndarray, prompt: list[int], sure: float = SURE_LOGPROB
+    ) -> Transcript | None:
         """The words in a window as long as the audio plus SHORT_PAD_S of silence, or None
-        when that text is doubtful (the full window decides then)."""
+        when that text is doubtful (less likely than `sure`: the full window decides then)."""
         import ctranslate2
 
         model = self._model
@@ -112,7 +119,7 @@ class WhisperStt:
         text = model.hf_tokenizer.decode(tokens).strip()
         if not normalize_words(text):  # no words at all, only "." or "...": noise
             return Transcript("", result.no_speech_prob, dropped="noise")
-        reason = doubt(text, len(tokens), limit, avg_logprob)
+        reason = doubt(text, len(tokens), limit, avg_logprob, sure)
         if reason:
             log.debug("short window doubtful (%s): %r", reason, text)
             return None
@@ -155,10 +162,12 @@ class WhisperStt:
         return Transcript(text, no_speech_prob)
 
 
-def doubt(text: str, tokens: int, limit: int, avg_logprob: float) -> str:
-    """Why a short-window text should not be trusted ("" if it can be): unsure, cut at the
-    length limit, or saying the same words twice."""
-    if avg_logprob < SURE_LOGPROB:
+def doubt(
+    text: str, tokens: int, limit: int, avg_logprob: float, sure: float = SURE_LOGPROB
+) -> str:
+    """Why a short-window text should not be trusted ("" if it can be): less likely than
+    `sure`, cut at the length limit, or saying the same words twice."""
+    if avg_logprob < sure:
         return f"unsure, {avg_logprob:.2f}"
     if tokens >= limit:
         return "too long"

@@ -20,6 +20,9 @@ from voiced.turn.router import Prompt
 from voiced.turn.workers import Workers
 from voiced.types import TurnTimings
 
+VOICE_FIRST_S = 1.0
+"""How long the model may wait, after the first piece, for its voice (at most)."""
+
 
 class Reply:
     def __init__(
@@ -31,6 +34,9 @@ class Reply:
         self._halted = halted
         self.stop = threading.Event()
         """Set when the turn is over (interrupted, cancelled): the model stops writing."""
+        self.voiced_first = threading.Event()
+        """Set when the first piece has its voice: until then the model, which would slow
+        the voice on a small machine, waits (the rest is needed only when that has played)."""
         self._sentences: asyncio.Queue[str | None] = asyncio.Queue()
         self._producing: asyncio.Future[None] | None = None
 
@@ -81,9 +87,13 @@ class Reply:
                 source = pieces()
                 if worker == "answers":
                     self._first_token()
+                first = True
                 for sentence in source:
                     if sentence:
                         loop.call_soon_threadsafe(put, sentence)
+                        if first:
+                            self.voiced_first.wait(VOICE_FIRST_S)
+                            first = False
             finally:
                 loop.call_soon_threadsafe(put, None)
 

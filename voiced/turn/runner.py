@@ -25,6 +25,7 @@ from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation
 from voiced.engines import ChatModel, SpeechToText, TextToSpeech, TurnJudge, VoiceActivity
 from voiced.memory import Memory
+from voiced.text import settled_words
 from voiced.turn.reply import Reply
 from voiced.turn.request import Origin, Outcome, Request, SttError, TurnResult
 from voiced.turn.router import Route, Router
@@ -120,10 +121,10 @@ class TurnRunner:
         if prefill is None or draft is None:
             return
         heard = await self.workers.run("stt", draft, audio)
-        words = heard.text.split()[:-1] if heard is not None else []
+        words = settled_words(heard.text) if heard is not None else ""
         if not words or self.busy:
             return
-        request = Request.heard(Transcript(" ".join(words)), audio, started_s, carried)
+        request = Request.heard(Transcript(words), audio, started_s, carried)
         route = self.router.decide(request, on_pause=True)
         if route.outcome is Outcome.GENERATE:
             read = await self.workers.run("llm", prefill, self.router.prompt(route, None).messages)
@@ -267,7 +268,8 @@ class TurnRunner:
     async def settle(self) -> None:
         """Let facts still being read be stored, and the history being read ahead be read
         (a short wait, at the end: the model is free for use from outside after it)."""
-        await asyncio.gather(*self._reading, return_exceptions=True)
+        while self._reading:  # (reading facts ends with reading the history again)
+            await asyncio.gather(*self._reading, return_exceptions=True)
 
     def _read_history_ahead(self) -> None:
         """The model reads the history with the last exchange now, while the user is
@@ -294,6 +296,10 @@ class TurnRunner:
                 memory.keep_read(await self.workers.run("llm", extractor.extract, text))
             except Exception as exc:  # a misreading model must not harm the loop
                 log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
+            if hasattr(self.engines.llm, "prefill"):
+                # that prompt took the model's cache: the history is read again now, not
+                # at the start of the next reply (a whole prompt's reading, 2-3 s)
+                self._read_history_ahead()
 
         task = asyncio.ensure_future(read())
         self._reading.add(task)

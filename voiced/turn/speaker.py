@@ -98,9 +98,11 @@ class Speaker:
                 log.debug("sentence %r", sentence)
                 timings.mark("first_sentence_s", clock.now())
                 if not voiced:
+                    reply.voiced_first.set()
                     spoken.said.append(_Said(sentence, clock.now(), clock.now()))
                     continue
                 speech = await self._synthesize(sentence, pace)
+                reply.voiced_first.set()
                 timings.mark("first_audio_s", clock.now())
                 if gate is not None:
                     await gate.wait()
@@ -126,6 +128,7 @@ class Speaker:
             raise
         finally:
             reply.stop.set()
+            reply.voiced_first.set()
 
     def stop(self, sink: AudioSink) -> float:
         """Stop what is playing now; returns the stream time the sound stops."""
