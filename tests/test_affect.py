@@ -106,8 +106,9 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     pipeline.runner.router.affect = Tired()
     run(pipeline)
     # just before the user's turn, after the persona and history the model has cached
-    note = llm.prompts[0][-1]["content"]
-    assert "gentle, calm and brief" in note and "never to be read out" in note
+    note = llm.prompts[0][-2]["content"]
+    assert llm.prompts[0][-1]["content"] == "I had a long day."
+    assert "gentle, calm and brief" in note and "do not remark on how they seem" in note
     assert "the user" not in note.lower()  # a model echoes what it reads
     assert tts.spoken == ["Rest a little."]  # the tone is shaped, never remarked on
     assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] and tts.paces[0] > 1
@@ -152,7 +153,46 @@ def test_the_voice_is_never_remarked_on_and_an_unsure_tone_is_left_out(tmp_path)
     run(pipeline)
     assert [t.reply for t in pipeline.turns] == ["Okay."] * 3  # no "You sound tired."
     notes = [
-        prompt[-1]["content"] if prompt[-1]["role"] == "system" else "" for prompt in llm.prompts
+        prompt[-2]["content"] if prompt[-2]["role"] == "system" else "" for prompt in llm.prompts
     ]
     assert "calm, gentle and brief" in notes[0] and "bright and lively" in notes[1]
     assert notes[2] == ""  # low confidence: no note at all
+
+
+def test_a_model_that_reads_ahead_gets_the_tone_it_read_with_the_words_and_no_other(tmp_path):
+    """The note is read ahead with the words while the user speaks; one the model has not
+    read would cost more at the end of the turn than the rest of the prompt, so a turn too
+    short to be read ahead gets none (the voice still follows the mood)."""
+    from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+    from tests.test_pipeline import make_pipeline, run
+    from voiced.types import Transcript
+
+    class Tired(AffectEstimator):
+        def estimate(self, audio, text="", learn=True):
+            return Affect(arousal=-0.6, valence=-0.5, confidence=0.8, deviations=QUIET)
+
+    class Drafting(ScriptedStt):
+        def draft(self, audio):
+            return Transcript("I had a really long")
+
+    class Reading(ScriptedLlm):
+        def __init__(self, replies):
+            super().__init__(replies)
+            self.read: list[list[dict]] = []
+
+        def prefill(self, messages, should_stop=lambda: False):
+            self.read.append(list(messages))
+            return 1
+
+    heard = ["I had a really long day at work.", "So tired."]
+    stt, llm = Drafting(heard), Reading(["Rest a little.", "Sleep well."])
+    audio = speech_and_silence([("speech", 1.6), ("silence", 2.0), ("speech", 0.6), ("silence", 2)])
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline.runner.router.affect = Tired()
+    run(pipeline)
+    ahead = [m for m in llm.read if m[-1]["content"] == "I had a really"]
+    assert ahead and "calm" in ahead[0][-2]["content"]  # read with the words so far
+    long_turn, short_turn = llm.prompts
+    assert long_turn[-2] == ahead[0][-2] and long_turn[-1]["content"] == heard[0]
+    assert short_turn[-1]["content"] == heard[1] and short_turn[-2]["role"] != "system"
+    assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] * 2  # the voice follows it both times

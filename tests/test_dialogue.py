@@ -226,7 +226,8 @@ def test_notes_shape_the_reply_in_the_third_person_and_are_marked_private():
         "Their sister is called Annie. They live in Porto."
     )
     notes = private_notes("The user's name is Theodore.", "tired")
-    assert "never to be read out" in notes and "Their name is Theodore." in notes
+    assert notes.startswith("Private notes, never to be read out")
+    assert "Their name is Theodore." in notes
     assert "calm, gentle and brief" in notes and "the user" not in notes.lower()
     assert private_notes("", "") == ""
 

@@ -153,6 +153,10 @@ def test_words_read_ahead_are_the_start_of_the_prompt(llm):
         ]
 
     assert llm.prefill(messages("Something else entirely")) > 0
+    # a turn that wants the model stops reading ahead, at once or after a few tokens
+    assert llm.prefill(messages("A different thing"), lambda: True) == 0
+    steps = iter([False, True])
+    assert 0 < llm.prefill(messages("Yet another quite long thing " * 4), lambda: next(steps)) <= 8
     # the words so far (not the last), read while the user speaks: only they are new
     read = llm.prefill(messages("What is the capital", ["Be brief."]))
     assert 0 < read <= llm.count_tokens("What is the capital") + 1

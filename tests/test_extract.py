@@ -103,7 +103,8 @@ def test_the_history_is_read_again_after_the_model_read_facts(tmp_path):
 
     llm = CachingLlm(["Lovely."], ["lives in: Porto"])
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
-    pipeline, _, _ = make_pipeline(ScriptedStt(["We moved to Porto last year."]), llm, audio, tmp_path)
+    stt = ScriptedStt(["We moved to Porto last year."])
+    pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path)
     pipeline.runner.router.memory = Memory(MemoryStore(tmp_path / "m.db"), llm.count_tokens, 100)
     pipeline.runner.router.memory.extractor = LlmExtractor(llm)
     run(pipeline)

@@ -283,7 +283,18 @@ def test_the_model_waits_for_the_first_piece_to_be_voiced_before_writing_on(tmp_
 
     class LoggingLlm(ScriptedLlm):
         def stream(self, messages):
-            for word in "One two three four five. Six seven eight nine ten.".split():
+            for word in (
+                "One",
+                "two",
+                "three",
+                "four",
+                "five.",
+                "Six",
+                "seven",
+                "eight",
+                "nine",
+                "ten.",
+            ):
                 events.append(f"wrote {word}")
                 yield word + " "
 

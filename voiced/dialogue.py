@@ -48,26 +48,25 @@ class Conversation:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
     def messages_for(self, user_text: str, known: str = "", mood: str = "") -> list[Message]:
-        """The prompt for a new user turn: the persona, as much recent history as fits, what
-        is known about the user that matters for it, the turn, then the tone their voice
-        calls for. The persona and the history come first and stay the same from turn to
-        turn, so the model's cache of them is reused; the turn's words come before the tone,
-        so that they can be read while the user is still speaking (how they sound is known
-        only at the end)."""
-        facts, tone = private_notes(known, ""), private_notes("", mood)
+        """The prompt for a new user turn: the persona, as much recent history as fits, the
+        notes for this turn (what is known about the user that matters for it, the tone
+        their voice calls for), then the turn. The persona and the history come first and
+        stay the same from turn to turn, so the model's cache of them is reused; the notes
+        and the words are read ahead while the user is still speaking (runner.read_ahead),
+        so that only the last words are left to read when the turn ends."""
+        notes = private_notes(known, mood)
         system = {"role": "system", "content": self.persona}
-        before = [{"role": "system", "content": facts}] if facts else []
-        after = [{"role": "system", "content": tone}] if tone else []
+        before = [{"role": "system", "content": notes}] if notes else []
         user = {"role": "user", "content": user_text}
-        room = self._budget - sum(self._cost(m) for m in (system, *before, user, *after))
+        room = self._budget - sum(self._cost(m) for m in (system, *before, user))
         if room < 0:
             # Too long even without any history (a monologue, a pasted page): the notes go,
             # then the start of what was said; the end, where the question usually is, stays.
-            before = after = []
+            before = []
             left = self._budget - self._cost(system) - _MESSAGE_OVERHEAD_TOKENS
             user = {"role": "user", "content": self._last_words(user_text, left)}
             room = 0
-        return [system, *self._kept(room), *before, user, *after]
+        return [system, *self._kept(room), *before, user]
 
     def _kept(self, room: int) -> list[Message]:
         """The history that goes into the prompt: from its lasting start (see _settle) on,
@@ -143,20 +142,20 @@ def private_notes(known: str, mood: str) -> str:
     """What the reply should take into account but never say: the facts the user told
     (in the third person, as "they", so the model neither speaks of "the user" nor takes
     the user's name for its own) and the tone their voice calls for, as an instruction,
-    never as a remark to pass on ("You sound tired." is not a reply)."""
+    never as a remark to pass on ("You sound tired." is not a reply). It goes just before
+    the user's words: after them, the 1.5B model took a tone note for a reason to refuse
+    ("I'm sorry, but I can't assist with that." to a joke), and there it is read ahead
+    with the words while the user speaks."""
     notes = []
     if known:
         notes.append(
-            "What the person you are talking with has told you before (use it only when "
-            f"it helps, in your own words): {about_them(known)}"
+            "Private notes, never to be read out: what the person you are talking with has "
+            f"told you before (use it only when it helps, in your own words): {about_them(known)}"
         )
     if mood:
         tone = TONES.get(mood, "kind")
-        notes.append(f"Sound {tone}; do not remark on how they seem.")
-    if not notes:
-        return ""
-    # short: it is read at the end of the prompt, after the words, for every reply
-    return "Private notes, never to be read out: " + " ".join(notes)
+        notes.append(f"Answer the next message in a {tone} way; do not remark on how they seem.")
+    return " ".join(notes)
 
 
 def about_them(facts: str) -> str:

@@ -78,6 +78,7 @@ class Turns:
     def speculate(self, utterance: Utterance) -> None:
         """A pause: transcribe and prepare the reply now, in case the turn is over."""
         self.drop_speculation()
+        self._stop_reading_ahead()
         transcript = asyncio.ensure_future(self.runner.transcribe(utterance.audio))
         timings = TurnTimings.of(utterance, ended=False)
         gate = asyncio.Event()
@@ -102,6 +103,13 @@ class Turns:
         )
         self._ahead.add_done_callback(_quietly)
 
+    def _stop_reading_ahead(self) -> None:
+        """A turn's transcript is being made: reading ahead, a head start, must not delay
+        it (what it has handed to a model finishes; nothing more is handed on)."""
+        if self._ahead is not None and not self._ahead.done():
+            self._ahead.cancel()
+            self.runner.stop_reading_ahead()
+
     def drop_speculation(self) -> None:
         if self._speculation is not None:
             self._speculation.turn.cancel()
@@ -122,6 +130,7 @@ class Turns:
     def commit(self, utterance: Utterance) -> None:
         """The turn is over: release the speculative reply, or start one now."""
         speculation, self._speculation = self._speculation, None
+        self._stop_reading_ahead()
         log.debug(
             "end of turn at %.2f s (speech ending %.2f s; prepared on a pause: %s)",
             utterance.endpoint_s,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import logging
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -52,25 +52,35 @@ class LlamaChat:
         """New sampling settings (a config reload); the model itself stays loaded."""
         self._settings = settings
 
-    def prefill(self, messages: Sequence[Message]) -> int:
+    def prefill(
+        self, messages: Sequence[Message], should_stop: Callable[[], bool] = lambda: False
+    ) -> int:
         """Read the start of a prompt into the model's cache ahead of the turn: the prompt as
-        it will be, up to the user's words so far (not their end, the notes after them, nor
+        it will be, up to the user's words so far (not their end nor
         the reply's header). Only what the cache does not hold yet is read; the next
-        prompt that starts the same way reads only the rest. Returns the tokens read."""
+        prompt that starts the same way reads only the rest; should_stop() true: it stops
+        between a few tokens and the next (a turn wants the model). Returns the tokens read."""
         tokens = self._prefix_tokens(messages)
         if not tokens:
             return 0
-        llm = self._llm
+        common = self._cached(tokens)
+        if common >= len(tokens):
+            return 0
+        self._llm.n_tokens = common
+        read = common
+        while read < len(tokens) and not should_stop():
+            self._llm.eval(tokens[read : read + PREFILL_STEP])
+            read += PREFILL_STEP
+        return max(0, min(read, len(tokens)) - common)
+
+    def _cached(self, tokens: list[int]) -> int:
+        """How many of these tokens, from the start, the model's cache holds."""
         common = 0
-        for cached, token in zip(llm._input_ids.tolist(), tokens, strict=False):
+        for cached, token in zip(self._llm._input_ids.tolist(), tokens, strict=False):
             if cached != token:
                 break
             common += 1
-        if common >= len(tokens):
-            return 0
-        llm.n_tokens = common
-        llm.eval(tokens[common:])
-        return len(tokens) - common
+        return common
 
     def _prefix_tokens(self, messages: Sequence[Message]) -> list[int]:
         """The tokens a chat completion of these messages starts with, up to the end of the
@@ -78,7 +88,7 @@ class LlamaChat:
         users = [i for i, m in enumerate(messages) if m["role"] == "user"]
         if self._formatter is None or not users:
             return []
-        marked = list(messages[: users[-1] + 1])  # the notes after it come at the end
+        marked = list(messages[: users[-1] + 1])  # anything after it comes at the end
         marked[-1] = {**marked[-1], "content": marked[-1]["content"] + _MARK}
         if self._one_system:
             marked = fold_system(marked)
@@ -132,6 +142,16 @@ class LlamaChat:
             "stop": s.stop,
         }
         prompt = list(messages)
+        if log.isEnabledFor(logging.DEBUG) and self._formatter is not None:
+            text = self._formatter(messages=prompt).prompt
+            tokens = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+            cached = self._cached(tokens)
+            log.debug(
+                "prompt: %d tokens, %d new: %r",
+                len(tokens),
+                len(tokens) - cached,
+                self._llm.detokenize(tokens[cached:]).decode("utf-8", "replace")[:200],
+            )
         while True:  # a streamed prompt is checked against the window on the first chunk
             chunks = self._chat(prompt, **options)
             try:
@@ -166,6 +186,10 @@ class LlamaChat:
         )
         return str(reply["choices"][0]["message"]["content"] or "")
 
+
+PREFILL_STEP = 8
+"""Tokens read at a time ahead of a turn: a turn that wants the model waits at most this
+long (about 0.2 s), and reading in small batches costs little more on a CPU."""
 
 _MARK = "\u2063\u2063"
 """Put after a prompt's last text to find where it ends in the formatted prompt."""

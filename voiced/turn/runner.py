@@ -68,6 +68,9 @@ class TurnRunner:
         self._responding = False
         self._work: asyncio.Future[Affect | None] | None = None
         self._interrupt_at_s: float | None = None
+        self._ahead_stop = threading.Event()
+        self._noted: tuple[float, Affect | None] | None = None
+        """The mood read ahead with an utterance's words: (when it started, the mood)."""
 
     @property
     def settings(self) -> Settings:
@@ -120,6 +123,7 @@ class TurnRunner:
         draft = getattr(self.engines.stt, "draft", None)
         if prefill is None or draft is None:
             return
+        self._ahead_stop.clear()
         heard = await self.workers.run("stt", draft, audio)
         words = settled_words(heard.text) if heard is not None else ""
         if not words or self.busy:
@@ -127,8 +131,13 @@ class TurnRunner:
         request = Request.heard(Transcript(words), audio, started_s, carried)
         route = self.router.decide(request, on_pause=True)
         if route.outcome is Outcome.GENERATE:
-            read = await self.workers.run("llm", prefill, self.router.prompt(route, None).messages)
+            messages = self.router.prompt(route, await self._mood_ahead(request, route)).messages
+            read = await self.workers.run("llm", prefill, messages, self._ahead_stop.is_set)
             log.debug("read ahead: %d tokens of %r", read, route.request)
+
+    def stop_reading_ahead(self) -> None:
+        """A turn is coming: the reading ahead in progress stops at its next few tokens."""
+        self._ahead_stop.set()
 
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         try:
@@ -244,9 +253,12 @@ class TurnRunner:
         if route.outcome.exact:
             reply.exact(self.router.answer(route))
         else:
-            mood = await self._mood(request, route, timings)
+            mood = await self._mood(request, route)
+            if mood is not None:
+                timings.extra.update(arousal=round(mood.arousal, 2), valence=round(mood.valence, 2))
+                log.debug("the user sounds %s (%s)", mood.describe() or "as usual", mood.deviations)
             pipeline = self.settings.pipeline
-            prompt = self.router.prompt(route, mood)
+            prompt = self.router.prompt(route, self._noted_mood(request, mood))
             first_clause = pipeline.first_clause_words
             reply.generate(self.engines.llm, prompt, first_clause, whole=pipeline.sequential)
         pace = mood.pace if mood is not None else 1.0
@@ -254,14 +266,35 @@ class TurnRunner:
         await self.speaker.speak(reply, sink, timings, spoken, gate, pace, voiced)
         return mood
 
-    async def _mood(self, request: Request, route: Route, timings: TurnTimings) -> Affect | None:
+    async def _mood(self, request: Request, route: Route) -> Affect | None:
+        """How the user sounds (None: no affect, or nothing heard); it is learnt from only
+        once the turn is confirmed (router.finish)."""
         affect = self.router.affect
         if affect is None or not len(request.audio) or not route.request:
             return None
-        mood = await self.workers.run("stt", affect.estimate, request.audio, route.request, False)
-        timings.extra.update(arousal=round(mood.arousal, 2), valence=round(mood.valence, 2))
-        log.debug("the user sounds %s (%s)", mood.describe() or "as usual", mood.deviations)
+        return await self.workers.run("stt", affect.estimate, request.audio, route.request, False)
+
+    async def _mood_ahead(self, request: Request, route: Route) -> Affect | None:
+        """The mood the prompt's note follows while the user speaks: how they sounded at the
+        first reading ahead of this utterance, kept for the rest of it, so that the note
+        does not change under the words already read."""
+        noted = self._noted
+        if noted is not None and abs(noted[0] - request.started_s) < 0.01:
+            return noted[1]
+        mood = await self._mood(request, route)
+        self._noted = (request.started_s, mood)
         return mood
+
+    def _noted_mood(self, request: Request, mood: Affect | None) -> Affect | None:
+        """The mood the prompt follows: the one read ahead for this utterance, if it was
+        (the model has read its note). A model that reads ahead gets no note it has not
+        read: at the end of the turn the note would cost more than the rest of the prompt
+        (about 0.4 s on 2 cores), and the voice still follows the mood (its pace). Other
+        models get how the whole utterance sounds."""
+        noted = self._noted
+        if noted is not None and abs(noted[0] - request.started_s) < 0.01:
+            return noted[1]
+        return None if hasattr(self.engines.llm, "prefill") else mood
 
     # -- after the turn ---------------------------------------------------------------
 
