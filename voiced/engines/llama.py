@@ -71,7 +71,7 @@ class LlamaChat:
         while read < len(tokens) and not should_stop():
             self._llm.eval(tokens[read : read + PREFILL_STEP])
             read += PREFILL_STEP
-        return max(0, min(read, len(tokens)) - common)
+        return min(read, len(tokens)) - common
 
     def _cached(self, tokens: list[int]) -> int:
         """How many of these tokens, from the start, the model's cache holds."""

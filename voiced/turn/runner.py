@@ -94,6 +94,12 @@ class TurnRunner:
 
     # -- the models -------------------------------------------------------------------
 
+    @property
+    def reads_ahead(self) -> bool:
+        """Whether the language model can read a prompt's start into its cache ahead of
+        the turn (LlamaChat.prefill); remote models cannot."""
+        return hasattr(self.engines.llm, "prefill")
+
     def warm_up(self) -> None:
         """Run each model once (blocking) so the first real turn pays no start-up costs.
 
@@ -222,7 +228,7 @@ class TurnRunner:
                 result.reply = spoken.heard()
                 spoke_until = max(self.clock.now(), sink.busy_until())
                 self.router.finish(route, result, gate is None or gate.is_set(), spoke_until, mood)
-                if self.conversation.start_moved or hasattr(self.engines.llm, "prefill"):
+                if self.conversation.start_moved or self.reads_ahead:
                     self._read_history_ahead()
         if route.outcome is Outcome.IGNORED:
             log.info("not for me (no wake phrase): %d words ignored", len(request.text.split()))
@@ -278,8 +284,8 @@ class TurnRunner:
         """The mood the prompt's note follows while the user speaks: how they sounded at the
         first reading ahead of this utterance, kept for the rest of it, so that the note
         does not change under the words already read."""
-        noted = self._noted
-        if noted is not None and abs(noted[0] - request.started_s) < 0.01:
+        noted = self._noted_for(request)
+        if noted is not None:
             return noted[1]
         mood = await self._mood(request, route)
         self._noted = (request.started_s, mood)
@@ -291,10 +297,15 @@ class TurnRunner:
         read: at the end of the turn the note would cost more than the rest of the prompt
         (about 0.4 s on 2 cores), and the voice still follows the mood (its pace). Other
         models get how the whole utterance sounds."""
-        noted = self._noted
-        if noted is not None and abs(noted[0] - request.started_s) < 0.01:
+        noted = self._noted_for(request)
+        if noted is not None:
             return noted[1]
-        return None if hasattr(self.engines.llm, "prefill") else mood
+        return None if self.reads_ahead else mood
+
+    def _noted_for(self, request: Request) -> tuple[float, Affect | None] | None:
+        """The mood read ahead for the utterance this request starts with (None: none was)."""
+        noted = self._noted
+        return noted if noted is not None and abs(noted[0] - request.started_s) < 0.01 else None
 
     # -- after the turn ---------------------------------------------------------------
 
@@ -329,7 +340,7 @@ class TurnRunner:
                 memory.keep_read(await self.workers.run("llm", extractor.extract, text))
             except Exception as exc:  # a misreading model must not harm the loop
                 log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
-            if hasattr(self.engines.llm, "prefill"):
+            if self.reads_ahead:
                 # that prompt took the model's cache: the history is read again now, not
                 # at the start of the next reply (a whole prompt's reading, 2-3 s)
                 self._read_history_ahead()
