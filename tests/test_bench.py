@@ -52,6 +52,16 @@ def test_speech_end_ignores_trailing_noise_in_a_recording():
     assert 1.3 < speech_end_s(audio) < 2.0
 
 
+def test_speech_end_ignores_a_short_click_half_a_second_after_the_words():
+    # "What time is it?": the words end near 1.6 s; a 90 ms click at 2.1 s passes the VAD
+    audio = (read_audio_file(DATA / "voice2json_what_time_is_it.wav") * 32767).astype(np.int16)
+    assert 1.4 < speech_end_s(audio) < 2.0
+    # words said again after the same silence are speech, not a click
+    words = audio[: int(1.7 * 16000)]
+    again = np.concatenate([words, np.zeros(8000, np.int16), words])
+    assert speech_end_s(again) > 2.2 + 1.4
+
+
 def test_a_hesitation_puts_silence_between_two_words_and_keeps_them_all():
     from voiced.bench import HESITATION_GAP_S, hesitant
 

@@ -67,8 +67,8 @@ def test_two_spoken_questions_get_two_spoken_replies_in_place(tmp_path):
     replies = sound_regions(audio, rate)
     assert len(replies) == 2, replies
     (r1_start, r1_end), (r2_start, _) = replies
-    # after the words (the recording ends with a click after them: the reply may start
-    # before it, as a person would answer)
+    # after the words (the recording ends with a click half a second after them: the reply
+    # may start before it, as a person would answer; speech_end_s leaves the click out)
     q1_words_end = 1.0 + speech_end_s(q1)
     assert q1_words_end < r1_start and r1_end < q2_start, (replies, q1_words_end, q2_start)
     assert q2_end < r2_start, (replies, q2_end)

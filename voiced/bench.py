@@ -72,6 +72,7 @@ HESITATION_GAP_S = 8.0
 RUNS = ("voiced", "small", "sequential")
 """As configured; the same on the small model; the sequential baseline (configured model)."""
 LOUD = 500  # int16 peak that counts as sound
+CLICK_S, CLICK_GAP_S = 0.15, 0.3  # a sound this short, this long after the words
 STAGES = [
     ("end of turn decided", "endpoint_s"),
     ("transcript ready", "transcript_s"),
@@ -118,16 +119,27 @@ def last_sound_s(audio: np.ndarray, rate: int) -> float:
 
 def speech_end_s(audio: np.ndarray) -> float:
     """Where the speech in a 16 kHz clip ends: the last of 3+ voiced 30 ms frames in a row
-    (strict webrtcvad), so trailing noise in a recording does not count as speech."""
+    (strict webrtcvad), so trailing noise in a recording does not count as speech. A last
+    stretch shorter than CLICK_S after CLICK_GAP_S without speech is a click, not a word."""
     from voiced.engines.webrtc import WebRtcVad
 
     vad, n = WebRtcVad(3), SAMPLE_RATE_HZ * 30 // 1000
-    end, run = 0.0, 0
+    stretches: list[tuple[float, float]] = []  # (start_s, end_s) of 3+ voiced frames
+    run = 0
     for i in range(0, len(audio) - n + 1, n):
         run = run + 1 if vad.is_speech(audio[i : i + n]) else 0
         if run >= 3:
-            end = (i + n) / SAMPLE_RATE_HZ
-    return end or last_sound_s(audio, SAMPLE_RATE_HZ)
+            start, end = (i + n - run * n) / SAMPLE_RATE_HZ, (i + n) / SAMPLE_RATE_HZ
+            if stretches and stretches[-1][0] == start:
+                stretches[-1] = (start, end)
+            else:
+                stretches.append((start, end))
+    while len(stretches) > 1:
+        (_, before), (start, end) = stretches[-2:]
+        if end - start >= CLICK_S or start - before < CLICK_GAP_S:
+            break
+        stretches.pop()
+    return stretches[-1][1] if stretches else last_sound_s(audio, SAMPLE_RATE_HZ)
 
 
 def first_sound_after(audio: np.ndarray, rate: int, after_s: float) -> float | None:
