@@ -310,3 +310,37 @@ def test_the_model_waits_for_the_first_piece_to_be_voiced_before_writing_on(tmp_
     assert pipeline.turns[0].reply == "One two three four five. Six seven eight nine ten."
     assert events.index("voiced One two three four five.") < events.index("wrote seven")
     assert events[-1] == "voiced Six seven eight nine ten."
+
+
+def test_each_model_warms_up_on_the_thread_that_runs_it_later(tmp_path):
+    """llama.cpp and CTranslate2 keep an OpenMP team per calling thread: a model warmed up on
+    the main thread and then run on its worker has two teams fighting for two cores."""
+    import threading
+
+    threads: dict[str, set[str]] = {"stt": set(), "llm": set(), "tts": set()}
+
+    class Stt(ScriptedStt):
+        def transcribe(self, audio):
+            threads["stt"].add(threading.current_thread().name)
+            return super().transcribe(audio)
+
+    class Llm(ScriptedLlm):
+        def stream(self, messages):
+            threads["llm"].add(threading.current_thread().name)
+            return super().stream(messages)
+
+    class Tts(ToneTts):
+        def synthesize(self, text, pace=1.0):
+            threads["tts"].add(threading.current_thread().name)
+            return super().synthesize(text, pace)
+
+    stt, llm = Stt(["", "Tell me a story."]), Llm(["Once upon a time."])
+    audio = audio_of([("silence", 0.5), ("speech", 0.6), ("silence", 2.0)])
+    pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path)
+    tts = pipeline.runner.speaker.tts = Tts()
+    pipeline.runner.engines = replace(pipeline.runner.engines, tts=tts)
+    pipeline.runner.warm_up()
+    run(pipeline)
+    assert len(pipeline.turns) == 1 and llm.prompts[-1][-1]["content"] == "Tell me a story."
+    assert {name: len(names) for name, names in threads.items()} == {"stt": 1, "llm": 1, "tts": 1}
+    assert all(name.startswith(f"voiced-{kind}") for kind, (name,) in threads.items())

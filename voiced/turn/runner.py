@@ -101,14 +101,12 @@ class TurnRunner:
         return hasattr(self.engines.llm, "prefill")
 
     def warm_up(self) -> None:
-        """Run each model once (blocking) so the first real turn pays no start-up costs.
-
-        The LLM warm-up also leaves the persona prefix in its KV cache.
-        """
-        self.engines.stt.transcribe(np.zeros(8000, dtype=np.int16))
-        self.read_history()
-        for _ in self.engines.tts.synthesize("Hello."):
-            pass
+        """Run each model once (blocking), on the thread that will run it, so the first real
+        turn pays no start-up costs. The LLM warm-up also leaves the persona prefix in its
+        KV cache."""
+        self.workers.call("stt", self.engines.stt.transcribe, np.zeros(8000, dtype=np.int16))
+        self.workers.call("llm", self.read_history)
+        self.workers.call("tts", lambda: list(self.engines.tts.synthesize("Hello.")))
 
     def read_history(self) -> None:
         """Have the LLM read the persona and the history (blocking), into its KV cache: up

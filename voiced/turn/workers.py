@@ -24,6 +24,13 @@ class Workers:
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
         return asyncio.get_running_loop().run_in_executor(self._pools[name], fn, *args)
 
+    def call(self, name: str, fn: Callable[..., T], *args: Any) -> T:
+        """Run on that engine's thread and wait (outside the event loop: at start-up).
+        llama.cpp's and CTranslate2's OpenMP keep a team of threads per calling thread: a
+        model run from a second thread then has two teams on two cores (the 1.5B wrote a
+        token in 60 ms, against 40 from one thread)."""
+        return self._pools[name].submit(fn, *args).result()
+
     def shutdown(self) -> None:
         for pool in self._pools.values():
             pool.shutdown(wait=False, cancel_futures=True)
