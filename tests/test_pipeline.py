@@ -19,9 +19,9 @@ SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_spee
 HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
 
 
-def make_pipeline(stt, llm, audio, tmp_path, settings=SETTINGS, budget=500):
+def make_pipeline(stt, llm, audio, tmp_path, settings=SETTINGS, budget=500, tts=None):
     clock = ManualClock()
-    tts = ToneTts()
+    tts = tts or ToneTts()
     engines = Engines(stt=stt, llm=llm, tts=tts, vad=EnergyVad())
     conversation = Conversation("persona", llm.count_tokens, budget)
     runner = TurnRunner(engines, settings, clock, conversation, Workers())
@@ -336,9 +336,7 @@ def test_each_model_warms_up_on_the_thread_that_runs_it_later(tmp_path):
 
     stt, llm = Stt(["", "Tell me a story."]), Llm(["Once upon a time."])
     audio = audio_of([("silence", 0.5), ("speech", 0.6), ("silence", 2.0)])
-    pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path)
-    tts = pipeline.runner.speaker.tts = Tts()
-    pipeline.runner.engines = replace(pipeline.runner.engines, tts=tts)
+    pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path, tts=Tts())
     pipeline.runner.warm_up()
     run(pipeline)
     assert len(pipeline.turns) == 1 and llm.prompts[-1][-1]["content"] == "Tell me a story."

@@ -128,12 +128,11 @@ def speech_end_s(audio: np.ndarray) -> float:
     run = 0
     for i in range(0, len(audio) - n + 1, n):
         run = run + 1 if vad.is_speech(audio[i : i + n]) else 0
-        if run >= 3:
-            start, end = (i + n - run * n) / SAMPLE_RATE_HZ, (i + n) / SAMPLE_RATE_HZ
-            if stretches and stretches[-1][0] == start:
-                stretches[-1] = (start, end)
-            else:
-                stretches.append((start, end))
+        end = (i + n) / SAMPLE_RATE_HZ
+        if run == 3:
+            stretches.append((end - 3 * n / SAMPLE_RATE_HZ, end))
+        elif run > 3:
+            stretches[-1] = (stretches[-1][0], end)
     while len(stretches) > 1:
         (_, before), (start, end) = stretches[-2:]
         if end - start >= CLICK_S or start - before < CLICK_GAP_S:
