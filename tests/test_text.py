@@ -119,3 +119,26 @@ def test_a_short_sentence_is_never_split_near_its_end():
 )
 def test_the_settled_words_of_speech_going_on_are_all_but_the_last(draft, settled):
     assert settled_words(draft) == settled
+
+
+def _fed(tokens, first_clause_words=0):
+    """What the splitter hands out after each token of a model's stream."""
+    splitter = SentenceSplitter(first_clause_words)
+    return [splitter.feed(token) for token in tokens]
+
+
+def test_a_mark_that_cannot_go_on_ends_the_piece_without_waiting_for_the_next_token():
+    # a model writes " word" tokens: the space after "!" would come a token later
+    hello = _fed(["Hello", "!", " How", " can", " I", " help", "?"])
+    assert hello == [[], ["Hello!"], [], [], [], [], ["How can I help?"]]
+    assert _fed(["It", " is", " late", "."])[-1] == ["It is late."]
+    clause = _fed(["Well", ",", " I", " think", " so", ",", " yes"], first_clause_words=4)
+    assert clause[5] == ["Well, I think so,"]
+
+
+def test_a_mark_that_may_go_on_waits_for_the_next_token():
+    decimal = _fed(["It", " is", " 3", ".", "5", " degrees", "."])
+    assert decimal == [[], [], [], [], [], [], ["It is 3.5 degrees."]]
+    assert _fed(["Ask", " Dr", ".", " Smith", "."])[2:] == [[], [], ["Ask Dr. Smith."]]
+    thousands = _fed(["It", " costs", " about", " 1", ",", "000", " dollars"], 3)
+    assert thousands[4:6] == [[], []]  # not "It costs about 1,"

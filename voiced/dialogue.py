@@ -218,11 +218,13 @@ def reply_sentences(
                 on_first_token = None
             for sentence in splitter.feed(piece):
                 text = speakable(sentence)
-                if text and leaks_notes(text):
+                if not re.search(r"\w", text):
+                    continue  # a mark after a sentence already out ("?" then "!")
+                if leaks_notes(text):
                     leaked.append(text)  # never said: the notes shape a reply, not fill it
-                elif text and _repeats(text, said_before):
+                elif _repeats(text, said_before):
                     skipped.append(text)  # a small model parrots its own last replies
-                elif text:
+                else:
                     yield text
                     spoke = True
                     count += ends_sentence(text)

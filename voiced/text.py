@@ -65,9 +65,12 @@ _ABBREVIATIONS = {
     "co",
 }
 _END = re.compile(r"([.!?…]+)[\"')\]]*\s+")
-
-
-_CLAUSE_END = re.compile(r"[,;:—]\s+")
+# A model writes " word" tokens: the space after a mark comes with the next word, a token
+# (about 45 ms) later. A mark that cannot be part of something longer ends the piece at
+# once: "!" or "?", a period after a word ("3." may be "3.5"), a comma after a letter
+# ("1," may be "1,000").
+_END_NOW = re.compile(r"([!?]+|(?<=[^\W\d_]{2})\.)$")
+_CLAUSE_END = re.compile(r"[,;:—]\s+|(?<=[^\W\d_])[,;:—]$")
 _WORD = re.compile(r"\S+\s+")
 _PHRASE_STARTS = set(
     [
@@ -141,6 +144,10 @@ class SentenceSplitter:
             sentences.append(candidate)
             start = match.end()
         self._buffer = self._buffer[start:]
+        now = _END_NOW.search(self._buffer)
+        if now and self._is_boundary(self._buffer.strip(), now.group(1)[-1]):
+            sentences.append(self._buffer.strip())
+            self._buffer = ""
         if not sentences and not self._emitted and self._first_clause_words:
             clause = self._first_clause()
             if clause:
