@@ -12,7 +12,7 @@ from tests.test_pipeline import SETTINGS, make_pipeline, run
 from voiced.config import VadSettings
 from voiced.endpoint import EndOfTurn, turn_over
 
-VAD = replace(VadSettings(), unfinished_silence_ms=1500)  # pause 150, end 600 ms
+VAD = replace(VadSettings(), unfinished_silence_ms=1500)  # pause 150, end 600, unsure 1000 ms
 
 
 @pytest.mark.parametrize(
@@ -20,8 +20,10 @@ VAD = replace(VadSettings(), unfinished_silence_ms=1500)  # pause 150, end 600 m
     [
         (150, True, True, True),  # sounds and reads finished: at once
         (150, True, None, False),  # the words are not in yet
-        (150, True, False, False),  # "and ..." : wait for the end silence
-        (600, True, False, True),
+        (150, True, False, False),  # "and ..." : wait
+        (600, True, False, False),  # "The child" (a pause mid-sentence may sound final)
+        (600, True, None, False),
+        (1000, True, False, True),
         (600, False, True, False),  # sounds like someone thinking: wait
         (1200, False, True, False),
         (1500, False, False, True),  # however it sounds, this much silence ends it
@@ -82,9 +84,10 @@ def test_a_verdict_of_finished_on_a_later_step_ends_the_turn_there():
     assert steps(end, SILENCE) == 300
 
 
-def test_finished_sound_with_unfinished_words_waits_for_the_end_silence():
+def test_finished_sound_with_unfinished_words_waits_a_900_ms_pause_out():
     end = EndOfTurn(VAD, Judge([0.9, 0.9, 0.9]), now)
-    assert steps(end, SILENCE, reads=False) == 600
+    assert VAD.unsure_silence_ms == 1000
+    assert steps(end, SILENCE, reads=False) == 1020  # the first 30 ms step past it
 
 
 def test_speech_again_forgets_the_verdicts():

@@ -5,7 +5,7 @@ whether the speaker sounds finished. It is asked again as the silence grows (a w
 end is often still heard as silence at first). The decision, in one place:
 
 - sounds finished and the words read finished: the turn is over now;
-- sounds finished, the words unsure (no end mark, "and ..."): after end_silence_ms;
+- sounds finished, the words unsure (no end mark, "and ..."): after unsure_silence_ms;
 - sounds unfinished (someone thinking): only after unfinished_silence_ms;
 - no judge: the words decide at once, else end_silence_ms.
 """
@@ -40,7 +40,11 @@ def turn_over(
         return True
     if sounds_finished is False:
         return False
-    return bool(reads_finished) or silence_ms >= vad.end_silence_ms
+    if reads_finished:
+        return True
+    if sounds_finished is None:
+        return silence_ms >= vad.end_silence_ms
+    return silence_ms >= max(vad.end_silence_ms, vad.unsure_silence_ms)
 
 
 class EndOfTurn:
