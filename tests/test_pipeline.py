@@ -19,13 +19,15 @@ SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_spee
 HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
 
 
-def make_pipeline(stt, llm, audio, tmp_path, settings=SETTINGS, budget=500, tts=None):
+def make_pipeline(
+    stt, llm, audio, tmp_path, settings=SETTINGS, budget=500, tts=None, sink_type=None
+):
     clock = ManualClock()
     tts = tts or ToneTts()
     engines = Engines(stt=stt, llm=llm, tts=tts, vad=EnergyVad())
     conversation = Conversation("persona", llm.count_tokens, budget)
     runner = TurnRunner(engines, settings, clock, conversation, Workers())
-    sink = FileSink(tmp_path / "out.wav", tts.sample_rate_hz, clock)
+    sink = (sink_type or FileSink)(tmp_path / "out.wav", tts.sample_rate_hz, clock)
     sink.min_duration_s = len(audio) / 16000
     pipeline = Pipeline(runner, engines.vad, ListSource(audio, clock), sink)
     return pipeline, tts, sink
@@ -342,3 +344,30 @@ def test_each_model_warms_up_on_the_thread_that_runs_it_later(tmp_path):
     assert len(pipeline.turns) == 1 and llm.prompts[-1][-1]["content"] == "Tell me a story."
     assert {name: len(names) for name, names in threads.items()} == {"stt": 1, "llm": 1, "tts": 1}
     assert all(name.startswith(f"voiced-{kind}") for kind, (name,) in threads.items())
+
+
+class DroppingSink(FileSink):
+    """A speaker that is gone for the first `lost` pieces: it takes nothing, plays nothing."""
+
+    def __init__(self, *args, lost=1, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lost = lost
+
+    def play(self, audio):
+        if self.lost:
+            self.lost -= 1
+            return None
+        return super().play(audio)
+
+
+def test_a_reply_the_device_dropped_is_not_stamped_as_played(tmp_path):
+    stt = ScriptedStt(["What time is it?", "And the date?"])
+    llm = ScriptedLlm(["I cannot see a clock.", "No idea, sorry."])
+    audio = audio_of(
+        [("silence", 0.5), ("speech", 0.6), ("silence", 2.0), ("speech", 0.6), ("silence", 2.0)]
+    )
+    pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path, sink_type=DroppingSink)
+    run(pipeline)
+    lost, played = pipeline.turns
+    assert lost.timings.first_played_s is None and lost.reply == ""  # nothing was heard
+    assert played.timings.first_played_s is not None and played.reply == "No idea, sorry."

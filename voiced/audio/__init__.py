@@ -41,8 +41,9 @@ class AudioSource(Protocol):
 class AudioSink(Protocol):
     sample_rate_hz: int
 
-    def play(self, audio: np.ndarray) -> float:
-        """Queue int16 audio behind whatever is playing; return the stream time it starts."""
+    def play(self, audio: np.ndarray) -> float | None:
+        """Queue int16 audio behind whatever is playing; return the stream time it starts,
+        or None when the device could not take it (gone, restarting): nothing plays."""
         ...
 
     def busy_until(self) -> float:

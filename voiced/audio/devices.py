@@ -398,7 +398,7 @@ class SpeakerSink:
             self._queued -= filled
         out[filled:] = 0
 
-    def play(self, audio: np.ndarray) -> float:
+    def play(self, audio: np.ndarray) -> float | None:
         # each piece whole (a sentence ends in silence): nothing of it is held back for
         # the next, which a barge-in might drop
         samples = resample(to_int16(audio), self.sample_rate_hz, self._device_hz)
@@ -409,13 +409,13 @@ class SpeakerSink:
             self._queued += len(samples)
         if not _portaudio.acquire(blocking=False):
             self._drop("the sound system is being restarted: what was to be said is dropped")
-            return now
+            return None
         try:
             ready = self._running() or self._start()
         finally:
             _portaudio.release()
         if not ready:
-            return now  # dropped: nothing plays, the loop goes on
+            return None  # dropped: nothing plays, the loop goes on
         start = now + ahead_s + self._latency_s
         self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
         self._schedule_idle_stop()

@@ -45,6 +45,8 @@ class Spoken:
     said: list[_Said] = field(default_factory=list)
     stop_s: float | None = None
     """Stream time the sound was stopped (None: it played to the end)."""
+    lost: bool = False
+    """Some of it was dropped by the device (gone, restarting): never heard."""
 
     def heard(self) -> str:
         """The words heard before playback stopped (a cut sentence keeps its share)."""
@@ -75,8 +77,7 @@ class Speaker:
         seconds = 0.0
         for sentence in split_sentences(speakable(text)):
             speech = await self._synthesize(sentence, 1.0)
-            if len(speech):
-                self._play(speech, sink)
+            if len(speech) and self._play(speech, sink) is not None:
                 seconds += len(speech) / sink.sample_rate_hz
         return seconds
 
@@ -108,14 +109,18 @@ class Speaker:
                     await gate.wait()
                 if not spoken.said:  # the first sound of the reply: no silence before it
                     speech = without_lead_in(speech, sink.sample_rate_hz)
-                if len(speech):
-                    start = self._play(speech, sink)
-                    timings.mark("first_played_s", start)
-                    seconds = len(speech) / sink.sample_rate_hz
-                    log.debug("playing %.2f s of speech from %.2f s", seconds, start)
-                    spoken.said.append(_Said(sentence, start, start + seconds))
+                if not len(speech):
+                    continue
+                start = self._play(speech, sink)
+                if start is None:  # the device dropped it: not heard, not a played reply
+                    spoken.lost = True
+                    continue
+                timings.mark("first_played_s", start)
+                seconds = len(speech) / sink.sample_rate_hz
+                log.debug("playing %.2f s of speech from %.2f s", seconds, start)
+                spoken.said.append(_Said(sentence, start, start + seconds))
             await reply.finished()
-            if not spoken.said and not reply.stop.is_set():
+            if not spoken.said and not spoken.lost and not reply.stop.is_set():
                 # nothing by the deadline, or nothing speakable: a failed turn, not silence
                 raise LlmError("the language model gave no words to say")
             await played_out(sink, clock)
@@ -137,10 +142,11 @@ class Speaker:
             self.reference.cut(stop_s + REFERENCE_TAIL_S)
         return stop_s
 
-    def _play(self, speech: np.ndarray, sink: AudioSink) -> float:
+    def _play(self, speech: np.ndarray, sink: AudioSink) -> float | None:
+        """Queue the speech; when it starts (None: the device dropped it, nothing plays)."""
         speech = self.volume.apply(speech)
         start = sink.play(speech)
-        if self.reference is not None:
+        if start is not None and self.reference is not None:
             self.reference.add(start, speech, sink.sample_rate_hz)
         return start
 
