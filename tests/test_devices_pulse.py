@@ -217,4 +217,6 @@ def test_doctor_finds_the_sound_server_and_opens_both_devices(pulse):
     for check in ("sound server", "microphone", "speaker"):
         line = next(x for x in lines if f"  {check}:" in x)
         assert line.startswith("ok"), result.stdout
+    assert "sound server: PulseAudio 16" in result.stdout, result.stdout
+    assert "output latency" in next(x for x in lines if "  speaker:" in x), result.stdout
     assert result.returncode == 0, result.stdout

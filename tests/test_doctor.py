@@ -96,3 +96,13 @@ def test_a_machine_too_small_for_the_model_is_told_the_smaller_one(monkeypatch):
     assert 'model = "small"' in finding.fix and "make models MODEL=small" in finding.fix
     sizes.update(MemTotal=8000.0, MemAvailable=7000.0)
     assert next(doctor.memory(Settings())).level == "ok"
+
+
+def test_the_sound_server_is_named_from_what_pactl_says():
+    from voiced.doctor import server_named_in
+
+    pipewire = "Server Name: PulseAudio (on PipeWire 0.3.65)\nServer Version: 15.0.0\n"
+    pulse = "Server Name: pulseaudio\nServer Version: 16.1\nDefault Sink: vspk\n"
+    assert server_named_in(pipewire) == "PipeWire 0.3.65 (its PulseAudio server)"
+    assert server_named_in(pulse) == "PulseAudio 16.1"
+    assert server_named_in("") == ""

@@ -113,6 +113,30 @@ def models(settings: Settings) -> Iterator[Finding]:
 # --- audio -------------------------------------------------------------------------------
 
 
+def _sound_server() -> str:
+    """What the PulseAudio protocol answers with ("PipeWire 0.3.65 (its PulseAudio
+    server)", "PulseAudio 16.1"); "" when nothing answers or pactl is missing."""
+    if not shutil.which("pactl"):
+        return ""
+    try:
+        info = subprocess.run(
+            ["pactl", "info"], capture_output=True, text=True, timeout=5, check=True
+        ).stdout
+    except (OSError, subprocess.SubprocessError):
+        return ""
+    return server_named_in(info)
+
+
+def server_named_in(info: str) -> str:
+    """The sound server `pactl info` describes."""
+    fields = dict(line.split(": ", 1) for line in info.splitlines() if ": " in line)
+    name = fields.get("Server Name", "")
+    if "PipeWire" in name:  # "PulseAudio (on PipeWire 0.3.65)"
+        return name.split("on ", 1)[1].rstrip(")") + " (its PulseAudio server)"
+    name = "PulseAudio" if name == "pulseaudio" else name
+    return f"{name} {fields.get('Server Version', '')}".strip()
+
+
 def audio(settings: Settings) -> Iterator[Finding]:
     runtime = os.environ.get("XDG_RUNTIME_DIR", "")
     servers = [
@@ -122,7 +146,10 @@ def audio(settings: Settings) -> Iterator[Finding]:
     ]
     if os.environ.get("PULSE_SERVER"):
         servers.append(f"PulseAudio at {os.environ['PULSE_SERVER']}")
-    if servers:
+    named = _sound_server()
+    if named:
+        yield Finding("sound server", OK, named)
+    elif servers:
         yield Finding("sound server", OK, " and ".join(servers) + " reachable")
     else:
         yield Finding(
@@ -148,8 +175,10 @@ def audio(settings: Settings) -> Iterator[Finding]:
             device = find_device(name, kind)
             info = sd.query_devices(device, kind)
             opener = sd.InputStream if kind == "input" else sd.OutputStream
-            with opener(device=device, channels=1, dtype="int16"):
-                pass
+            # as voiced opens them: the speaker with PortAudio's low latency
+            latency = "high" if kind == "input" else "low"
+            with opener(device=device, channels=1, dtype="int16", latency=latency) as stream:
+                latency_ms = float(stream.latency) * 1000
         except VoicedError as exc:
             yield Finding(
                 check,
@@ -161,7 +190,7 @@ def audio(settings: Settings) -> Iterator[Finding]:
         except Exception as exc:
             yield Finding(check, FAIL, f"cannot open it: {exc}", "is another program holding it?")
             continue
-        yield Finding(check, OK, f"{info['name']!r} opens")
+        yield Finding(check, OK, f"{info['name']!r} opens, {kind} latency {latency_ms:.0f} ms")
 
 
 # --- the machine ---------------------------------------------------------------------------
