@@ -106,3 +106,32 @@ def test_the_first_sound_of_a_reply_comes_without_the_voice_s_lead_in():
     assert len(trimmed) == 2000 + 22050 // 200 and trimmed[-1] == 3000
     assert len(without_lead_in(np.zeros(22050, np.int16), 22050)) == 22050 - 2205  # at most 0.1 s
     assert len(without_lead_in(speech[1000:], 22050)) == 2000  # nothing to take
+
+
+def _stamps(arrivals, block=320, rate=16000):
+    """Frame times from CaptureTimes for blocks arriving at the given times."""
+    from voiced.audio.devices import CaptureTimes
+
+    times, out, delivered = CaptureTimes(rate), [], 0
+    for arrived_s in arrivals:
+        times.arrived(block, arrived_s)
+        out.append((times.at(delivered / rate), arrived_s))
+        delivered += block
+    return out
+
+
+def test_no_microphone_frame_is_stamped_after_it_arrived_though_the_first_block_came_late():
+    # 20 ms blocks; the first arrives 30 ms late (the stream starting up), the rest on time
+    arrivals = [1.05] + [1.02 + 0.02 * k for k in range(1, 40)]
+    stamps = _stamps(arrivals)
+    late = [s + 0.02 - a for s, a in stamps[10:]]  # frame end after its arrival: > 0
+    assert max(late) <= 1e-9, late
+    assert all(b > a for (a, _), (b, _) in zip(stamps, stamps[1:], strict=False))
+
+
+def test_microphone_frame_times_keep_the_sample_count_when_blocks_come_in_bursts():
+    # blocks of 20 ms arrive two at a time, every 40 ms: the times stay 20 ms apart
+    arrivals = [1.0 + 0.04 * (k // 2) + 0.04 for k in range(40)]
+    stamps = [s for s, _ in _stamps(arrivals)]
+    steps = np.diff(stamps[5:])
+    assert np.allclose(steps, 0.02, atol=1e-4), steps  # within a sample

@@ -1,7 +1,5 @@
 """The benchmark's own measuring: where sound starts and stops in an output file."""
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 
@@ -62,7 +60,7 @@ def test_speech_end_ignores_a_short_click_half_a_second_after_the_words():
     assert speech_end_s(again) > 2.2 + 1.4
 
 
-def test_a_hesitation_puts_silence_between_two_words_and_keeps_them_all():
+def test_a_hesitation_puts_silence_between_two_words_and_keeps_them_all(tmp_path):
     from voiced.bench import HESITATION_GAP_S, hesitant
 
     audio = np.full(16000, 2000, dtype=np.int16)
@@ -71,7 +69,7 @@ def test_a_hesitation_puts_silence_between_two_words_and_keeps_them_all():
     assert not paused[6400 : 6400 + 14400].any()
     assert paused[:6400].all() and paused[6400 + 14400 :].all()
     prompts = [Prompt("a", paused, True, pause_s=0.9, pause_at_s=0.4), Prompt("b", audio, True)]
-    lay_out(prompts, Path("/dev/null"))
+    lay_out(prompts, tmp_path / "prompts.wav")  # not /dev/null: the write replaces the file
     assert prompts[1].start_s == pytest.approx(prompts[0].speech_end_s + HESITATION_GAP_S)
 
 

@@ -161,6 +161,53 @@ def _in_thread(work: Callable[[], None]) -> asyncio.Future[None]:
     return future
 
 
+class CaptureTimes:
+    """When a microphone's samples were captured, on the stream clock: from the count of
+    samples, not from arrival times (blocks arrive in bursts, and the echo canceller needs
+    a steady time axis), anchored so that no sample is stamped after it arrived.
+
+    A block cannot arrive before its last sample was captured, so the stream started at
+    most (arrival - samples so far / rate) ago; the lowest of these bounds, from the block
+    that came soonest, is the best estimate. The first block alone may have come late (the
+    stream starting up), which would stamp every frame after it too late, in the future of
+    the clock (a user heard before they spoke). The bound slowly lets go (RELAX, s per s) to
+    follow a sound card whose clock runs slower than ours; the start moves towards it at
+    most STEP_S a frame, so frame times keep increasing."""
+
+    RELAX = 0.001
+    STEP_S = 0.004
+
+    def __init__(self, rate_hz: int) -> None:
+        self._rate_hz = rate_hz
+        self._received = 0
+        self._bound: float | None = None
+        self._arrived_s = 0.0
+        self._start_s: float | None = None
+
+    def arrived(self, samples: int, now_s: float) -> None:
+        """A block of samples (at the device's rate) arrived at now_s."""
+        self._received += samples
+        bound = now_s - self._received / self._rate_hz
+        if self._bound is not None:
+            bound = min(bound, self._bound + (now_s - self._arrived_s) * self.RELAX)
+        self._bound, self._arrived_s = bound, now_s
+        if self._start_s is None:
+            self._start_s = bound
+
+    @property
+    def start_s(self) -> float:
+        """The best estimate of when the first sample was captured."""
+        assert self._bound is not None, "nothing arrived yet"
+        return self._bound
+
+    def at(self, offset_s: float) -> float:
+        """The capture time of the sample offset_s into the stream."""
+        assert self._start_s is not None and self._bound is not None, "nothing arrived yet"
+        step = min(self.STEP_S, abs(self._bound - self._start_s))
+        self._start_s += step if self._bound > self._start_s else -step
+        return self._start_s + offset_s
+
+
 class MicrophoneSource:
     """16 kHz mono int16 frames from a microphone (resampled if it cannot do 16 kHz)."""
 
@@ -169,7 +216,7 @@ class MicrophoneSource:
         self.overflows = 0
         self._device_name = device
         self._clock = clock
-        self._queue: asyncio.Queue[np.ndarray] = asyncio.Queue(maxsize=queue_frames)
+        self._queue: asyncio.Queue[tuple[np.ndarray, float]] = asyncio.Queue(maxsize=queue_frames)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stream: Any = None
         self._resampler: Resampler | None = None
@@ -212,14 +259,15 @@ class MicrophoneSource:
             self.overflows += 1
         assert self._loop is not None
         with contextlib.suppress(RuntimeError):  # the loop closed before the stream did
-            self._loop.call_soon_threadsafe(self._enqueue, indata[:, 0].copy())
+            arrived_s = self._clock.now()  # here: the loop may take its time to look
+            self._loop.call_soon_threadsafe(self._enqueue, indata[:, 0].copy(), arrived_s)
 
-    def _enqueue(self, block: np.ndarray) -> None:
+    def _enqueue(self, block: np.ndarray, arrived_s: float) -> None:
         self._sounding.set()
         if self._queue.full():
             self.overflows += 1
             return
-        self._queue.put_nowait(block)
+        self._queue.put_nowait((block, arrived_s))
 
     async def frames(self) -> AsyncIterator[tuple[np.ndarray, float]]:
         if self._stream is None:
@@ -227,12 +275,12 @@ class MicrophoneSource:
         assert self._resampler is not None
         pending = np.zeros(0, dtype=np.int16)
         n = self.frame_samples
-        first_s: float | None = None
+        times = CaptureTimes(self._resampler.from_hz)
         delivered = 0
         stalled_s = 0.0
         while True:
-            block = await within(self._queue.get(), STALL_S)
-            if block is None:
+            got = await within(self._queue.get(), STALL_S)
+            if got is None:
                 # No blocks, though the stream may still claim to be active (a known
                 # PortAudio failure; also a sound server that went away): open it again,
                 # unless the CPU is saturated (then the sound is more likely late).
@@ -247,17 +295,16 @@ class MicrophoneSource:
                     continue
                 log.warning("no sound from the microphone for %.0f s: reopening it", stalled_s)
                 await self._reopen()
-                pending, first_s, delivered, stalled_s = np.zeros(0, dtype=np.int16), None, 0, 0.0
+                pending, delivered, stalled_s = np.zeros(0, dtype=np.int16), 0, 0.0
+                times = CaptureTimes(self._resampler.from_hz)
                 continue
             stalled_s = 0.0
-            if first_s is None:
-                # Frame times come from the sample count, not from arrival times: blocks
-                # arrive in bursts, and the echo canceller needs a steady time axis.
-                first_s = self._clock.now() - len(block) / self._resampler.from_hz
+            block, arrived_s = got
+            times.arrived(len(block), arrived_s)
             pending = np.concatenate([pending, self._resampler.process(block)])
             while len(pending) >= n:
                 frame, pending = pending[:n], pending[n:]
-                yield frame, first_s + delivered / SAMPLE_RATE_HZ
+                yield frame, times.at(delivered / SAMPLE_RATE_HZ)
                 delivered += n
 
     async def _reopen(self) -> None:
