@@ -4,8 +4,10 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from tests.conftest import ROOT
+from voiced.soundroom import SoundRoom
 
 TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
 
@@ -21,33 +23,11 @@ def wait_until(predicate, timeout_s, what, log=None):
 
 
 def start_pulse(env):
-    """Start the server (XDG_RUNTIME_DIR from env) with its two null sinks; the process.
-
-    The sinks and defaults are set before the server takes clients (as a real server
-    comes back with its devices): a daemon waiting for it never sees it half set up."""
-    script = os.path.join(env["XDG_RUNTIME_DIR"], "voiced-test.pa")
-    with open(script, "w") as pa:
-        pa.write(
-            "load-module module-null-sink sink_name=vmic rate=16000 channels=1\n"
-            "load-module module-null-sink sink_name=vspk\n"
-            "set-default-source vmic.monitor\n"
-            "set-default-sink vspk\n"
-            "load-module module-native-protocol-unix\n"
-        )
-    server = subprocess.Popen(
-        ["pulseaudio", "--daemonize=no", "--exit-idle-time=-1", "--disallow-exit", "-n"]
-        + ["-F", script],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-
-    def up():
-        assert server.poll() is None, "pulseaudio exited at start"
-        return subprocess.run(["pactl", "info"], env=env, capture_output=True).returncode == 0
-
-    wait_until(up, 20, "pulseaudio")
-    return server
+    """Start PulseAudio (XDG_RUNTIME_DIR from env) with its virtual microphone and speaker
+    (voiced.soundroom); the server's process."""
+    room = SoundRoom("pulseaudio", Path(env["XDG_RUNTIME_DIR"]))
+    room.start()
+    return room.process
 
 
 def start_daemon_on_pulse(tmp_path):

@@ -1,8 +1,6 @@
 """The loop through real PortAudio devices: PulseAudio null sinks as microphone and speaker."""
 
 import json
-import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -12,27 +10,26 @@ import numpy as np
 import pytest
 
 from tests.conftest import DATA, ROOT, voiced
-from tests.pulse import TOOLS, start_pulse
 from voiced.errors import EXIT_AUDIO_DEVICE
+from voiced.soundroom import SERVERS, SoundRoom, missing_tools
 
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture(scope="module")
-def pulse(tmp_path_factory):
-    """A private PulseAudio server with a virtual microphone (vmic) and speaker (vspk)."""
-    missing = [tool for tool in TOOLS if not shutil.which(tool)]
-    if missing:
-        pytest.skip(f"PulseAudio tools not installed: {missing} (make test installs them)")
-    runtime = tmp_path_factory.mktemp("pulse")
-    runtime.chmod(0o700)
-    env = {**os.environ, "XDG_RUNTIME_DIR": str(runtime), "HOME": str(runtime)}
-    server = start_pulse(env)
-    try:
-        yield env
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+@pytest.fixture(scope="module", params=SERVERS)
+def room(request, tmp_path_factory):
+    """A private sound server (PulseAudio; PipeWire with its PulseAudio server) with a
+    virtual microphone (vmic) and speaker (vspk)."""
+    if missing := missing_tools(request.param):
+        pytest.skip(f"{request.param} not installed: {missing} (make test installs it)")
+    with SoundRoom(request.param, tmp_path_factory.mktemp(request.param)) as room:
+        yield room
+
+
+@pytest.fixture
+def pulse(room):
+    """What a client of the room's server runs with."""
+    return room.env
 
 
 def wait_for(predicate, timeout_s, what, log_path=None):
@@ -85,20 +82,14 @@ def turns_in(log_path):
     ]
 
 
-def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(pulse, tmp_path):
+def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(room, tmp_path):
+    from voiced.audio.files import write_wav
+
     log_path, recording = tmp_path / "voiced.log", tmp_path / "speaker.wav"
-    daemon = start_daemon(pulse, log_path, "-v")
-    recorder = None
+    daemon = start_daemon(room.env, log_path, "-v")
+    speaker = room.record("vspk.monitor")  # small latency: nothing of the end is lost
     try:
-        recorder = subprocess.Popen(
-            ["parecord", "-d", "vspk.monitor", "--file-format=wav", str(recording)], env=pulse
-        )
-        time.sleep(0.5)
-        subprocess.run(
-            ["paplay", "-d", "vmic", str(DATA / "voice2json_what_time_is_it.wav")],
-            env=pulse,
-            check=True,
-        )
+        room.say(DATA / "voice2json_what_time_is_it.wav")
         # A stall in the sound server can split the question in two (the first half is then
         # carried into the second turn, unanswered): what counts is that a reply is played.
         wait_for(
@@ -107,49 +98,30 @@ def test_spoken_question_through_the_virtual_microphone_gets_a_spoken_reply(puls
             "a spoken reply",
             log_path,
         )
-        time.sleep(1.0)  # the reply has finished (the turn line is logged after playback)
+        wait_for(lambda: reply_over(speaker.audio()), 30, "the reply in the recording", log_path)
     finally:
-        if recorder is not None:
-            recorder.send_signal(signal.SIGINT)
-            recorder.wait(timeout=10)
+        audio = speaker.stop()
         daemon.send_signal(signal.SIGTERM)
         code = daemon.wait(timeout=20)
     assert code == 0, log_path.read_text()
+    write_wav(recording, audio, 16000)
     heard = voiced("transcribe", "--json", str(recording))
     text = json.loads(heard.stdout)["text"]
     assert len(text.split()) >= 2, (text, log_path.read_text())
 
 
+def reply_over(audio, quiet_s=1.0):
+    """The recording holds a sound, and quiet_s of quiet after it (the reply has ended)."""
+    loud = np.flatnonzero(np.abs(audio) > 500)
+    return len(loud) > 0 and len(audio) - loud[-1] >= quiet_s * 16000
+
+
 @pytest.fixture
-def echoing_room(pulse):
-    """The speaker leaks back into the microphone, 60 ms late and at half volume."""
-    loaded = subprocess.run(
-        [
-            "pactl",
-            "load-module",
-            "module-loopback",
-            "source=vspk.monitor",
-            "sink=vmic",
-            "latency_msec=60",
-        ],
-        env=pulse,
-        check=True,
-        capture_output=True,
-        text=True,
-    )
-    module = loaded.stdout.strip()
-    listing = subprocess.run(
-        ["pactl", "list", "sink-inputs"], env=pulse, capture_output=True, text=True
-    ).stdout
-    for block in listing.split("Sink Input #")[1:]:
-        if f"Owner Module: {module}\n" in block:
-            index = block.split()[0]
-            subprocess.run(["pactl", "set-sink-input-volume", index, "50%"], env=pulse, check=True)
-            break
-    else:
-        raise AssertionError(f"no loopback stream for module {module}:\n{listing}")
-    yield pulse
-    subprocess.run(["pactl", "unload-module", module], env=pulse)
+def echoing_room(room):
+    """The speaker leaks back into the microphone, 60 ms late and 18 dB down."""
+    room.leak(0.125, 60)
+    yield room.env
+    room.unleak()
 
 
 def test_its_own_voice_from_the_room_never_triggers_it(echoing_room, tmp_path):
@@ -211,12 +183,13 @@ def test_a_user_talking_over_the_reply_interrupts_it(echoing_room, tmp_path, tts
     assert "said ''" not in story_line
 
 
-def test_doctor_finds_the_sound_server_and_opens_both_devices(pulse):
+def test_doctor_finds_the_sound_server_and_opens_both_devices(room, pulse):
     result = voiced("doctor", env=pulse)
     lines = result.stdout.splitlines()
     for check in ("sound server", "microphone", "speaker"):
         line = next(x for x in lines if f"  {check}:" in x)
         assert line.startswith("ok"), result.stdout
-    assert "sound server: PulseAudio 16" in result.stdout, result.stdout
+    named = "PulseAudio 16" if room.server == "pulseaudio" else "PipeWire 0.3"
+    assert f"sound server: {named}" in result.stdout, result.stdout
     assert "output latency" in next(x for x in lines if "  speaker:" in x), result.stdout
     assert result.returncode == 0, result.stdout

@@ -27,6 +27,7 @@ import sys
 import threading
 import time
 import wave
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -69,8 +70,16 @@ HESITATION_CLIPS = [
 """Each gets a pause after a third and after two thirds of its words: 12 utterances."""
 HESITATIONS_S = (0.6, 0.9)
 HESITATION_GAP_S = 8.0
-RUNS = ("voiced", "small", "sequential")
-"""As configured; the same on the small model; the sequential baseline (configured model)."""
+RUNS = ("voiced", "small", "sequential", "pulseaudio", "pipewire")
+"""As configured; the same on the small model; the sequential baseline (configured model);
+as configured through real devices: a private PulseAudio, and PipeWire (its PulseAudio
+server, WirePlumber), each with a speaker that leaks into the microphone."""
+DEVICE_RUNS = ("pulseaudio", "pipewire")
+LEAK_DELAY_MS = 60
+"""The speaker's sound reaches the microphone this late in the device runs (as the file
+runs' simulated echo)."""
+TAIL_S = 8.0
+"""How long a device run goes on after the last prompt has played (its reply)."""
 LOUD = 500  # int16 peak that counts as sound
 CLICK_S, CLICK_GAP_S = 0.15, 0.3  # a sound this short, this long after the words
 STAGES = [
@@ -261,8 +270,11 @@ def _cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run_loop(args: list[str]) -> RunStats:
-    """Run `voiced run ARGS` and account for its CPU and memory."""
+def run_loop(
+    args: list[str], env: dict[str, str] | None = None, scene: Callable[[], None] | None = None
+) -> RunStats:
+    """Run `voiced run ARGS` and account for its CPU and memory. With a scene (played on
+    devices): once it listens, the scene is played, and then the loop is stopped."""
     stats = RunStats()
     started = time.monotonic()
     child = subprocess.Popen(
@@ -271,8 +283,10 @@ def run_loop(args: list[str]) -> RunStats:
         [sys.executable, "-m", "voiced", "run", *BENCH_SETTINGS, *args],
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
     )
     marks: dict[str, float] = {}
+    listening = threading.Event()
 
     def read_stderr() -> None:
         assert child.stderr is not None
@@ -280,12 +294,27 @@ def run_loop(args: list[str]) -> RunStats:
             stats.stderr.append(line.rstrip("\n"))
             if line.rstrip().endswith("INFO voiced: listening"):
                 marks["cpu"], marks["wall"] = _cpu_s(child.pid), time.monotonic()
+                listening.set()
+        listening.set()  # it ended without listening: nothing to wait for
+
+    def play() -> None:
+        listening.wait()
+        if child.poll() is None and scene is not None:
+            try:
+                scene()
+            finally:
+                child.terminate()
 
     reader = threading.Thread(target=read_stderr)
     reader.start()
+    player = threading.Thread(target=play)
+    if scene is not None:
+        player.start()
     _, status, usage = os.wait4(child.pid, 0)
     child.returncode = os.waitstatus_to_exitcode(status)
     reader.join()
+    if scene is not None:
+        player.join()
     ended = time.monotonic()
     if child.returncode != 0:
         raise RuntimeError("voiced run failed:\n" + "\n".join(stats.stderr[-10:]))
@@ -331,7 +360,78 @@ def measure(
     with wave.open(str(output)) as wav:
         rate = wav.getframerate()
         replies = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
-    logged = [json.loads(line.split(" turn ", 1)[1]) for line in stats.stderr if " turn {" in line]
+    return analyse(prompts, replies, rate, logged_turns(stats.stderr), stats)
+
+
+def logged_turns(lines: list[str]) -> list[dict[str, Any]]:
+    return [json.loads(line.split(" turn ", 1)[1]) for line in lines if " turn {" in line]
+
+
+TIME_KEYS = ("speech_start_s", "speech_end_s", "reply_done_s", "stopped_s", "interrupt_s")
+"""The moments in a logged turn besides its STAGES (the rest of its *_s are durations)."""
+
+
+def on_prompt_time(logged: list[dict[str, Any]], prompts: list[Prompt]) -> list[dict[str, Any]]:
+    """The logged turns with their moments moved from the loop's clock onto the prompts'
+    timeline: by the median gap between each turn's end of speech and the nearest prompt's
+    (a device run's clock starts when it starts, not when the prompts do)."""
+    ends = np.array([p.speech_end_s for p in prompts])
+    gaps = [
+        t["speech_end_s"] - ends[np.abs(ends - t["speech_end_s"] + first).argmin()]
+        for first in [logged[0]["speech_end_s"] - ends[0]] if logged
+        for t in logged if t.get("speech_end_s") is not None
+    ]  # fmt: skip
+    offset = statistics.median(gaps) if gaps else 0.0
+    keys = [key for _, key in STAGES] + list(TIME_KEYS)
+    return [
+        {k: (round(v - offset, 4) if k in keys and v is not None else v) for k, v in t.items()}
+        for t in logged
+    ]
+
+
+def measure_on_devices(
+    prompts: list[Prompt], source: Path, out_dir: Path, server: str, echo_gain: float
+) -> dict:
+    """One run of the loop on a private sound server's devices: the prompts played into
+    its microphone, the speaker leaking back into it (at echo_gain, LEAK_DELAY_MS late),
+    the speaker recorded; both recordings put on the prompts' timeline."""
+    from voiced.engines.whisper import read_audio_file
+    from voiced.soundroom import SoundRoom, find
+
+    played = (read_audio_file(source) * 32767).astype(np.int16)
+    with SoundRoom(server, out_dir / f"{server}-room") as room:
+        if echo_gain:
+            room.leak(echo_gain, LEAK_DELAY_MS)
+        heard, speaker = room.record("vmic.monitor"), room.record("vspk.monitor")
+
+        def scene() -> None:
+            room.say(source)
+            time.sleep(TAIL_S)
+
+        stats = run_loop([], env=room.env, scene=scene)
+        mic_audio, speaker_audio = heard.stop(), speaker.stop()
+        assert heard.start_s is not None and speaker.start_s is not None
+    (out_dir / f"{server}.log").write_text("\n".join(stats.stderr) + "\n")
+    # where the prompts began in the microphone's recording: by their first seconds
+    first = int(prompts[0].start_s * SAMPLE_RATE_HZ)
+    began_s = heard.start_s + find(played[first:], mic_audio) - prompts[0].start_s
+    shift = round((began_s - speaker.start_s) * SAMPLE_RATE_HZ)
+    replies = speaker_audio[shift:] if shift >= 0 else np.concatenate(
+        [np.zeros(-shift, dtype=np.int16), speaker_audio]
+    )  # fmt: skip
+    write_wav(out_dir / f"{server}.wav", replies, SAMPLE_RATE_HZ)
+    logged = on_prompt_time(logged_turns(stats.stderr), prompts)
+    return analyse(prompts, replies, SAMPLE_RATE_HZ, logged, stats)
+
+
+def analyse(
+    prompts: list[Prompt],
+    replies: np.ndarray,
+    rate: int,
+    logged: list[dict[str, Any]],
+    stats: RunStats,
+) -> dict:
+    """Per-turn figures from the replies (on the prompts' timeline) and the turn log."""
     turns: list[dict[str, Any]] = []
     for i, prompt in enumerate(prompts):
         window_end = prompts[i + 1].start_s if i + 1 < len(prompts) else len(replies) / rate
@@ -425,7 +525,13 @@ def measure(
     }
 
 
-LABELS = {"voiced": "voiced", "small": "voiced, small model", "sequential": "sequential baseline"}
+LABELS = {
+    "voiced": "voiced",
+    "small": "voiced, small model",
+    "sequential": "sequential baseline",
+    "pulseaudio": "voiced on PulseAudio devices",
+    "pipewire": "voiced on PipeWire devices",
+}
 
 
 def chart(report: dict[str, Any], path: Path) -> None:
@@ -479,11 +585,19 @@ def bench(
         "sequential": ["--config", str(baseline_config)],
     }
     report: dict[str, Any] = {
-        name: measure(prompts, source, out_dir, name, extra[name]) for name in runs
+        name: (
+            measure_on_devices(prompts, source, out_dir, name, echo_gain)
+            if name in DEVICE_RUNS
+            else measure(prompts, source, out_dir, name, extra[name])
+        )
+        for name in runs
     }
     fast, slow = (report.get(k, {}).get("latency_median_s") for k in ("voiced", "sequential"))
     report["ratio"] = round(slow / fast, 2) if fast and slow else None
     report["echo_gain"] = echo_gain
+    for name in DEVICE_RUNS:  # through devices against the same loop on files
+        here = report.get(name, {}).get("latency_median_s")
+        report[f"{name}_minus_files_s"] = round(here - fast, 3) if here and fast else None
     report["idle_cpu_percent"] = None
     if idle_s:
         silence = out_dir / "silence.wav"
@@ -501,8 +615,14 @@ def bench(
 def format_report(report: dict[str, Any]) -> str:
     names = [name for name in RUNS if name in report]
     runs = [report[name] for name in names]
-    heads = {"voiced": "voiced", "small": "small", "sequential": "baseline"}
-    lines = [f"{'prompt':<52}" + "".join(f"{heads[n]:>10}" for n in names) + f"{'stop':>7}"]
+    heads = {
+        "voiced": "voiced",
+        "small": "small",
+        "sequential": "baseline",
+        "pulseaudio": "pulse",
+        "pipewire": "pipewire",
+    }
+    lines = [f"{'prompt':<52}" + "".join(f"{heads[n]:>10}" for n in names) + "  stop"]
 
     def cell(value: float | None) -> str:
         return f"{value:.3f}" if value is not None else "-"
@@ -519,7 +639,8 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"{name + mark:<52}"
             + "".join(f"{latency(t):>10}" for t in row)
-            + f"{cell(first.get('stop_latency_s')):>7}"
+            + "  "
+            + "/".join(cell(t.get("stop_latency_s")) for t in row if "stop_latency_s" in t)
         )
     lines.append("(* non-speech or a stop command: should get no reply; latencies in seconds)")
     lines.append("")
@@ -541,6 +662,11 @@ def format_report(report: dict[str, Any]) -> str:
             f"{run['false_replies_to_non_speech']}",
             f"  peak RSS {run['peak_rss_mb']} MB; CPU {run['cpu_s']} s over {run['wall_s']} s",
         ]
+    lines += [
+        f"{LABELS[name]}: median {report[f'{name}_minus_files_s']:+.3f} s against files"
+        for name in DEVICE_RUNS
+        if report.get(f"{name}_minus_files_s") is not None
+    ]
     lines += [
         f"baseline / voiced = {report['ratio']}×; room echo gain {report['echo_gain']}; "
         f"idle CPU while listening to silence {report['idle_cpu_percent']} %",

@@ -17,7 +17,14 @@ import numpy as np
 
 from voiced import __version__, heap
 from voiced.config import Settings, load_settings
-from voiced.errors import EXIT_FAILURE, EXIT_OK, AudioFileError, UsageError, VoicedError
+from voiced.errors import (
+    EXIT_FAILURE,
+    EXIT_OK,
+    AudioDeviceError,
+    AudioFileError,
+    UsageError,
+    VoicedError,
+)
 from voiced.paths import find_control_socket
 
 log = logging.getLogger("voiced")
@@ -165,9 +172,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--runs",
-        default="voiced,small,sequential",
+        default="voiced,small,sequential,pulseaudio,pipewire",
         help="which loops to run, side by side: voiced (as configured), small (the small "
-        "model), sequential (the baseline)",
+        "model), sequential (the baseline), pulseaudio and pipewire (as configured, through "
+        "the devices of a private sound server whose speaker leaks into the microphone)",
     )
     dialogue = sub.add_parser(
         "dialogue", parents=[common], help="check what each language model tier says"
@@ -518,7 +526,7 @@ def cmd_soak(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.bench import RUNS, bench, format_report
+    from voiced.bench import DEVICE_RUNS, RUNS, bench, format_report
 
     runs = tuple(name.strip() for name in args.runs.split(",") if name.strip())
     unknown = [name for name in runs if name not in RUNS]
@@ -526,6 +534,14 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
         raise UsageError(
             f"--runs: unknown run {', '.join(unknown) or '(none)'}; choose from {', '.join(RUNS)}"
         )
+    from voiced.soundroom import missing_tools
+
+    for name in runs:
+        if name in DEVICE_RUNS and (missing := missing_tools(name)):
+            raise AudioDeviceError(
+                f"--runs {name}: {name} is not installed (missing {', '.join(missing)}); "
+                "scripts/system_deps.sh test installs it"
+            )
     report = bench(args.out, idle_s=args.idle_s, echo_gain=args.echo_gain, runs=runs)
     print(format_report(report))
     print(f"written: {args.out / 'bench.json'} and {args.out / 'bench.png'}")

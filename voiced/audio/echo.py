@@ -107,10 +107,14 @@ class DoubleTalkDetector:
         what the speaker played in it."""
         level, mic_level = rms(clean), rms(mic)
         loud = level >= max(self.floor_rms, self.above_leak * self.leak * mic_level)
-        if mic_level >= 10 * self.floor_rms:  # a clear echo (or the user): learn from it
+        playing = far is not None and rms(far) >= 10 * self.floor_rms
+        if mic_level >= 10 * self.floor_rms or (playing and mic_level >= self.floor_rms):
+            # an echo (or the user): learn from it. A quiet echo counts too: taken as "no
+            # echo", it would trust the canceller at once, and its first residues, louder
+            # than the floor, would be taken for the user.
             self._leaks.append(level / mic_level)
-        elif far is not None and rms(far) >= 10 * self.floor_rms:
-            self._leaks.append(0.0)  # loud playback, a quiet microphone: no echo to fear
+        elif playing:
+            self._leaks.append(0.0)  # loud playback, nothing in the microphone: no echo
         self._recent.append(is_speech and loud)
         return self.trusted and sum(self._recent) >= self._needed
 
