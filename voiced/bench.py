@@ -376,12 +376,11 @@ def on_prompt_time(logged: list[dict[str, Any]], prompts: list[Prompt]) -> list[
     timeline: by the median gap between each turn's end of speech and the nearest prompt's
     (a device run's clock starts when it starts, not when the prompts do)."""
     ends = np.array([p.speech_end_s for p in prompts])
-    gaps = [
-        t["speech_end_s"] - ends[np.abs(ends - t["speech_end_s"] + first).argmin()]
-        for first in [logged[0]["speech_end_s"] - ends[0]] if logged
-        for t in logged if t.get("speech_end_s") is not None
-    ]  # fmt: skip
-    offset = statistics.median(gaps) if gaps else 0.0
+    timed = [t["speech_end_s"] for t in logged if t.get("speech_end_s") is not None]
+    if not timed:
+        return logged
+    first = timed[0] - ends[0]  # the first turn is the first prompt's: a rough offset
+    offset = statistics.median(end - ends[np.abs(ends - end + first).argmin()] for end in timed)
     keys = [key for _, key in STAGES] + list(TIME_KEYS)
     return [
         {k: (round(v - offset, 4) if k in keys and v is not None else v) for k, v in t.items()}
