@@ -91,7 +91,7 @@ class Listener:
 
     def _hears_user(self, frame: np.ndarray, start_s: float) -> bool:
         """Whether the user is speaking in this frame, with the assistant's own voice
-        cancelled out of the decision. The recogniser still gets the frame as it is: the
+        taken out of the decision. The recogniser still gets the frame as it is: the
         canceller's suppressor chops the start of words in double talk, and whisper copes
         better with a little echo than with chopped words."""
         if self.echo is None or self.reference is None:
@@ -99,9 +99,12 @@ class Listener:
         n = len(frame)
         far = self.reference.read(start_s - ECHO_TAIL_S, n + round(ECHO_TAIL_S * 16000))
         clean = self.echo.process(frame, far[-n:])  # always, so the canceller stays adapted
+        speech = self.vad.is_speech(frame)
+        # always too: it follows the room's delay and noise between the replies
+        over_echo = self.double_talk.user_speaks(frame, far[-n:], speech)
         if not far.any():  # nothing of ours can be in the room
             self.double_talk.reset()
-            return self.vad.is_speech(frame)
+            return speech
         if self.segmenter.in_speech:  # the user is talking: double talk must not chop them
             return self.vad.is_speech(clean)
-        return self.double_talk.user_speaks(clean, frame, self.vad.is_speech(frame), far[-n:])
+        return over_echo

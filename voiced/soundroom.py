@@ -136,8 +136,20 @@ class SoundRoom:
         self._spawn("pipewire")
         _wait(lambda: (self._runtime / "pipewire-0").exists(), 20, "pipewire")
         self._spawn("wireplumber")
-        self.process = self._spawn("pipewire-pulse")
-        _wait(self._answers, 20, "pipewire-pulse")
+        for attempt in range(3):
+            # it may exit at once (code 239, EEXIST) while pipewire is still setting up
+            self.process = self._spawn("pipewire-pulse")
+            try:
+                _wait(self._answers, 20, "pipewire-pulse")
+                break
+            except RoomError:
+                self._processes.remove(self.process)
+                if self.process.poll() is None:
+                    self.process.kill()
+                    self.process.wait()
+                if attempt == 2:
+                    raise
+                time.sleep(0.5)
         self.pactl("load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1")
         self.pactl("load-module", "module-null-sink", "sink_name=vspk")
         _wait(lambda: "vmic.monitor" in self.pactl("list", "short", "sources").stdout, 20, "vmic")

@@ -61,72 +61,187 @@ def rms(frame: np.ndarray) -> float:
     return float(np.sqrt(np.mean(frame.astype(np.float64) ** 2))) if len(frame) else 0.0
 
 
+BLOCK = 160
+"""10 ms: the step of the band energies."""
+_WINDOW = np.hanning(2 * BLOCK)
+_NFFT = 512
+_BANDS = 16
+
+
+def _band_edges() -> np.ndarray:
+    """FFT bins of 16 bands, even on the mel scale from 150 Hz to 7 kHz."""
+    mel = np.linspace(2595 * np.log10(1 + 150 / 700), 2595 * np.log10(1 + 7000 / 700), _BANDS + 1)
+    hz = 700 * (10 ** (mel / 2595) - 1)
+    return np.round(hz / SAMPLE_RATE_HZ * _NFFT).astype(int)
+
+
+_EDGES = _band_edges()
+_SCALE = _NFFT / 2 * float(np.sum(_WINDOW**2))
+"""Band energies are divided by this, so that they add up to about the mean square."""
+
+
+def band_energies(audio: np.ndarray) -> np.ndarray:
+    """The energy in each band of 20 ms windows every 10 ms: (blocks, bands)."""
+    x = audio.astype(np.float64)
+    blocks = (len(x) - len(_WINDOW)) // BLOCK + 1
+    if blocks <= 0:
+        return np.zeros((0, _BANDS))
+    index = np.arange(len(_WINDOW))[None, :] + BLOCK * np.arange(blocks)[:, None]
+    power = np.abs(np.fft.rfft(x[index] * _WINDOW, _NFFT)) ** 2
+    summed = np.cumsum(power, axis=1)
+    return (summed[:, _EDGES[1:] - 1] - summed[:, _EDGES[:-1] - 1]) / _SCALE
+
+
 class DoubleTalkDetector:
     """Whether the user has started talking while the assistant's voice is in the room.
 
-    Judged on what the canceller leaves of the microphone. With only the assistant
-    audible it leaves a small share (its "leak", learnt as the median over recent
-    loud frames, so a canceller still converging, or a room where it does worse, raises
-    the bar by itself); the user's voice leaves far more. In double talk the
-    canceller's suppressor still swallows many of the user's frames, letting through
-    bursts of a few; so the decision is a count of loud frames over a short window,
-    not a run of them.
+    Judged on the raw microphone against what the speaker played, band by band, 10 ms by
+    10 ms: the echo of the assistant's voice in a band is at most its loudness there a
+    moment ago (the room's delay, found by correlating the two) times the room's gain in
+    that band (learnt from the replies themselves). The user's voice is what that does not
+    explain. No canceller is waited for: WebRTC's suppressor swallows the user's words until
+    it has learnt the room, and lets a syllable of echo through when a reply starts after a
+    silence; neither changes this judgement. The price: a user much quieter than the echo
+    is heard only in the reply's own pauses.
     """
 
     def __init__(
         self,
         floor_rms: float = 30.0,
-        above_leak: float = 16.0,
+        margin: float = 2.0,
+        share: float = 0.3,
         window: int = 10,
         needed: int = 3,
-        history: int = 66,
-        warm_up: int = 60,
+        max_delay_blocks: int = 30,
+        warm_up: int = 15,
+        quantile: float = 75,
     ) -> None:
         self.floor_rms = floor_rms
         """About -60 dBFS: below any voice meant for the microphone."""
-        self.above_leak = above_leak
+        self.margin = margin
+        """How much louder than its learnt gain the echo may come back."""
+        self.share = share
+        """The part of the microphone's energy the echo must leave unexplained."""
+        self.quantile = quantile
+        """Of the gains seen, this percentile is the room's: a high one, yet not the few
+        blocks in which the user spoke unnoticed."""
         self._recent: deque[bool] = deque(maxlen=window)
         self._needed = needed
-        self._leaks: deque[float] = deque(maxlen=history)
-        self._warm_up = min(warm_up, history)
-        """Loud frames of echo to learn from before trusting the canceller: in its
-        first seconds it may still let whole syllables of the assistant through."""
-        self._trusted = False
-
-    @property
-    def leak(self) -> float:
-        """The share of the microphone's level the canceller leaves of the echo."""
-        if len(self._leaks) < 5:
-            return 1.0  # not learnt yet: assume it removes nothing
-        return float(np.median(self._leaks))
-
-    def user_speaks(
-        self, clean: np.ndarray, mic: np.ndarray, is_speech: bool, far: np.ndarray | None = None
-    ) -> bool:
-        """One frame: the cancelled microphone, the raw one, the VAD's word on it, and
-        what the speaker played in it."""
-        level, mic_level = rms(clean), rms(mic)
-        loud = level >= max(self.floor_rms, self.above_leak * self.leak * mic_level)
-        playing = far is not None and rms(far) >= 10 * self.floor_rms
-        if mic_level >= 10 * self.floor_rms or (playing and mic_level >= self.floor_rms):
-            # an echo (or the user): learn from it. A quiet echo counts too: taken as "no
-            # echo", it would trust the canceller at once, and its first residues, louder
-            # than the floor, would be taken for the user.
-            self._leaks.append(level / mic_level)
-        elif playing:
-            self._leaks.append(0.0)  # loud playback, nothing in the microphone: no echo
-        self._recent.append(is_speech and loud)
-        return self.trusted and sum(self._recent) >= self._needed
+        self._max_delay = max_delay_blocks
+        self._warm_up = warm_up
+        keep = 10 * max_delay_blocks
+        self._far: deque[np.ndarray] = deque(maxlen=keep)
+        self._mic: deque[np.ndarray] = deque(maxlen=keep)
+        self._tails = (np.zeros(BLOCK, np.int16), np.zeros(BLOCK, np.int16))
+        self._gains: deque[np.ndarray] = deque(maxlen=150)
+        self._noise = np.full(_BANDS, floor_rms**2 / _BANDS)
+        self._playing = 0
+        """Blocks since the speaker went loud: its echo may be on its way for a while."""
+        self._frames = 0
+        self.delay_blocks: int | None = None
+        """The room's delay from the speaker to the microphone, once it is known."""
 
     @property
     def trusted(self) -> bool:
-        """Whether the canceller has converged: after the warm-up, or sooner when it
-        has cancelled every loud frame evenly (a steady leak, no bursts through)."""
-        if not self._trusted and len(self._leaks) >= 10:
-            last = list(self._leaks)[-10:]
-            steady = max(last) <= 4 * min(self.leak, 0.01)
-            self._trusted = steady or len(self._leaks) >= self._warm_up
-        return self._trusted
+        """Whether the room's delay and gain have been learnt (in the first second or so
+        of the first reply)."""
+        return len(self._gains) >= self._warm_up
+
+    def user_speaks(self, mic: np.ndarray, far: np.ndarray, is_speech: bool) -> bool:
+        """One frame of the microphone, what the speaker played in the same time, and the
+        VAD's word on the microphone. Call it for every frame, played or not: it follows
+        the room's delay and noise."""
+        heard_far, heard_mic = self._blocks(far, mic)
+        if not len(heard_mic):
+            return False
+        history = np.array(self._far)
+        if history[-self._max_delay :].max() < self.floor_rms**2 / _BANDS:  # nothing on its way
+            self._playing = 0
+            self._noise = np.minimum(self._noise * 1.002, heard_mic.min(axis=0)) + 1e-9
+            return False
+        self._playing += len(heard_mic)
+        self._frames += 1
+        if self._frames % (10 if self.delay_blocks is not None else 3) == 0:
+            found = self._delay(history)
+            self.delay_blocks = self.delay_blocks if found is None else found
+        echo = self._echo(history, len(heard_mic))
+        user = False
+        if self.trusted:
+            gain = np.percentile(np.array(self._gains), self.quantile, axis=0)
+            expected = self.margin * gain * echo + 3 * self._noise
+            unexplained = np.maximum(0.0, heard_mic - expected).sum()
+            total = heard_mic.sum()
+            user = unexplained > self.share * total and total > self.floor_rms**2
+        if not user and not any(self._recent) and self._playing > self._max_delay:
+            self._learn(history, echo, heard_mic)
+        self._recent.append(is_speech and user)
+        return self.trusted and sum(self._recent) >= self._needed
+
+    def _learn(self, history: np.ndarray, echo: np.ndarray, heard: np.ndarray) -> None:
+        """The echo alone: learn the room's gain from the bands the speaker filled, as the
+        share of what played one delay before that came back. Before the delay is known, a
+        microphone no louder than its noise while the speaker has long been loud is a room
+        without echo (headphones)."""
+        filled_at = (4 * self.floor_rms) ** 2 / _BANDS
+        if self.delay_blocks is None:
+            for said, came in zip(echo, heard, strict=True):
+                if (said > filled_at).sum() >= _BANDS // 2 and (came <= 3 * self._noise).all():
+                    self._gains.append(np.zeros(_BANDS))
+            return
+        start = len(history) - len(heard) - self.delay_blocks
+        for said, came in zip(history[start : start + len(heard)], heard, strict=True):
+            filled = said > filled_at
+            if filled.sum() >= _BANDS // 2:
+                ratio = np.where(filled, came / np.maximum(said, 1e-9), 0.0)
+                self._gains.append(np.where(filled, ratio, ratio[filled].max()))
+
+    def _blocks(self, far: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The new blocks' band energies, each over this frame and the end of the last."""
+        far_tail, mic_tail = self._tails
+        far_e = band_energies(np.concatenate([far_tail, far]))
+        mic_e = band_energies(np.concatenate([mic_tail, mic]))
+        self._tails = (far[-BLOCK:].astype(np.int16), mic[-BLOCK:].astype(np.int16))
+        self._far.extend(far_e)
+        self._mic.extend(mic_e)
+        return far_e, mic_e
+
+    def _echo(self, history: np.ndarray, blocks: int) -> np.ndarray:
+        """For each new block, the loudest the speaker's echo can be in it, band by band:
+        what played one room delay before (give or take 20 ms; in a reply's first 600 ms,
+        any delay up to 300 ms), or a third of what played in the 200 ms before that, still
+        ringing."""
+        out = np.empty((blocks, _BANDS))
+        for j in range(blocks):
+            t = len(history) - blocks + j
+            if self.delay_blocks is None or self._playing < 2 * self._max_delay:
+                # a new stream may come back later than the last one did: at the start of
+                # each reply, all of the delays it could have
+                lo, hi = t - self._max_delay, t + 1
+            else:
+                lo, hi = t - self.delay_blocks - 2, t - self.delay_blocks + 3
+            lo, hi = max(0, lo), max(1, hi)
+            direct = history[lo:hi].max(axis=0)
+            ringing = history[max(0, lo - 20) : lo].max(axis=0) if lo > 0 else 0.0
+            out[j] = np.maximum(direct, ringing / 3)
+        return out
+
+    def _delay(self, history: np.ndarray) -> int | None:
+        """The lag at which the microphone's loudness follows the speaker's best, over the
+        last three seconds, when enough of them was loud and the match is clear."""
+        far = history[-300:].sum(axis=1)
+        mic = np.array(self._mic)[-300:].sum(axis=1)
+        if len(far) < 2 * self._max_delay or (far > self.floor_rms**2).sum() < self._warm_up:
+            return None
+        far, mic = np.log(far + 1.0), np.log(mic + 1.0)
+        best, lag = 0.5, None
+        n = len(far)
+        for candidate in range(self._max_delay + 1):
+            a, b = far[self._max_delay - candidate : n - candidate], mic[self._max_delay :]
+            if a.std() > 1e-6 and b.std() > 1e-6:
+                match = float(np.corrcoef(a, b)[0, 1])
+                if match > best:
+                    best, lag = match, candidate
+        return lag
 
     @property
     def onset_frames(self) -> int:
