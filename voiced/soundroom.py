@@ -110,7 +110,7 @@ class SoundRoom:
         script = self._runtime / "voiced-room.pa"
         script.write_text(
             "load-module module-null-sink sink_name=vmic rate=16000 channels=1\n"
-            "load-module module-null-sink sink_name=vspk\n"
+            "load-module module-null-sink sink_name=vspk channels=1\n"
             "set-default-source vmic.monitor\n"
             "set-default-sink vspk\n"
             "load-module module-native-protocol-unix\n"
@@ -151,7 +151,7 @@ class SoundRoom:
                     raise
                 time.sleep(0.5)
         self.pactl("load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1")
-        self.pactl("load-module", "module-null-sink", "sink_name=vspk")
+        self.pactl("load-module", "module-null-sink", "sink_name=vspk", "channels=1")
         _wait(lambda: "vmic.monitor" in self.pactl("list", "short", "sources").stdout, 20, "vmic")
         self.pactl("set-default-source", "vmic.monitor")
         self.pactl("set-default-sink", "vspk")
@@ -195,7 +195,7 @@ class SoundRoom:
         if self._leak_module is not None:
             self.unleak()
         self._leak_module = self.pactl(
-            "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic",
+            "load-module", "module-loopback", "source=vspk.monitor", "sink=vmic", "channels=1",
             f"latency_msec={delay_ms}", "source_dont_move=true", "sink_dont_move=true",
         ).stdout.strip()  # fmt: skip
         module = self._leak_module

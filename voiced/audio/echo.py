@@ -189,10 +189,13 @@ class DoubleTalkDetector:
                     self._gains.append(np.zeros(_BANDS))
             return
         start = len(history) - len(heard) - self.delay_blocks
+        typical = np.median(np.array(self._gains), axis=0) if len(self._gains) >= 5 else None
         for said, came in zip(history[start : start + len(heard)], heard, strict=True):
             filled = said > filled_at
             if filled.sum() >= _BANDS // 2:
                 ratio = np.where(filled, came / np.maximum(said, 1e-9), 0.0)
+                if typical is not None and np.median(ratio[filled] / (typical[filled] + 1e-9)) > 4:
+                    continue  # far above the room's echo: the user, speaking unnoticed so far
                 self._gains.append(np.where(filled, ratio, ratio[filled].max()))
 
     def _blocks(self, far: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
