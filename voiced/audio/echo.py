@@ -172,7 +172,8 @@ class DoubleTalkDetector:
             unexplained = np.maximum(0.0, heard_mic - expected).sum()
             total = heard_mic.sum()
             user = unexplained > self.share * total and total > self.floor_rms**2
-        if not user and not any(self._recent) and self._playing > self._max_delay:
+        arrived = self._max_delay if self.delay_blocks is None else self.delay_blocks + 3
+        if not user and not any(self._recent) and self._playing > arrived:
             self._learn(history, echo, heard_mic)
         self._recent.append(is_speech and user)
         return self.trusted and sum(self._recent) >= self._needed
