@@ -403,9 +403,6 @@ class SpeakerSink:
             raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
         self._generation = _generation
         self._latency_s = float(self._stream.latency)
-        self._written: CaptureTimes | None = None
-        """When the stream's samples play, from the times of its callbacks (None until the
-        first callback of a started stream)."""
         name = sd.query_devices(self._stream.device)["name"]
         log.info("speaker open: %s at %d Hz", name, self._device_hz)
 
@@ -421,8 +418,6 @@ class SpeakerSink:
                         self._stream.close(ignore_errors=True)
                     self._open_stream()
                 if self._stream.stopped:
-                    with self._lock:
-                        self._written = None  # a new count of samples, from the start
                     self._stream.start()
                 return True
             except Exception as exc:
@@ -442,14 +437,7 @@ class SpeakerSink:
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
         out = outdata[:, 0]
         filled = 0
-        now = self._clock.now()
         with self._lock:
-            if self._written is None:
-                self._written = CaptureTimes(self._device_hz)
-            # The first sample of this block plays a latency from now: counted as if the
-            # block "arrived" when its end plays, CaptureTimes gives when sample 0 played
-            # (the earliest callback is the truest: a callback is only ever late).
-            self._written.arrived(frames, now + frames / self._device_hz)
             while filled < frames and self._queue:
                 chunk = self._queue[0]
                 take = min(len(chunk), frames - filled)
@@ -480,22 +468,14 @@ class SpeakerSink:
             _portaudio.release()
         if not ready:
             return None  # dropped: nothing plays, the loop goes on
-        start = self._starts_at(now, ahead_s)
+        # When it will sound: behind what is queued, a latency from now. Counting the
+        # samples handed to the stream's callbacks instead was a latency late after a
+        # barge-in restarted the stream (PipeWire fills its buffer in a burst): the echo then
+        # came before the reference, and the assistant interrupted its every reply.
+        start = now + ahead_s + self._latency_s
         self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
         self._schedule_idle_stop()
         return start
-
-    def _starts_at(self, now: float, ahead_s: float) -> float:
-        """When a piece queued now behind ahead_s of audio will sound: after the samples
-        the stream has been given so far (it plays silence when it has nothing), or, before
-        its first callback, a latency from now. A reference late or early by a block
-        (20-40 ms) is enough to let the echo through the canceller."""
-        with self._lock:
-            written = self._written
-            if written is None or written.samples == 0:
-                return now + ahead_s + self._latency_s
-            next_s = written.start_s + written.samples / self._device_hz
-        return max(now, next_s) + ahead_s + self._latency_s
 
     def _running(self) -> bool:
         return (

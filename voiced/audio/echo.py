@@ -211,7 +211,7 @@ class DoubleTalkDetector:
 
     def _echo(self, history: np.ndarray, blocks: int) -> np.ndarray:
         """For each new block, the loudest the speaker's echo can be in it, band by band:
-        what played one room delay before (give or take 20 ms; in a reply's first 600 ms,
+        what played one room delay before (give or take 30 ms; in a reply's first 600 ms,
         any delay up to 300 ms), or a third of what played in the 200 ms before that, still
         ringing."""
         out = np.empty((blocks, _BANDS))
@@ -222,7 +222,7 @@ class DoubleTalkDetector:
                 # each reply, all of the delays it could have
                 lo, hi = t - self._max_delay, t + 1
             else:
-                lo, hi = t - self.delay_blocks - 2, t - self.delay_blocks + 3
+                lo, hi = t - self.delay_blocks - 3, t - self.delay_blocks + 4
             lo, hi = max(0, lo), max(1, hi)
             direct = history[lo:hi].max(axis=0)
             ringing = history[max(0, lo - 20) : lo].max(axis=0) if lo > 0 else 0.0
