@@ -130,8 +130,10 @@ class DoubleTalkDetector:
         self._max_delay = max_delay_blocks
         self._warm_up = warm_up
         keep = 10 * max_delay_blocks
-        self._far: deque[np.ndarray] = deque(maxlen=keep)
-        self._mic: deque[np.ndarray] = deque(maxlen=keep)
+        self._far = np.zeros((keep, _BANDS))
+        """The band energies of the last 3 s, oldest first: what the speaker played, and
+        what the microphone heard."""
+        self._mic = np.zeros((keep, _BANDS))
         self._tails = (np.zeros(BLOCK, np.int16), np.zeros(BLOCK, np.int16))
         self._gains: deque[np.ndarray] = deque(maxlen=150)
         self._noise = np.full(_BANDS, floor_rms**2 / _BANDS)
@@ -151,10 +153,10 @@ class DoubleTalkDetector:
         """One frame of the microphone, what the speaker played in the same time, and the
         VAD's word on the microphone. Call it for every frame, played or not: it follows
         the room's delay and noise."""
-        heard_far, heard_mic = self._blocks(far, mic)
+        heard_mic = self._blocks(far, mic)
         if not len(heard_mic):
             return False
-        history = np.array(self._far)
+        history = self._far
         if history[-self._max_delay :].max() < self.floor_rms**2 / _BANDS:  # nothing on its way
             self._playing = 0
             self._noise = np.minimum(self._noise * 1.002, heard_mic.min(axis=0)) + 1e-9
@@ -199,15 +201,16 @@ class DoubleTalkDetector:
                     continue  # far above the room's echo: the user, speaking unnoticed so far
                 self._gains.append(np.where(filled, ratio, ratio[filled].max()))
 
-    def _blocks(self, far: np.ndarray, mic: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The new blocks' band energies, each over this frame and the end of the last."""
+    def _blocks(self, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
+        """Take in the new blocks' band energies, each over this frame and the end of the
+        last; the microphone's are returned."""
         far_tail, mic_tail = self._tails
         far_e = band_energies(np.concatenate([far_tail, far]))
         mic_e = band_energies(np.concatenate([mic_tail, mic]))
         self._tails = (far[-BLOCK:].astype(np.int16), mic[-BLOCK:].astype(np.int16))
-        self._far.extend(far_e)
-        self._mic.extend(mic_e)
-        return far_e, mic_e
+        self._far = np.concatenate([self._far[len(far_e) :], far_e])
+        self._mic = np.concatenate([self._mic[len(mic_e) :], mic_e])
+        return mic_e
 
     def _echo(self, history: np.ndarray, blocks: int) -> np.ndarray:
         """For each new block, the loudest the speaker's echo can be in it, band by band:
@@ -232,9 +235,8 @@ class DoubleTalkDetector:
     def _delay(self, history: np.ndarray) -> int | None:
         """The lag at which the microphone's loudness follows the speaker's best, over the
         last three seconds, when enough of them was loud and the match is clear."""
-        far = history[-300:].sum(axis=1)
-        mic = np.array(self._mic)[-300:].sum(axis=1)
-        if len(far) < 2 * self._max_delay or (far > self.floor_rms**2).sum() < self._warm_up:
+        far, mic = history.sum(axis=1), self._mic.sum(axis=1)
+        if (far > self.floor_rms**2).sum() < self._warm_up:
             return None
         far, mic = np.log(far + 1.0), np.log(mic + 1.0)
         best, lag = 0.5, None
