@@ -124,6 +124,33 @@ def test_double_talk_detector_hears_the_user_but_never_the_echo(voices):
     assert onset <= heard[0] < onset + 0.3, heard[:5]  # not before (its own voice), soon after
 
 
+@pytest.mark.parametrize("gain", [0.5, 1.0])
+def test_double_talk_detector_hears_a_user_early_in_the_very_first_reply(voices, gain):
+    """Nothing learnt yet, the user's request still in the last seconds of the microphone,
+    and the user talking again 0.3 s into the reply's first word, as loud as its echo: the
+    room is learnt from the echo that came before them, and they are heard soon after."""
+    import webrtcvad
+
+    reply, user = voices
+    lead = 3 * 16000
+    far = np.concatenate([np.zeros(lead, np.int16), reply])
+    mic = room(far, gain=gain).astype(np.int32)
+    mic[3200 : 3200 + 40000] += user[:40000]  # the request, before the reply
+    first_word, voice = 0.33, 0.56  # s into the reply's clip and into the user's
+    start = lead + int((first_word + 0.3 - voice) * 16000)
+    mic[start : start + len(user)] += user
+    mic = np.clip(mic, -32768, 32767).astype(np.int16)
+    vad, detector = webrtcvad.Vad(3), DoubleTalkDetector()
+    heard = [
+        i * 480 / 16000
+        for i, (m, f) in enumerate(zip(frames(mic), frames(far), strict=True))
+        if detector.user_speaks(m, f, vad.is_speech(m.tobytes(), 16000))
+    ]
+    assert detector.delay_blocks == 6
+    onset = 3 + first_word + 0.3
+    assert heard and onset <= heard[0] < onset + 0.6, heard[:5]
+
+
 def noise(seconds, level, seed):
     return (np.random.default_rng(seed).normal(0, level, int(seconds * 16000))).astype(np.int16)
 

@@ -140,6 +140,8 @@ class DoubleTalkDetector:
         self._playing = 0
         """Blocks since the speaker went loud: its echo may be on its way for a while."""
         self._frames = 0
+        self._delay_heard = False
+        """Whether this reply's own echo has shown the room's delay yet."""
         self.delay_blocks: int | None = None
         """The room's delay from the speaker to the microphone, once it is known."""
 
@@ -159,13 +161,13 @@ class DoubleTalkDetector:
         history = self._far
         if history[-self._max_delay :].max() < self.floor_rms**2 / _BANDS:  # nothing on its way
             self._playing = 0
+            self._delay_heard = False
             self._noise = np.minimum(self._noise * 1.002, heard_mic.min(axis=0)) + 1e-9
             return False
         self._playing += len(heard_mic)
         self._frames += 1
-        if self._frames % (10 if self.delay_blocks is not None else 3) == 0:
-            found = self._delay(history)
-            self.delay_blocks = self.delay_blocks if found is None else found
+        if self._frames % (10 if self._delay_heard else 3) == 0:
+            self._follow_delay(history, len(heard_mic))
         echo = self._echo(history, len(heard_mic))
         user = False
         if self.trusted:
@@ -180,6 +182,24 @@ class DoubleTalkDetector:
         self._recent.append(is_speech and user)
         return self.trusted and sum(self._recent) >= self._needed
 
+    def _follow_delay(self, history: np.ndarray, new: int) -> None:
+        """Find the room's delay again. Once it is first known (or found moved), what came
+        back since the speaker went loud is learnt from as well: it was the echo alone, and
+        a user who starts within a reply's first half second is then heard over it."""
+        found = self._delay(history)
+        if found is None:
+            return
+        self._delay_heard = True
+        known, self.delay_blocks = self.delay_blocks, found
+        moved = known is not None and abs(found - known) > 3
+        if moved:
+            self._gains.clear()  # learnt at a delay that was not the room's
+        if known is None or moved:
+            span = min(self._playing, len(history)) - found - new
+            for back in range(span, 0, -1):  # oldest first, each judged by those before
+                came = new + back
+                self._learn_gains(history[-came - found :][:1], self._mic[-came:][:1])
+
     def _learn(self, history: np.ndarray, echo: np.ndarray, heard: np.ndarray) -> None:
         """The echo alone: learn the room's gain from the bands the speaker filled, as the
         share of what played one delay before that came back. Before the delay is known, a
@@ -192,8 +212,14 @@ class DoubleTalkDetector:
                     self._gains.append(np.zeros(_BANDS))
             return
         start = len(history) - len(heard) - self.delay_blocks
+        self._learn_gains(history[start : start + len(heard)], heard)
+
+    def _learn_gains(self, played: np.ndarray, heard: np.ndarray) -> None:
+        """The gain of each band in which the speaker played loud, as the share that came
+        back one delay later."""
+        filled_at = (4 * self.floor_rms) ** 2 / _BANDS
         typical = np.median(np.array(self._gains), axis=0) if len(self._gains) >= 5 else None
-        for said, came in zip(history[start : start + len(heard)], heard, strict=True):
+        for said, came in zip(played, heard, strict=True):
             filled = said > filled_at
             if filled.sum() >= _BANDS // 2:
                 ratio = np.where(filled, came / np.maximum(said, 1e-9), 0.0)
@@ -214,15 +240,15 @@ class DoubleTalkDetector:
 
     def _echo(self, history: np.ndarray, blocks: int) -> np.ndarray:
         """For each new block, the loudest the speaker's echo can be in it, band by band:
-        what played one room delay before (give or take 30 ms; in a reply's first 600 ms,
-        any delay up to 300 ms), or a third of what played in the 200 ms before that, still
-        ringing."""
+        what played one room delay before (give or take 30 ms; until the reply's own echo
+        has shown the delay, any delay up to 300 ms), or a third of what played in the 200
+        ms before that, still ringing."""
         out = np.empty((blocks, _BANDS))
         for j in range(blocks):
             t = len(history) - blocks + j
-            if self.delay_blocks is None or self._playing < 2 * self._max_delay:
-                # a new stream may come back later than the last one did: at the start of
-                # each reply, all of the delays it could have
+            if not self._delay_heard:
+                # a new stream may come back later than the last one did: until this
+                # reply's own echo has shown its delay, all of the delays it could have
                 lo, hi = t - self._max_delay, t + 1
             else:
                 lo, hi = t - self.delay_blocks - 3, t - self.delay_blocks + 4
@@ -233,10 +259,13 @@ class DoubleTalkDetector:
         return out
 
     def _delay(self, history: np.ndarray) -> int | None:
-        """The lag at which the microphone's loudness follows the speaker's best, over the
-        last three seconds, when enough of them was loud and the match is clear."""
-        far, mic = history.sum(axis=1), self._mic.sum(axis=1)
-        if (far > self.floor_rms**2).sum() < self._warm_up:
+        """The lag at which the microphone's loudness follows the speaker's best, over
+        what played since the speaker went loud (up to three seconds), when enough of it
+        was voice and the match is clear."""
+        # not before: the user's request, just before, is loud on the microphone alone
+        span = min(len(history), self._playing + self._max_delay)
+        far, mic = history[-span:].sum(axis=1), self._mic[-span:].sum(axis=1)
+        if (far > (4 * self.floor_rms) ** 2).sum() < self._warm_up:  # voice, not hiss
             return None
         far, mic = np.log(far + 1.0), np.log(mic + 1.0)
         best, lag = 0.5, None
