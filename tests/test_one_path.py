@@ -192,3 +192,50 @@ def test_louder_without_a_loop_around_it_turns_up_the_voice_it_speaks_with(tmp_p
     result = asyncio.run(text_turn(runner, "Louder please."))
     runner.workers.shutdown()
     assert result.outcome is Outcome.SKILL and runner.volume.level > 1.0
+
+
+def played(r, text, until_s, reply=""):
+    """The router keeps a reply that sounded until until_s (cut: only `reply` was heard)."""
+    from voiced.turn.request import TurnResult
+    from voiced.turn.router import Route
+
+    result = TurnResult(Transcript("What time is it?"), Outcome.SKILL, reply=reply, played=text)
+    r.finish(Route(Outcome.SKILL, "what time is it"), result, True, until_s)
+
+
+def test_its_own_words_heard_over_its_reply_are_its_echo_not_a_request():
+    r = router()
+    played(r, "It's 3:04 PM. Anything else?", until_s=11.2, reply="It's")
+    assert r.own_voice("It's three.", 10.5)  # numbers compare as values
+    assert r.own_voice("three oh four", 11.4) is False  # "oh" was not said
+    assert r.own_voice("3 4 PM", 11.4)  # begun just after the sound ended: its echo still
+    assert not r.own_voice("It's three.", 12.0)  # long after: the user, quoting it
+    assert not r.own_voice("What time is it?", 10.5)
+    assert not r.own_voice("PM it's", 10.5)  # not in the order it was said
+    assert not r.own_voice("", 10.5)
+    played(r, "Say stop when you have heard enough.", until_s=20.0)
+    assert not r.own_voice("Stop.", 19.0)  # a stop command is always the user's
+
+
+def test_its_echo_is_dropped_and_the_words_held_back_before_it_are_answered():
+    import asyncio
+
+    from tests.fakes import ManualClock, ToneTts
+    from voiced.turn.runner import Engines, TurnRunner
+    from voiced.turn.workers import Workers
+
+    llm = ScriptedLlm([])
+    engines = Engines(stt=ScriptedStt(["It's three.", "It's three."]), llm=llm, tts=ToneTts())
+    runner = TurnRunner(
+        engines, Settings(), ManualClock(), Conversation("p", llm.count_tokens, 500), Workers()
+    )
+    played(runner.router, "It's 3:04 PM.", until_s=11.0)
+    silence = np.zeros(1600, dtype=np.int16)
+    try:
+        alone = asyncio.run(runner.hear(silence, 10.4))
+        carried = asyncio.run(runner.hear(silence, 8.0, "What time is it?", newest_s=10.4))
+    finally:
+        runner.workers.shutdown()
+    assert alone.text == "" and alone.transcript.dropped == "own voice"
+    assert runner.router.decide(alone).outcome is Outcome.NOTHING
+    assert carried.text == "What time is it?"  # the user's question, cut by the echo, stands

@@ -233,6 +233,28 @@ def _number_at(toks: list[_Tok], i: int) -> tuple[float, int] | None:
     return None
 
 
+_WORD_VALUES = {**_SMALL, **_TENS}
+
+
+def comparable_words(text: str) -> list[str]:
+    """The words of a text with every number as its value, split as it is spoken
+    ("It's 3:04" and "it's three four" both give it's 3 4; 24 and twenty four give 20 4):
+    how what was heard is compared with what was said."""
+    out: list[str] = []
+    for word in re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("’", "'")).split():
+        if word in _WORD_VALUES:
+            out.append(str(_WORD_VALUES[word]))
+        elif word.isdigit() and int(word) < 100:
+            value = int(word)
+            parts = [value] if value < 20 or value % 10 == 0 else [value - value % 10, value % 10]
+            out += [str(x) for x in parts]
+        elif word.isdigit():
+            out += list(word)
+        else:
+            out.append(word)
+    return out
+
+
 def parse_number(words: str) -> float | None:
     """The number a whole string says ("twenty-five", "2.5", "a couple of"), else None."""
     toks = _tokens(words.strip().rstrip(".,!?;:"))

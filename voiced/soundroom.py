@@ -153,8 +153,9 @@ class SoundRoom:
         self.pactl("load-module", "module-null-sink", "sink_name=vmic", "rate=16000", "channels=1")
         self.pactl("load-module", "module-null-sink", "sink_name=vspk", "channels=1")
         _wait(lambda: "vmic.monitor" in self.pactl("list", "short", "sources").stdout, 20, "vmic")
-        self.pactl("set-default-source", "vmic.monitor")
-        self.pactl("set-default-sink", "vspk")
+        for default in (("set-default-source", "vmic.monitor"), ("set-default-sink", "vspk")):
+            # "Not supported" until WirePlumber has taken the new devices in
+            _wait(lambda d=default: self.pactl(*d, check=False).returncode == 0, 20, default[0])
         for key, value in (("clock.force-rate", "48000"), ("clock.force-quantum", "512")):
             subprocess.run(["pw-metadata", "-n", "settings", "0", key, value], env=self.env,
                            capture_output=True)  # fmt: skip

@@ -246,7 +246,7 @@ class DoubleTalkDetector:
         out = np.empty((blocks, _BANDS))
         for j in range(blocks):
             t = len(history) - blocks + j
-            if not self._delay_heard:
+            if not self._delay_heard or self.delay_blocks is None:
                 # a new stream may come back later than the last one did: until this
                 # reply's own echo has shown its delay, all of the delays it could have
                 lo, hi = t - self._max_delay, t + 1

@@ -102,6 +102,8 @@ class TurnResult:
     reply: str = ""
     """What was actually said (cut where the user interrupted)."""
     interrupted: bool = False
+    played: str = ""
+    """The sentences that began to sound, whole (what its echo may say)."""
     request: str = ""
     """What was answered: the whole request, wake phrase cut off."""
     heard: str = ""

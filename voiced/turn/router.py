@@ -22,12 +22,18 @@ from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation, Message
 from voiced.memory import Memory
+from voiced.numbers import comparable_words
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
 from voiced.text import is_stop_command, looks_finished
 from voiced.turn.request import Outcome, Request, TurnResult
 
 log = logging.getLogger(__name__)
+
+
+OWN_ECHO_S = 0.3
+"""How long after the assistant's sound ended its echo may still start (the room's delay
+and ringing, the device's latency)."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +88,8 @@ class Router:
         self.last_reply = ""
         self.replied_until: float | None = None
         """Stream time the assistant last finished speaking to the user (follow-ups)."""
+        self._played: tuple[str, float] = ("", float("-inf"))
+        """The last reply's sentences that began to sound, and when its sound ended."""
 
     # -- deciding ---------------------------------------------------------------------
 
@@ -107,6 +115,18 @@ class Router:
         if self.memory is not None and self.memory.wants(said):
             return Route(Outcome.MEMORY, said, on_pause)
         return Route(Outcome.GENERATE, said, on_pause and not looks_finished(said))
+
+    def own_voice(self, text: str, started_s: float) -> bool:
+        """Whether words heard from started_s on were the assistant's own, not the user's:
+        begun while its last reply sounded, and every one of them said by it, in order.
+        The last defence against its echo (the double-talk detector is the first): one
+        reply interrupted by itself, but never a conversation with itself. A stop command
+        is always the user's."""
+        played, until_s = self._played
+        if started_s > until_s + OWN_ECHO_S or is_stop_command(text):
+            return False
+        heard, said = comparable_words(text), iter(comparable_words(played))
+        return bool(heard) and all(word in said for word in heard)
 
     @property
     def activation(self) -> Activation:
@@ -160,6 +180,8 @@ class Router:
         when the assistant last spoke to them. confirmed False: a guess on a pause that
         the user talked over (nothing of them is learnt from it); spoke_until: the stream
         time the reply's sound ends."""
+        if result.played:
+            self._played = (result.played, spoke_until)
         if result.reply:
             self.last_reply = result.reply
             self.replied_until = spoke_until

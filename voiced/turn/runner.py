@@ -155,10 +155,17 @@ class TurnRunner:
         started_s: float,
         carried: str = "",
         transcript: Awaitable[Transcript] | None = None,
+        newest_s: float | None = None,
     ) -> Request:
         """The request an utterance makes, once transcribed (it may have been already, on
-        a pause), joined to the words held back before it."""
+        a pause), joined to the words held back before it. newest_s: when the newest words
+        began (started_s is when the held-back ones did); words of the assistant's own
+        reply heard while it played were its echo, not the user (they are dropped)."""
         heard = await (transcript if transcript is not None else self.transcribe(audio))
+        at_s = started_s if newest_s is None else newest_s
+        if self.router.own_voice(heard.text, at_s):
+            log.info("heard its own voice, not the user: %r", heard.text)
+            heard = Transcript("", heard.no_speech_prob, dropped="own voice")
         return Request.heard(heard, audio, started_s, carried)
 
     async def say(self, text: str, sink: AudioSink) -> float:
@@ -223,7 +230,7 @@ class TurnRunner:
                 timings.extra["interrupt_s"] = round(self._interrupt_at_s, 4)
         finally:
             if route.outcome not in _UNANSWERED:
-                result.reply = spoken.heard()
+                result.reply, result.played = spoken.heard(), spoken.played()
                 spoke_until = max(self.clock.now(), sink.busy_until())
                 self.router.finish(route, result, gate is None or gate.is_set(), spoke_until, mood)
                 if self.conversation.start_moved or self.reads_ahead:

@@ -60,6 +60,12 @@ class Spoken:
                 words += part.text.split()[: int(len(part.text.split()) * share)]
         return " ".join(words)
 
+    def played(self) -> str:
+        """Every sentence that began to sound, whole: what the microphone may hear of the
+        assistant's own voice (its echo goes on for a moment after the stop)."""
+        stop_s = self.stop_s if self.stop_s is not None else float("inf")
+        return " ".join(part.text for part in self.said if part.start_s < stop_s)
+
 
 class Speaker:
     def __init__(
