@@ -225,17 +225,22 @@ def test_its_echo_is_dropped_and_the_words_held_back_before_it_are_answered():
     from voiced.turn.workers import Workers
 
     llm = ScriptedLlm([])
-    engines = Engines(stt=ScriptedStt(["It's three.", "It's three."]), llm=llm, tts=ToneTts())
+    stt = ScriptedStt(["It's three.", "It's three.", "It's 3 PM.", "What time is it?"])
+    engines = Engines(stt=stt, llm=llm, tts=ToneTts())
     runner = TurnRunner(
         engines, Settings(), ManualClock(), Conversation("p", llm.count_tokens, 500), Workers()
     )
     played(runner.router, "It's 3:04 PM.", until_s=11.0)
-    silence = np.zeros(1600, dtype=np.int16)
+    short, long = np.zeros(8000, dtype=np.int16), np.zeros(32000, dtype=np.int16)
     try:
-        alone = asyncio.run(runner.hear(silence, 10.4))
-        carried = asyncio.run(runner.hear(silence, 8.0, "What time is it?", newest_s=10.4))
+        alone = asyncio.run(runner.hear(short, 10.4))  # over by 10.9 s: its echo only
+        carried = asyncio.run(runner.hear(short, 8.0, "What time is it?", audio_start_s=10.4))
+        # its echo drowned the user's first words, and they went on for 1.5 s after it
+        drowned = asyncio.run(runner.hear(long, 10.4))
     finally:
         runner.workers.shutdown()
     assert alone.text == "" and alone.transcript.dropped == "own voice"
     assert runner.router.decide(alone).outcome is Outcome.NOTHING
     assert carried.text == "What time is it?"  # the user's question, cut by the echo, stands
+    assert drowned.text == "What time is it?"
+    assert stt.heard[-1] == 32000 - round((11.0 + 0.3 - 10.4) * 16000)

@@ -157,6 +157,7 @@ def test_keep_last_drops_the_preroll_that_was_not_the_user():
     kept = round((0.03 + 0.09 + 0.3 + 0.18) * 16000)  # margin, start, speech, trailing
     assert len(utterance.audio) == kept
     assert utterance.speech_start_s == pytest.approx(0.99)
+    assert utterance.audio_start_s == pytest.approx(0.96)  # the one frame before it
 
 
 def test_the_silence_of_a_pause_and_everything_heard_so_far_are_at_hand():

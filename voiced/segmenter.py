@@ -121,6 +121,7 @@ class Segmenter:
         self._preroll: collections.deque[np.ndarray] = collections.deque(maxlen=preroll_frames)
         self._frames: list[np.ndarray] = []
         self._speech_start_s = 0.0
+        self._audio_start_s = 0.0
         self._last_voiced_end_s = 0.0
         self._trailing: list[np.ndarray] = []
 
@@ -137,6 +138,7 @@ class Segmenter:
             started_frames = self.endpointer.start_frames
             self._speech_start_s = frame_end_s - started_frames * frame_s
             self._frames = list(self._preroll) + [frame]
+            self._audio_start_s = frame_start_s - len(self._preroll) * frame_s
             self._preroll.clear()
             self._trailing = []
             self._last_voiced_end_s = frame_end_s
@@ -190,6 +192,7 @@ class Segmenter:
         if self.endpointer.in_speech and 0 < frames < len(self._frames):
             dropped = len(self._frames) - frames
             self._frames = self._frames[dropped:]
+            self._audio_start_s += dropped * self.frame_ms / 1000
             self._speech_start_s = max(
                 self._speech_start_s, self._last_voiced_end_s - frames * self.frame_ms / 1000
             )
@@ -216,6 +219,7 @@ class Segmenter:
             speech_start_s=round(self._speech_start_s, 4),
             speech_end_s=round(self._last_voiced_end_s, 4),
             endpoint_s=round(endpoint_s, 4),
+            audio_start_s=round(self._audio_start_s, 4),
         )
 
     def _finish(self, endpoint_s: float) -> Utterance | None:

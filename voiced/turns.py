@@ -225,7 +225,7 @@ class Turns:
         carried, origin = self._carried, self._carried_from
         started_s = origin.speech_start_s if carried and origin else utterance.speech_start_s
         request = self.runner.hear(
-            utterance.audio, started_s, carried, transcript, utterance.speech_start_s
+            utterance.audio, started_s, carried, transcript, utterance.audio_start_s
         )
         result = await self._run(request, timings, gate, None)
         if result is not None and result.held_back:

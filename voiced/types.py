@@ -22,6 +22,8 @@ class Utterance:
     """Stream time of the last voiced frame."""
     endpoint_s: float
     """Stream time at which the trailing silence decided the utterance was over."""
+    audio_start_s: float | None = None
+    """Stream time of the audio's first sample (None: not known)."""
 
     @property
     def duration_s(self) -> float:

@@ -122,11 +122,15 @@ class Router:
         The last defence against its echo (the double-talk detector is the first): one
         reply interrupted by itself, but never a conversation with itself. A stop command
         is always the user's."""
-        played, until_s = self._played
-        if started_s > until_s + OWN_ECHO_S or is_stop_command(text):
+        if started_s > self.echo_ends_s or is_stop_command(text):
             return False
-        heard, said = comparable_words(text), iter(comparable_words(played))
+        heard, said = comparable_words(text), iter(comparable_words(self._played[0]))
         return bool(heard) and all(word in said for word in heard)
+
+    @property
+    def echo_ends_s(self) -> float:
+        """Stream time after which nothing of the last reply can be in the microphone."""
+        return self._played[1] + OWN_ECHO_S
 
     @property
     def activation(self) -> Activation:

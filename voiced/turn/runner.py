@@ -31,9 +31,12 @@ from voiced.turn.request import Origin, Outcome, Request, SttError, TurnResult
 from voiced.turn.router import Route, Router
 from voiced.turn.speaker import Speaker, Spoken
 from voiced.turn.workers import Workers
-from voiced.types import Transcript, TurnTimings
+from voiced.types import SAMPLE_RATE_HZ, Transcript, TurnTimings
 
 log = logging.getLogger(__name__)
+
+MIN_WORDS_S = 0.3
+"""The shortest audio worth transcribing for words after the assistant's echo."""
 
 
 @dataclass
@@ -155,18 +158,32 @@ class TurnRunner:
         started_s: float,
         carried: str = "",
         transcript: Awaitable[Transcript] | None = None,
-        newest_s: float | None = None,
+        audio_start_s: float | None = None,
     ) -> Request:
         """The request an utterance makes, once transcribed (it may have been already, on
-        a pause), joined to the words held back before it. newest_s: when the newest words
-        began (started_s is when the held-back ones did); words of the assistant's own
-        reply heard while it played were its echo, not the user (they are dropped)."""
+        a pause), joined to the words held back before it. audio_start_s: when its audio
+        began (started_s is when the held-back words did)."""
         heard = await (transcript if transcript is not None else self.transcribe(audio))
-        at_s = started_s if newest_s is None else newest_s
+        at_s = started_s if audio_start_s is None else audio_start_s
         if self.router.own_voice(heard.text, at_s):
-            log.info("heard its own voice, not the user: %r", heard.text)
-            heard = Transcript("", heard.no_speech_prob, dropped="own voice")
+            heard = await self._after_own_voice(heard, audio, at_s)
         return Request.heard(heard, audio, started_s, carried)
+
+    async def _after_own_voice(
+        self, heard: Transcript, audio: np.ndarray, audio_start_s: float
+    ) -> Transcript:
+        """The words were the assistant's own reply, heard while it played: its echo. The
+        user's, if they went on after it ended (a louder echo can drown them for Whisper),
+        are in what came after; else nothing was said."""
+        after = round((self.router.echo_ends_s - audio_start_s) * SAMPLE_RATE_HZ)
+        rest = audio[max(0, after) :]
+        if len(rest) >= MIN_WORDS_S * SAMPLE_RATE_HZ:
+            again = await self.transcribe(rest)
+            if again.text and not self.router.own_voice(again.text, audio_start_s):
+                log.info("heard its own voice (%r), then the user", heard.text)
+                return again
+        log.info("heard its own voice, not the user: %r", heard.text)
+        return Transcript("", heard.no_speech_prob, dropped="own voice")
 
     async def say(self, text: str, sink: AudioSink) -> float:
         """Speak a text (not a reply: nothing enters the conversation); returns its length."""
