@@ -151,6 +151,30 @@ def test_double_talk_detector_hears_a_user_early_in_the_very_first_reply(voices,
     assert heard and onset <= heard[0] < onset + 0.6, heard[:5]
 
 
+def test_double_talk_detector_follows_an_echo_that_comes_before_its_reference(voices):
+    """A stream that has just started plays sooner than its latency says: the echo comes
+    80 ms before the reference. Given the reference 150 ms ahead, the detector finds the
+    delay below zero, never takes its own voice for the user, and still hears the user."""
+    import webrtcvad
+
+    reply, user = voices
+    early, lead = int(0.08 * 16000), 15
+    mic = (np.concatenate([reply[early:], np.zeros(early)]) * 0.5).astype(np.int32)
+    start = 5 * 16000
+    mic[start : start + len(user)] += user
+    mic = np.clip(mic, -32768, 32767).astype(np.int16)
+    ahead = np.concatenate([reply[lead * 160 :], np.zeros(lead * 160, np.int16)])
+    vad, detector = webrtcvad.Vad(3), DoubleTalkDetector(lead_blocks=lead)
+    heard = [
+        i * 480 / 16000
+        for i, (m, f) in enumerate(zip(frames(mic), frames(ahead), strict=True))
+        if detector.user_speaks(m, f, vad.is_speech(m.tobytes(), 16000))
+    ]
+    assert detector.delay_blocks == -8
+    onset = 5.54  # the user's first word
+    assert heard and onset <= heard[0] < onset + 0.3, heard[:5]
+
+
 def noise(seconds, level, seed):
     return (np.random.default_rng(seed).normal(0, level, int(seconds * 16000))).astype(np.int16)
 

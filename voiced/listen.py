@@ -17,6 +17,9 @@ from voiced.segmenter import Segment, Segmenter
 
 ECHO_TAIL_S = 0.2
 """How long after the assistant's sound a room still echoes it."""
+LEAD_S = 0.15
+"""How far ahead the double-talk detector sees what the speaker will play: a stream that
+has just started plays up to its latency sooner than the reference says."""
 ONSET_MARGIN_FRAMES = 2
 """Frames kept before the first one in which the user's voice stood out of the echo."""
 
@@ -48,7 +51,7 @@ class Listener:
         self.sink = sink
         self.echo = echo
         self.reference = reference
-        self.double_talk = DoubleTalkDetector()
+        self.double_talk = DoubleTalkDetector(lead_blocks=round(LEAD_S * 100))
         self.muted = False
         """A hard mute: the microphone's frames are dropped unheard."""
         self.talk_held = False
@@ -96,9 +99,10 @@ class Listener:
         better with a little echo than with chopped words."""
         if self.echo is None or self.reference is None:
             return self.vad.is_speech(frame)
-        n = len(frame)
-        far = self.reference.read(start_s - ECHO_TAIL_S, n + round(ECHO_TAIL_S * 16000))
-        clean = self.echo.process(frame, far[-n:])  # always, so the canceller stays adapted
+        n, tail = len(frame), round(ECHO_TAIL_S * 16000)
+        far = self.reference.read(start_s - ECHO_TAIL_S, tail + n + round(LEAD_S * 16000))
+        played = far[tail : tail + n]  # what the speaker played while this was heard
+        clean = self.echo.process(frame, played)  # always, so the canceller stays adapted
         speech = self.vad.is_speech(frame)
         # always too: it follows the room's delay and noise between the replies
         over_echo = self.double_talk.user_speaks(frame, far[-n:], speech)

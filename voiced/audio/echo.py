@@ -75,6 +75,9 @@ def _band_edges() -> np.ndarray:
     return np.round(hz / SAMPLE_RATE_HZ * _NFFT).astype(int)
 
 
+_RINGING = 0.5 * 10 ** (-np.arange(1, 31) / 10)
+"""How much of a block still rings in the room k blocks later: from half, 1 dB less
+every 10 ms (a lively room's 0.6 s reverberation time)."""
 _EDGES = _band_edges()
 _SCALE = _NFFT / 2 * float(np.sum(_WINDOW**2))
 """Band energies are divided by this, so that they add up to about the mean square."""
@@ -97,12 +100,13 @@ class DoubleTalkDetector:
 
     Judged on the raw microphone against what the speaker played, band by band, 10 ms by
     10 ms: the echo of the assistant's voice in a band is at most its loudness there a
-    moment ago (the room's delay, found by correlating the two) times the room's gain in
-    that band (learnt from the replies themselves). The user's voice is what that does not
-    explain. No canceller is waited for: WebRTC's suppressor swallows the user's words until
-    it has learnt the room, and lets a syllable of echo through when a reply starts after a
-    silence; neither changes this judgement. The price: a user much quieter than the echo
-    is heard only in the reply's own pauses.
+    moment ago (the room's delay, found by correlating how the two loudnesses change, at
+    whichever lag near it explains the microphone best) times the room's gain in that band
+    (learnt from the replies themselves), or what still rings of the moments before. The
+    user's voice is what that does not explain. No canceller is waited for: WebRTC's
+    suppressor swallows the user's words until it has learnt the room, and lets a syllable
+    of echo through when a reply starts after a silence; neither changes this judgement.
+    The price: a user much quieter than the echo is heard only in the reply's own pauses.
     """
 
     def __init__(
@@ -113,6 +117,7 @@ class DoubleTalkDetector:
         window: int = 10,
         needed: int = 3,
         max_delay_blocks: int = 30,
+        lead_blocks: int = 0,
         warm_up: int = 15,
         quantile: float = 75,
     ) -> None:
@@ -127,9 +132,13 @@ class DoubleTalkDetector:
         blocks in which the user spoke unnoticed."""
         self._recent: deque[bool] = deque(maxlen=window)
         self._needed = needed
-        self._max_delay = max_delay_blocks
+        self.lead_blocks = lead_blocks
+        """How far ahead of the microphone the speaker's reference is given: a stream
+        that has just started plays sooner than its reported latency says, and its echo
+        then comes before the reference."""
+        self._max_delay = max_delay_blocks + lead_blocks
         self._warm_up = warm_up
-        keep = 10 * max_delay_blocks
+        keep = 10 * self._max_delay
         self._far = np.zeros((keep, _BANDS))
         """The band energies of the last 3 s, oldest first: what the speaker played, and
         what the microphone heard."""
@@ -142,8 +151,14 @@ class DoubleTalkDetector:
         self._frames = 0
         self._delay_heard = False
         """Whether this reply's own echo has shown the room's delay yet."""
-        self.delay_blocks: int | None = None
-        """The room's delay from the speaker to the microphone, once it is known."""
+        self._lag: int | None = None
+        """The room's delay in blocks of history (the lead included), once it is known."""
+
+    @property
+    def delay_blocks(self) -> int | None:
+        """The room's delay from the speaker to the microphone, once it is known (below
+        zero: its echo comes before the reference says it plays)."""
+        return None if self._lag is None else self._lag - self.lead_blocks
 
     @property
     def trusted(self) -> bool:
@@ -172,15 +187,42 @@ class DoubleTalkDetector:
         user = False
         if self.trusted:
             gain = np.percentile(np.array(self._gains), self.quantile, axis=0)
-            expected = self.margin * gain * echo + 3 * self._noise
-            unexplained = np.maximum(0.0, heard_mic - expected).sum()
+            unexplained = self._unexplained(history, heard_mic, gain)
             total = heard_mic.sum()
             user = unexplained > self.share * total and total > self.floor_rms**2
-        arrived = self._max_delay if self.delay_blocks is None else self.delay_blocks + 3
+        arrived = self._max_delay if self._lag is None else self._lag + 3
         if not user and not any(self._recent) and self._playing > arrived:
             self._learn(history, echo, heard_mic)
         self._recent.append(is_speech and user)
         return self.trusted and sum(self._recent) >= self._needed
+
+    def _unexplained(self, history: np.ndarray, heard: np.ndarray, gain: np.ndarray) -> float:
+        """The energy of the new blocks that the echo cannot explain, at the delay that
+        explains them best (the room's give or take 30 ms; until the reply's own echo has
+        shown it, any delay up to 300 ms), or its ringing: a third of the loudest that
+        played in the 200 ms before."""
+        blocks = len(heard)
+        now = len(history) - blocks  # the first new block
+        if not self._delay_heard or self._lag is None:
+            lags = range(0, self._max_delay + 1)
+        else:
+            lags = range(max(0, self._lag - 3), self._lag + 4)
+        floor = 3 * self._noise
+        best = float("inf")
+        for lag in lags:
+            at = now - lag
+            if at < 0:
+                continue
+            direct = history[at : at + blocks]
+            ringing = np.zeros_like(direct)
+            for k, weight in enumerate(_RINGING, start=1):  # what still rings of before
+                before = history[max(0, at - k) : max(0, at + blocks - k)]
+                ringing[blocks - len(before) :] = np.maximum(
+                    ringing[blocks - len(before) :], weight * before
+                )
+            expected = self.margin * gain * np.maximum(direct, ringing) + floor
+            best = min(best, float(np.maximum(0.0, heard - expected).sum()))
+        return 0.0 if best == float("inf") else best
 
     def _follow_delay(self, history: np.ndarray, new: int) -> None:
         """Find the room's delay again. Once it is first known (or found moved), what came
@@ -190,7 +232,7 @@ class DoubleTalkDetector:
         if found is None:
             return
         self._delay_heard = True
-        known, self.delay_blocks = self.delay_blocks, found
+        known, self._lag = self._lag, found
         moved = known is not None and abs(found - known) > 3
         if moved:
             self._gains.clear()  # learnt at a delay that was not the room's
@@ -206,12 +248,12 @@ class DoubleTalkDetector:
         microphone no louder than its noise while the speaker has long been loud is a room
         without echo (headphones)."""
         filled_at = (4 * self.floor_rms) ** 2 / _BANDS
-        if self.delay_blocks is None:
+        if self._lag is None:
             for said, came in zip(echo, heard, strict=True):
                 if (said > filled_at).sum() >= _BANDS // 2 and (came <= 3 * self._noise).all():
                     self._gains.append(np.zeros(_BANDS))
             return
-        start = len(history) - len(heard) - self.delay_blocks
+        start = len(history) - len(heard) - self._lag
         self._learn_gains(history[start : start + len(heard)], heard)
 
     def _learn_gains(self, played: np.ndarray, heard: np.ndarray) -> None:
@@ -246,12 +288,12 @@ class DoubleTalkDetector:
         out = np.empty((blocks, _BANDS))
         for j in range(blocks):
             t = len(history) - blocks + j
-            if not self._delay_heard or self.delay_blocks is None:
+            if not self._delay_heard or self._lag is None:
                 # a new stream may come back later than the last one did: until this
                 # reply's own echo has shown its delay, all of the delays it could have
                 lo, hi = t - self._max_delay, t + 1
             else:
-                lo, hi = t - self.delay_blocks - 3, t - self.delay_blocks + 4
+                lo, hi = t - self._lag - 3, t - self._lag + 4
             lo, hi = max(0, lo), max(1, hi)
             direct = history[lo:hi].max(axis=0)
             ringing = history[max(0, lo - 20) : lo].max(axis=0) if lo > 0 else 0.0
@@ -265,9 +307,14 @@ class DoubleTalkDetector:
         # not before: the user's request, just before, is loud on the microphone alone
         span = min(len(history), self._playing + self._max_delay)
         far, mic = history[-span:].sum(axis=1), self._mic[-span:].sum(axis=1)
-        if (far > (4 * self.floor_rms) ** 2).sum() < self._warm_up:  # voice, not hiss
+        # enough of the speaker's voice that has had the time to come back
+        voice = far[-self._playing : len(far) - self.lead_blocks] > (10 * self.floor_rms) ** 2
+        if voice.sum() < self._warm_up:
             return None
-        far, mic = np.log(far + 1.0), np.log(mic + 1.0)
+        # how the loudness changes, floored at the noise: syllable by syllable, the change
+        # lines up at one lag only (the loudness itself matches at many)
+        floor = (self.floor_rms**2) / 4
+        far, mic = np.diff(np.log(far + floor), prepend=0), np.diff(np.log(mic + floor), prepend=0)
         best, lag = 0.5, None
         n = len(far)
         for candidate in range(self._max_delay + 1):
