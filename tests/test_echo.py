@@ -175,6 +175,36 @@ def test_double_talk_detector_follows_an_echo_that_comes_before_its_reference(vo
     assert heard and onset <= heard[0] < onset + 0.3, heard[:5]
 
 
+def test_double_talk_detector_redoes_what_it_read_ahead_before_it_was_played(voices):
+    """As the Listener reads it: the reference 150 ms ahead, for a reply handed to the
+    speaker at 1 s and placed a 50 ms latency later, whose echo comes back at 1.02 s. The
+    reference was read ahead before the reply was in it; those blocks are read again, so
+    its start is not missing (it would be taken for the user's voice)."""
+    import webrtcvad
+
+    reply, user = voices
+    reply = reply[int(0.3 * 16000) :]  # loud from its first block
+    handed, latency, early = 16000, 800, 800 - 320
+    far = np.concatenate([np.zeros(handed + latency, np.int16), reply])
+    mic = np.concatenate([np.zeros(handed + latency - early), reply * 0.5]).astype(np.int32)
+    start = handed + 5 * 16000
+    mic[start : start + len(user)] += user
+    mic = np.clip(mic[: len(far)], -32768, 32767).astype(np.int16)
+    vad, detector = webrtcvad.Vad(3), DoubleTalkDetector(lead_blocks=15)
+    reference, heard = PlaybackReference(), []
+    for i, m in enumerate(frames(mic)):
+        at = i * 480
+        if at <= handed < at + 480:
+            reference.add((handed + latency) / 16000, reply, 16000)  # handed to the speaker
+        offset, length = detector.far_window(len(m))
+        ahead = reference.read((at + offset) / 16000, length)
+        if detector.user_speaks(m, ahead, vad.is_speech(m.tobytes(), 16000)):
+            heard.append(at / 16000)
+    assert detector.delay_blocks == -3
+    onset = 1 + 5.54  # the user's first word
+    assert heard and onset <= heard[0] < onset + 0.3, heard[:5]
+
+
 def noise(seconds, level, seed):
     return (np.random.default_rng(seed).normal(0, level, int(seconds * 16000))).astype(np.int16)
 

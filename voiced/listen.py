@@ -105,7 +105,9 @@ class Listener:
         clean = self.echo.process(frame, played)  # always, so the canceller stays adapted
         speech = self.vad.is_speech(frame)
         # always too: it follows the room's delay and noise between the replies
-        over_echo = self.double_talk.user_speaks(frame, far[-n:], speech)
+        offset, length = self.double_talk.far_window(n)
+        ahead = self.reference.read(start_s + offset / 16000, length)
+        over_echo = self.double_talk.user_speaks(frame, ahead, speech)
         if not far.any():  # nothing of ours can be in the room
             self.double_talk.reset()
             return speech

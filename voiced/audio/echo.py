@@ -183,7 +183,6 @@ class DoubleTalkDetector:
         self._frames += 1
         if self._frames % (10 if self._delay_heard else 3) == 0:
             self._follow_delay(history, len(heard_mic))
-        echo = self._echo(history, len(heard_mic))
         user = False
         if self.trusted:
             gain = np.percentile(np.array(self._gains), self.quantile, axis=0)
@@ -192,7 +191,7 @@ class DoubleTalkDetector:
             user = unexplained > self.share * total and total > self.floor_rms**2
         arrived = self._max_delay if self._lag is None else self._lag + 3
         if not user and not any(self._recent) and self._playing > arrived:
-            self._learn(history, echo, heard_mic)
+            self._learn(history, heard_mic)
         self._recent.append(is_speech and user)
         return self.trusted and sum(self._recent) >= self._needed
 
@@ -242,14 +241,15 @@ class DoubleTalkDetector:
                 came = new + back
                 self._learn_gains(history[-came - found :][:1], self._mic[-came:][:1])
 
-    def _learn(self, history: np.ndarray, echo: np.ndarray, heard: np.ndarray) -> None:
+    def _learn(self, history: np.ndarray, heard: np.ndarray) -> None:
         """The echo alone: learn the room's gain from the bands the speaker filled, as the
         share of what played one delay before that came back. Before the delay is known, a
         microphone no louder than its noise while the speaker has long been loud is a room
         without echo (headphones)."""
         filled_at = (4 * self.floor_rms) ** 2 / _BANDS
         if self._lag is None:
-            for said, came in zip(echo, heard, strict=True):
+            said = history[-self._max_delay :].max(axis=0)  # loud within any delay it may have
+            for came in heard:
                 if (said > filled_at).sum() >= _BANDS // 2 and (came <= 3 * self._noise).all():
                     self._gains.append(np.zeros(_BANDS))
             return
@@ -271,34 +271,29 @@ class DoubleTalkDetector:
 
     def _blocks(self, far: np.ndarray, mic: np.ndarray) -> np.ndarray:
         """Take in the new blocks' band energies, each over this frame and the end of the
-        last; the microphone's are returned."""
+        last; the microphone's are returned. A longer far (far_window) also redoes the last
+        blocks of what the speaker played: read ahead, they may have been read before that
+        part of the reply was handed to the speaker."""
         far_tail, mic_tail = self._tails
-        far_e = band_energies(np.concatenate([far_tail, far]))
         mic_e = band_energies(np.concatenate([mic_tail, mic]))
+        new = len(mic_e)
+        if len(far) > len(mic):
+            far_e = band_energies(far)
+        else:
+            far_e = band_energies(np.concatenate([far_tail, far]))
         self._tails = (far[-BLOCK:].astype(np.int16), mic[-BLOCK:].astype(np.int16))
-        self._far = np.concatenate([self._far[len(far_e) :], far_e])
-        self._mic = np.concatenate([self._mic[len(mic_e) :], mic_e])
+        self._far = np.concatenate([self._far[new:], far_e[-new:]])
+        if len(far_e) > new:
+            self._far[-len(far_e) : -new] = far_e[:-new]
+        self._mic = np.concatenate([self._mic[new:], mic_e])
         return mic_e
 
-    def _echo(self, history: np.ndarray, blocks: int) -> np.ndarray:
-        """For each new block, the loudest the speaker's echo can be in it, band by band:
-        what played one room delay before (give or take 30 ms; until the reply's own echo
-        has shown the delay, any delay up to 300 ms), or a third of what played in the 200
-        ms before that, still ringing."""
-        out = np.empty((blocks, _BANDS))
-        for j in range(blocks):
-            t = len(history) - blocks + j
-            if not self._delay_heard or self._lag is None:
-                # a new stream may come back later than the last one did: until this
-                # reply's own echo has shown its delay, all of the delays it could have
-                lo, hi = t - self._max_delay, t + 1
-            else:
-                lo, hi = t - self._lag - 3, t - self._lag + 4
-            lo, hi = max(0, lo), max(1, hi)
-            direct = history[lo:hi].max(axis=0)
-            ringing = history[max(0, lo - 20) : lo].max(axis=0) if lo > 0 else 0.0
-            out[j] = np.maximum(direct, ringing / 3)
-        return out
+    def far_window(self, frame: int) -> tuple[int, int]:
+        """Where the far of a frame of `frame` samples starts (in samples from the frame's
+        own start) and how long it is: lead_blocks ahead, with the blocks read ahead
+        before it to redo (and the window's overlap)."""
+        back = (self.lead_blocks + 3) * BLOCK + BLOCK
+        return self.lead_blocks * BLOCK - back, back + frame
 
     def _delay(self, history: np.ndarray) -> int | None:
         """The lag at which the microphone's loudness follows the speaker's best, over
