@@ -75,9 +75,8 @@ def _band_edges() -> np.ndarray:
     return np.round(hz / SAMPLE_RATE_HZ * _NFFT).astype(int)
 
 
-_RINGING = 0.5 * 10 ** (-np.arange(1, 31) / 10)
-"""How much of a block still rings in the room k blocks later: from half, 1 dB less
-every 10 ms (a lively room's 0.6 s reverberation time)."""
+_DECAY = 10 ** (-1 / 10)
+"""How much of the room's ringing is left 10 ms later."""
 _EDGES = _band_edges()
 _SCALE = _NFFT / 2 * float(np.sum(_WINDOW**2))
 """Band energies are divided by this, so that they add up to about the mean square."""
@@ -198,28 +197,27 @@ class DoubleTalkDetector:
     def _unexplained(self, history: np.ndarray, heard: np.ndarray, gain: np.ndarray) -> float:
         """The energy of the new blocks that the echo cannot explain, at the delay that
         explains them best (the room's give or take 30 ms; until the reply's own echo has
-        shown it, any delay up to 300 ms), or its ringing: a third of the loudest that
-        played in the 200 ms before."""
+        shown it, any delay up to 300 ms), with what still rings of the moments before."""
         blocks = len(heard)
         now = len(history) - blocks  # the first new block
         if not self._delay_heard or self._lag is None:
-            lags = range(0, self._max_delay + 1)
+            lags = range(0, min(now, self._max_delay) + 1)
         else:
-            lags = range(max(0, self._lag - 3), self._lag + 4)
+            lags = range(max(0, self._lag - 3), min(now, self._lag + 3) + 1)
+        if not lags:
+            return 0.0
+        # what rings of each block: half of what played the block before, 1 dB less every
+        # 10 ms (a lively room's 0.6 s reverberation time), the loudest of them
+        start = max(0, now - lags[-1] - 30)
+        ringing = np.zeros((len(history) - start, _BANDS))
+        for i in range(1, len(ringing)):
+            ringing[i] = _DECAY * np.maximum(ringing[i - 1], 0.5 * history[start + i - 1])
         floor = 3 * self._noise
         best = float("inf")
         for lag in lags:
             at = now - lag
-            if at < 0:
-                continue
-            direct = history[at : at + blocks]
-            ringing = np.zeros_like(direct)
-            for k, weight in enumerate(_RINGING, start=1):  # what still rings of before
-                before = history[max(0, at - k) : max(0, at + blocks - k)]
-                ringing[blocks - len(before) :] = np.maximum(
-                    ringing[blocks - len(before) :], weight * before
-                )
-            expected = self.margin * gain * np.maximum(direct, ringing) + floor
+            rings = ringing[at - start : at - start + blocks]
+            expected = self.margin * gain * np.maximum(history[at : at + blocks], rings) + floor
             best = min(best, float(np.maximum(0.0, heard - expected).sum()))
         return 0.0 if best == float("inf") else best
 
