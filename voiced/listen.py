@@ -105,8 +105,8 @@ class Listener:
         clean = self.echo.process(frame, played)  # always, so the canceller stays adapted
         speech = self.vad.is_speech(frame)
         # always too: it follows the room's delay and noise between the replies
-        offset, length = self.double_talk.far_window(n)
-        ahead = self.reference.read(start_s + offset / 16000, length)
+        offset, length = self.double_talk.far_window(n)  # within what was read
+        ahead = far[tail + offset : tail + offset + length]
         over_echo = self.double_talk.user_speaks(frame, ahead, speech)
         if not far.any():  # nothing of ours can be in the room
             self.double_talk.reset()

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import NamedTuple
 
+from voiced.text import normalize_words
+
 
 @dataclass(frozen=True)
 class Found:
@@ -241,7 +243,7 @@ def comparable_words(text: str) -> list[str]:
     ("It's 3:04" and "it's three four" both give it's 3 4; 24 and twenty four give 20 4):
     how what was heard is compared with what was said."""
     out: list[str] = []
-    for word in re.sub(r"[^a-z0-9' ]+", " ", text.lower().replace("’", "'")).split():
+    for word in normalize_words(text).split():
         if word in _WORD_VALUES:
             out.append(str(_WORD_VALUES[word]))
         elif word.isdigit() and int(word) < 100:

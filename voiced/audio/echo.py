@@ -204,8 +204,6 @@ class DoubleTalkDetector:
             lags = range(0, min(now, self._max_delay) + 1)
         else:
             lags = range(max(0, self._lag - 3), min(now, self._lag + 3) + 1)
-        if not lags:
-            return 0.0
         # what rings of each block: half of what played the block before, 1 dB less every
         # 10 ms (a lively room's 0.6 s reverberation time), the loudest of them
         start = max(0, now - lags[-1] - 30)
@@ -214,12 +212,11 @@ class DoubleTalkDetector:
             ringing[i] = _DECAY * np.maximum(ringing[i - 1], 0.5 * history[start + i - 1])
         floor = 3 * self._noise
         best = float("inf")
-        for lag in lags:
-            at = now - lag
+        for at in (now - lag for lag in lags):
             rings = ringing[at - start : at - start + blocks]
             expected = self.margin * gain * np.maximum(history[at : at + blocks], rings) + floor
             best = min(best, float(np.maximum(0.0, heard - expected).sum()))
-        return 0.0 if best == float("inf") else best
+        return best
 
     def _follow_delay(self, history: np.ndarray, new: int) -> None:
         """Find the room's delay again. Once it is first known (or found moved), what came
