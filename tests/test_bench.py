@@ -12,6 +12,7 @@ from voiced.bench import (
     lay_out,
     sound_stops_after,
     speech_end_s,
+    voice_onset_s,
 )
 from voiced.engines.whisper import read_audio_file
 
@@ -88,3 +89,14 @@ def test_a_speaker_answered_in_their_pause_was_cut_off_even_if_the_reply_came_la
     talking = quiet.copy()
     talking[int(11.0 * 16000) : int(11.5 * 16000)] = 3000  # a reply over their pause
     assert cut_off(prompt, talking, 16000, [whole])
+
+
+def test_a_voice_begins_at_its_words_not_at_the_rumble_before_them():
+    # "What time is it?": 0.7 s of a low rumble (a pop on the microphone), then the words
+    audio = (read_audio_file(DATA / "voice2json_what_time_is_it.wav") * 32767).astype(np.int16)
+    assert np.flatnonzero(np.abs(audio) > 500)[0] < 0.05 * 16000
+    assert 0.65 <= voice_onset_s(audio) <= 0.75
+    tone = (3000 * np.sin(2 * np.pi * 440 * np.arange(16000) / 16000)).astype(np.int16)
+    assert voice_onset_s(np.concatenate([np.zeros(8000, np.int16), tone])) == pytest.approx(
+        0.49, abs=0.011
+    )

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tests.conftest import DATA, voiced
-from voiced.bench import Prompt, on_prompt_time
+from voiced.bench import BargeIn, Prompt, barge_in_figures, on_prompt_time, voice_onset_s
 from voiced.engines.whisper import read_audio_file
 from voiced.errors import EXIT_AUDIO_DEVICE
 from voiced.soundroom import find
@@ -52,3 +52,37 @@ def test_a_device_run_on_a_server_that_is_not_installed_is_one_clear_line(tmp_pa
         "voiced: --runs pipewire: pipewire is not installed (missing pipewire, pipewire-pulse, "
         "wireplumber, dbus-daemon, pactl, pacat); scripts/system_deps.sh test installs it"
     ]
+
+
+def test_a_live_barge_in_is_timed_from_the_user_s_onset_in_the_microphone():
+    question = (read_audio_file(DATA / "voice2json_what_time_is_it.wav") * 32767).astype(np.int16)
+    voiced_at = voice_onset_s(question)  # its words, after a rumble
+    rng = np.random.default_rng(1)
+    mic, speaker = rng.normal(0, 20, 16000 * 20), rng.normal(0, 20, 16000 * 20)
+    # the microphone's recording started 0.5 s after the speaker's
+    said, mic_start, speaker_start = 105.0, 100.5, 100.0
+    at = int((said - mic_start + 0.05) * 16000)  # the clip was heard 50 ms after it was started
+    mic[at : at + len(question)] += question
+    onset = said + 0.05 + voiced_at - speaker_start  # on the speaker's recording
+    speaker[int(2 * 16000) : int((onset + 0.12) * 16000)] += 3000  # the story, stopped 120 ms in
+    speaker[int((onset + 3.5) * 16000) : int((onset + 5) * 16000)] += 3000  # the answer
+    spoken = Prompt("what time", question, True)
+    scenes = [BargeIn(spoken, 1.0, said), BargeIn(Prompt("Stop.", question, False), 1.0, None)]
+    answered, missed = barge_in_figures(
+        scenes, mic.astype(np.int16), mic_start, speaker.astype(np.int16), speaker_start
+    )
+    assert answered["playing"] and answered["answered"]
+    assert answered["stop_latency_s"] == pytest.approx(0.12, abs=0.002)
+    assert answered["onset_s"] == pytest.approx(onset, abs=0.002)
+    assert missed == {"interruption": "Stop.", "after_s": 1.0, "onset_s": None,
+                      "stop_latency_s": None, "playing": False, "answered": None}  # fmt: skip
+    # the same answer after the scene was over (the next one's) does not count
+    scenes[0].over_s = said + 3.0
+    (late,) = barge_in_figures(scenes[:1], mic.astype(np.int16), mic_start,
+                               speaker.astype(np.int16), speaker_start)  # fmt: skip
+    assert late["answered"] is False
+    # a question whose reply never came, over a speaker that was quiet before it
+    quiet = np.zeros_like(speaker, dtype=np.int16)
+    (silent,) = barge_in_figures(scenes[:1], mic.astype(np.int16), mic_start, quiet, speaker_start)
+    assert not silent["playing"] and silent["stop_latency_s"] is None
+    assert silent["answered"] is False

@@ -52,13 +52,35 @@ SYNTHETIC_PROMPTS = [
 ]
 NOISE_CLIPS = ["leopard_empty.wav"]
 BENCH_SETTINGS = ["--set", "memory.facts=false", "--set", "activation.skills=false"]
-STORY = "Please tell me a long story about a brave little dragon."
+STORY = "Please tell me a story about a brave little dragon."
 INTERRUPTIONS = [("Stop.", False), ("What is your name?", True)]
 INTERRUPT_AFTER_S = 3.0
 """After the story request ends: about a second into the reply with the 1.5B model (its first
 sound comes about 2.2 s after the end of speech; at 1.5 s the user spoke before the reply had
 begun, and no barge-in was measured)."""
 GAP_S = 10.0
+BARGE_IN_AFTER_S = (0.2, 0.5, 0.8, 1.1, 1.4, 1.7, 2.0, 2.4, 2.8, 3.2)
+"""The device runs' live barge-in scenes: the user talks over a story this long after its
+first sound, at a moment the speaker is sounding (the first ones while the double-talk
+detector has heard little of that reply's echo)."""
+BARGE_INS = [
+    ("Stop.", False),
+    (HUMAN_PROMPTS[0], True),
+    ("What is your name?", True),
+    ("Stop.", False),
+    ("How old are you?", True),
+    (HUMAN_PROMPTS[0], True),
+    ("Stop.", False),
+    ("What is the capital of Italy?", True),
+    (HUMAN_PROMPTS[0], True),
+    ("Stop.", False),
+]
+"""What each scene's user says over the story (a file name is a human recording)."""
+STOP_WITHIN_S = 0.25
+PLAYING_S = 0.25
+"""A scene counts if the speaker sounded in this long before the user's onset."""
+SETTLE_S = 2.5
+"""The speaker quiet this long: a scene is over."""
 HESITATION_CLIPS = [
     "forte_test_audio_0.flac",
     "forte_test_audio_1.flac",
@@ -150,6 +172,16 @@ def speech_end_s(audio: np.ndarray) -> float:
     return stretches[-1][1] if stretches else last_sound_s(audio, SAMPLE_RATE_HZ)
 
 
+def voice_onset_s(audio: np.ndarray) -> float:
+    """Where the voice in a 16 kHz clip begins: the first 10 ms whose energy between 150 Hz
+    and 7 kHz (the voice's, as the double-talk detector hears it) is loud, so a rumble or
+    a pop on the microphone before the words does not count."""
+    from voiced.audio.echo import band_energies
+
+    loud = np.flatnonzero(np.sqrt(band_energies(audio).sum(axis=1)) > LOUD)
+    return float(loud[0]) * 0.01 if len(loud) else last_sound_s(audio, SAMPLE_RATE_HZ)
+
+
 def first_sound_after(audio: np.ndarray, rate: int, after_s: float) -> float | None:
     start = int(after_s * rate)
     loud = np.flatnonzero(np.abs(audio[start:]) > LOUD)
@@ -178,21 +210,29 @@ def music_clip(seconds: float = 4.0) -> np.ndarray:
     return (0.25 * (tone + beat) / 1.5 * 32767).astype(np.int16)
 
 
-def build_prompts() -> list[Prompt]:
-    from voiced.config import load_settings
-    from voiced.engines.loader import make_tts
+def recorded(name: str, speech: bool) -> Prompt:
     from voiced.engines.whisper import read_audio_file
 
-    def recorded(name: str, speech: bool) -> Prompt:
-        return Prompt(name, (read_audio_file(DATA / name) * 32767).astype(np.int16), speech)
+    return Prompt(name, (read_audio_file(DATA / name) * 32767).astype(np.int16), speech)
 
-    tts = make_tts(load_settings())
 
-    def synthesised(text: str, interrupts: bool = False) -> Prompt:
-        speech = np.concatenate(list(tts.synthesize(text)))
-        audio = resample(speech, tts.sample_rate_hz, SAMPLE_RATE_HZ)
-        return Prompt(text, audio, True, interrupts=interrupts)
+@functools.cache
+def _voice() -> Any:
+    from voiced.config import load_settings
+    from voiced.engines.loader import make_tts
 
+    return make_tts(load_settings())
+
+
+def synthesised(text: str, interrupts: bool = False) -> Prompt:
+    """A prompt spoken by the configured voice."""
+    tts = _voice()
+    speech = np.concatenate(list(tts.synthesize(text)))
+    audio = resample(speech, tts.sample_rate_hz, SAMPLE_RATE_HZ)
+    return Prompt(text, audio, True, interrupts=interrupts)
+
+
+def build_prompts() -> list[Prompt]:
     prompts = [recorded(name, True) for name in HUMAN_PROMPTS]
     prompts += [synthesised(text) for text in SYNTHETIC_PROMPTS]
     prompts += [recorded(name, False) for name in NOISE_CLIPS]
@@ -388,29 +428,153 @@ def on_prompt_time(logged: list[dict[str, Any]], prompts: list[Prompt]) -> list[
     ]
 
 
+@dataclass
+class BargeIn:
+    """A live scene on devices: the story asked for, and talked over after_s into it."""
+
+    interruption: Prompt
+    after_s: float
+    said_s: float | None = None
+    """When the interruption began to be played (monotonic; None: no reply to talk over)."""
+    over_s: float | None = None
+    """When the scene was over (the speaker quiet again; its reply, if any, before it)."""
+
+
+def loudness(audio: np.ndarray) -> float:
+    """The rms of a clip's sounding part."""
+    loud = audio[np.abs(audio) > LOUD].astype(np.float64)
+    return float(np.sqrt(np.mean(loud**2))) if len(loud) else 0.0
+
+
+def barge_in_scenes() -> list[BargeIn]:
+    """The live scenes, each interruption as loud as the story was asked for (a human
+    recording is scaled to it: the one here was recorded 12 dB quieter than the voice)."""
+    level = loudness(synthesised(STORY).audio)
+    scenes = []
+    for (what, wants_reply), after_s in zip(BARGE_INS, BARGE_IN_AFTER_S, strict=True):
+        said = recorded(what, True) if what.endswith(".wav") else synthesised(what, True)
+        scaled = said.audio * (level / loudness(said.audio))
+        said.audio = np.clip(scaled, -32768, 32767).astype(np.int16)
+        said.speech = wants_reply
+        scenes.append(BargeIn(said, after_s))
+    return scenes
+
+
+def _sounding(speaker: Any, loud: bool, hold_s: float, timeout_s: float) -> float | None:
+    """Wait until the speaker's last hold_s were loud (any of it) or quiet (all of it); the
+    monotonic time it was so, or None if it was not within timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        tail = speaker.tail(hold_s)
+        heard = len(tail) >= (1 if loud else int(hold_s * SAMPLE_RATE_HZ))
+        if heard and bool(np.abs(tail).max() > LOUD) == loud:
+            return time.monotonic()
+        time.sleep(0.01)
+    return None
+
+
+def talk_over(room: Any, speaker: Any, scenes: list[BargeIn], out_dir: Path) -> None:
+    """Play the live barge-in scenes: each asks for the story, waits for its reply to have
+    sounded for after_s and to be sounding, and then talks over it."""
+    story = out_dir / "story.wav"
+    write_wav(story, synthesised(STORY).audio, SAMPLE_RATE_HZ)
+    for i, scene in enumerate(scenes):
+        clip = out_dir / f"barge-in-{i}.wav"
+        write_wav(clip, scene.interruption.audio, SAMPLE_RATE_HZ)
+        _sounding(speaker, loud=False, hold_s=SETTLE_S, timeout_s=60)
+        room.say(story)
+        began = _sounding(speaker, loud=True, hold_s=0.03, timeout_s=20)
+        if began is not None:
+            time.sleep(max(0.0, began + scene.after_s - time.monotonic()))
+        if began and _sounding(speaker, loud=True, hold_s=0.03, timeout_s=5) is not None:
+            scene.said_s = time.monotonic()
+            room.say(clip)
+            _sounding(speaker, loud=False, hold_s=0.5, timeout_s=60)  # the story stopped
+            if scene.interruption.speech:  # and the question's answer
+                _sounding(speaker, loud=True, hold_s=0.03, timeout_s=15)
+        _sounding(speaker, loud=False, hold_s=SETTLE_S, timeout_s=60)
+        scene.over_s = time.monotonic() - SETTLE_S
+
+
+def barge_in_figures(
+    scenes: list[BargeIn], mic: np.ndarray, mic_start_s: float, replies: np.ndarray, start_s: float
+) -> list[dict[str, Any]]:
+    """Per live scene, from the recordings (each stamped on the monotonic clock from its
+    start): the user's onset, found in the microphone's recording; whether the speaker was
+    sounding just before it; when its sound stopped after it; and, for a
+    question, whether a reply sounded after it."""
+    from voiced.soundroom import find
+
+    rate, figures = SAMPLE_RATE_HZ, []
+    for scene in scenes:
+        clip = scene.interruption
+        figure: dict[str, Any] = {"interruption": clip.name, "after_s": scene.after_s}
+        figure.update(onset_s=None, stop_latency_s=None, playing=False, answered=None)
+        figures.append(figure)
+        if scene.said_s is None:
+            continue
+        low = max(0, int((scene.said_s - mic_start_s - 0.2) * rate))
+        window = mic[low : low + len(clip.audio) + 2 * rate]
+        voiced_at = round(voice_onset_s(clip.audio) * rate)
+        onset = low + round(find(clip.audio, window) * rate) + voiced_at
+        onset += round((mic_start_s - start_s) * rate)  # on the speaker's recording
+        figure["onset_s"] = round(onset / rate, 3)
+        before = replies[max(0, onset - int(PLAYING_S * rate)) : onset]
+        figure["playing"] = bool(len(before) and np.abs(before).max() > LOUD)
+        loud = np.flatnonzero(np.abs(replies[onset : onset + int(1.5 * rate)]) > LOUD)
+        stopped = float(loud[-1] + 1) / rate if len(loud) else 0.0
+        if figure["playing"]:
+            figure["stop_latency_s"] = round(stopped, 3)
+        if clip.speech:
+            asked_end = onset / rate - voiced_at / rate + speech_end_s(clip.audio)
+            reply = first_sound_after(replies, rate, max(asked_end, onset / rate + stopped + 0.05))
+            over = len(replies) / rate if scene.over_s is None else scene.over_s - start_s
+            figure["answered"] = reply is not None and reply < over
+    return figures
+
+
 def measure_on_devices(
     prompts: list[Prompt], source: Path, out_dir: Path, server: str, echo_gain: float
 ) -> dict:
     """One run of the loop on a private sound server's devices: the prompts played into
     its microphone, the speaker leaking back into it (at echo_gain, LEAK_DELAY_MS late),
-    the speaker recorded; both recordings put on the prompts' timeline."""
+    the speaker recorded; both recordings put on the prompts' timeline. Then the live
+    barge-in scenes (no prompts: only those)."""
     from voiced.engines.whisper import read_audio_file
     from voiced.soundroom import SoundRoom, find
 
-    played = (read_audio_file(source) * 32767).astype(np.int16)
+    scenes = barge_in_scenes()
     with SoundRoom(server, out_dir / f"{server}-room") as room:
         if echo_gain:
             room.leak(echo_gain, LEAK_DELAY_MS)
         heard, speaker = room.record("vmic.monitor"), room.record("vspk.monitor")
 
         def scene() -> None:
-            room.say(source)
-            time.sleep(TAIL_S)
+            if prompts:
+                room.say(source)
+                time.sleep(TAIL_S)
+            talk_over(room, speaker, scenes, out_dir)
 
         stats = run_loop([], env=room.env, scene=scene)
         mic_audio, speaker_audio = heard.stop(), speaker.stop()
         assert heard.start_s is not None and speaker.start_s is not None
     (out_dir / f"{server}.log").write_text("\n".join(stats.stderr) + "\n")
+    write_wav(out_dir / f"{server}-mic.wav", mic_audio, SAMPLE_RATE_HZ)
+    write_wav(out_dir / f"{server}-speaker.wav", speaker_audio, SAMPLE_RATE_HZ)
+    live = barge_in_figures(scenes, mic_audio, heard.start_s, speaker_audio, speaker.start_s)
+    stops = [f["stop_latency_s"] for f in live if f["stop_latency_s"] is not None]
+    barge_ins = {
+        "barge_ins": live,
+        "barge_in_scenes": len(live),
+        "stops_within_250ms": sum(stop <= STOP_WITHIN_S for stop in stops),
+        "live_stop_latency_median_s": median(stops),
+        "live_questions_answered": sum(bool(f["answered"]) for f in live),
+        "live_questions": sum(s.interruption.speech for s in scenes),
+        "own_voice_drops": sum(t.get("dropped") == "own voice" for t in logged_turns(stats.stderr)),
+    }
+    if not prompts:
+        return barge_ins
+    played = (read_audio_file(source) * 32767).astype(np.int16)
     # where the prompts began in the microphone's recording: by their first seconds
     first = int(prompts[0].start_s * SAMPLE_RATE_HZ)
     began_s = heard.start_s + find(played[first:], mic_audio) - prompts[0].start_s
@@ -420,7 +584,7 @@ def measure_on_devices(
     )  # fmt: skip
     write_wav(out_dir / f"{server}.wav", replies, SAMPLE_RATE_HZ)
     logged = on_prompt_time(logged_turns(stats.stderr), prompts)
-    return analyse(prompts, replies, SAMPLE_RATE_HZ, logged, stats)
+    return analyse(prompts, replies, SAMPLE_RATE_HZ, logged, stats) | barge_ins
 
 
 def analyse(
@@ -454,9 +618,7 @@ def analyse(
             },
         }
         if prompt.interrupts:
-            onset = prompt.start_s + float(
-                np.flatnonzero(np.abs(prompt.audio) > LOUD)[0] / SAMPLE_RATE_HZ
-            )
+            onset = prompt.start_s + voice_onset_s(prompt.audio)
             before = replies[int((onset - 0.5) * rate) : int(onset * rate)]
             playing = bool(np.abs(before).max() > LOUD)
             # the old reply's last sound after the onset (the new reply comes much later)
@@ -611,6 +773,40 @@ def bench(
     return report
 
 
+def bench_barge_in(out_dir: Path, echo_gain: float, runs: tuple[str, ...]) -> dict[str, Any]:
+    """Only the device runs' live barge-in scenes."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {
+        name: measure_on_devices([], out_dir / "prompts.wav", out_dir, name, echo_gain)
+        for name in runs
+    }
+    report["echo_gain"] = echo_gain
+    (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def format_barge_ins(run: dict[str, Any]) -> list[str]:
+    """The live barge-in scenes of a device run, in two lines."""
+    return [
+        f"  live barge-in: stopped within {STOP_WITHIN_S * 1000:.0f} ms in "
+        f"{run['stops_within_250ms']} of {run['barge_in_scenes']} scenes (median "
+        f"{run['live_stop_latency_median_s']} s); questions answered "
+        f"{run['live_questions_answered']}/{run['live_questions']}; own-voice drops "
+        f"{run['own_voice_drops']}",
+        "    stop latency per scene: "
+        + " ".join("-" if f["stop_latency_s"] is None else f"{f['stop_latency_s']:.3f}"
+                   for f in run["barge_ins"]),
+    ]  # fmt: skip
+
+
+def format_barge_in_report(report: dict[str, Any]) -> str:
+    lines = []
+    for name in DEVICE_RUNS:
+        if name in report:
+            lines += [f"{LABELS[name]}:", *format_barge_ins(report[name])]
+    return "\n".join(lines)
+
+
 def format_report(report: dict[str, Any]) -> str:
     names = [name for name in RUNS if name in report]
     runs = [report[name] for name in names]
@@ -661,6 +857,8 @@ def format_report(report: dict[str, Any]) -> str:
             f"{run['false_replies_to_non_speech']}",
             f"  peak RSS {run['peak_rss_mb']} MB; CPU {run['cpu_s']} s over {run['wall_s']} s",
         ]
+        if "barge_ins" in run:
+            lines += format_barge_ins(run)
     lines += [
         f"{LABELS[name]}: median {report[f'{name}_minus_files_s']:+.3f} s against files"
         for name in DEVICE_RUNS

@@ -177,6 +177,11 @@ def _parser() -> argparse.ArgumentParser:
         "model), sequential (the baseline), pulseaudio and pipewire (as configured, through "
         "the devices of a private sound server whose speaker leaks into the microphone)",
     )
+    bench.add_argument(
+        "--barge-in-only",
+        action="store_true",
+        help="only the device runs' live barge-in scenes (about 3 minutes a run)",
+    )
     dialogue = sub.add_parser(
         "dialogue", parents=[common], help="check what each language model tier says"
     )
@@ -526,7 +531,14 @@ def cmd_soak(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.bench import DEVICE_RUNS, RUNS, bench, format_report
+    from voiced.bench import (
+        DEVICE_RUNS,
+        RUNS,
+        bench,
+        bench_barge_in,
+        format_barge_in_report,
+        format_report,
+    )
 
     runs = tuple(name.strip() for name in args.runs.split(",") if name.strip())
     unknown = [name for name in runs if name not in RUNS]
@@ -542,6 +554,16 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
                 f"--runs {name}: {name} is not installed (missing {', '.join(missing)}); "
                 "scripts/system_deps.sh test installs it"
             )
+    if args.barge_in_only:
+        if files := [name for name in runs if name not in DEVICE_RUNS]:
+            raise UsageError(
+                f"--barge-in-only: {', '.join(files)} is not a device run; choose from "
+                f"{', '.join(DEVICE_RUNS)}"
+            )
+        report = bench_barge_in(args.out, echo_gain=args.echo_gain, runs=runs)
+        print(format_barge_in_report(report))
+        print(f"written: {args.out / 'bench.json'}")
+        return EXIT_OK
     report = bench(args.out, idle_s=args.idle_s, echo_gain=args.echo_gain, runs=runs)
     print(format_report(report))
     print(f"written: {args.out / 'bench.json'} and {args.out / 'bench.png'}")

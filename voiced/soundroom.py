@@ -279,6 +279,18 @@ class Recording:
             data = b"".join(self._chunks)
         return np.frombuffer(data, dtype=np.int16)
 
+    def tail(self, seconds: float) -> np.ndarray:
+        """The last seconds recorded (to watch a source live, without joining it all)."""
+        wanted, parts = 2 * round(seconds * SAMPLE_RATE_HZ), []
+        with self._lock:
+            for chunk in reversed(self._chunks):
+                parts.append(chunk)
+                wanted -= len(chunk)
+                if wanted <= 0:
+                    break
+        data = b"".join(reversed(parts))
+        return np.frombuffer(data[max(0, -wanted) :], dtype=np.int16)
+
     def stop(self) -> np.ndarray:
         self._process.send_signal(signal.SIGINT)
         try:
