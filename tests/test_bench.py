@@ -100,3 +100,5 @@ def test_a_voice_begins_at_its_words_not_at_the_rumble_before_them():
     assert voice_onset_s(np.concatenate([np.zeros(8000, np.int16), tone])) == pytest.approx(
         0.49, abs=0.011
     )
+    louder = np.clip(audio * 4.0, -32768, 32767).astype(np.int16)  # its rumble loud too
+    assert 0.65 <= voice_onset_s(louder) <= 0.75

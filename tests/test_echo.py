@@ -242,3 +242,34 @@ def test_double_talk_detector_trusts_a_room_without_echo_soon():
         detector.user_speaks(m, f, True) for m, f in zip(frames(voice), frames(far), strict=False)
     ]
     assert heard == [False, False, True]
+
+
+def test_double_talk_detector_hears_a_user_who_starts_as_the_reply_resumes(voices):
+    """The reply pauses for 0.6 s (the same stream: the room's delay is the one heard
+    before) and the user starts talking with its next words: their voice rises with the
+    reply's, which moves the loudness correlation; the delay is kept, and they are heard
+    within a fifth of a second, while the echo alone never is."""
+    import webrtcvad
+
+    reply, user = voices
+    pause = np.zeros(int(0.6 * 16000), np.int16)
+    far = np.concatenate([reply[: 3 * 16000], pause, reply[3 * 16000 :]])
+    resumed = 3 * 16000 + len(pause)
+    resumed += int(np.flatnonzero(np.abs(far[resumed:]) > 500)[0])
+    heard_by = {}
+    for talks in (False, True):
+        mic = room(far, gain=0.3).astype(np.int32)
+        voice = int(np.flatnonzero(np.abs(user) > 500)[0])
+        if talks:
+            mic[resumed : resumed + len(user) - voice] += user[voice:]
+        mic = np.clip(mic, -32768, 32767).astype(np.int16)
+        vad, detector = webrtcvad.Vad(3), DoubleTalkDetector()
+        heard_by[talks] = [
+            i * 480 / 16000
+            for i, (m, f) in enumerate(zip(frames(mic), frames(far), strict=True))
+            if detector.user_speaks(m, f, vad.is_speech(m.tobytes(), 16000))
+        ]
+        assert detector.delay_blocks == 6
+    assert heard_by[False] == []
+    onset = resumed / 16000
+    assert heard_by[True] and onset <= heard_by[True][0] < onset + 0.2, heard_by[True][:5]

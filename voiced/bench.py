@@ -174,11 +174,13 @@ def speech_end_s(audio: np.ndarray) -> float:
 
 def voice_onset_s(audio: np.ndarray) -> float:
     """Where the voice in a 16 kHz clip begins: the first 10 ms whose energy between 150 Hz
-    and 7 kHz (the voice's, as the double-talk detector hears it) is loud, so a rumble or
-    a pop on the microphone before the words does not count."""
+    and 7 kHz (the voice's, as the double-talk detector hears it) is loud and within 20 dB
+    of the clip's loudest, so a rumble or a pop on the microphone before the words does
+    not count."""
     from voiced.audio.echo import band_energies
 
-    loud = np.flatnonzero(np.sqrt(band_energies(audio).sum(axis=1)) > LOUD)
+    level = np.sqrt(band_energies(audio).sum(axis=1))
+    loud = np.flatnonzero(level > max(LOUD, level.max(initial=0) / 10))
     return float(loud[0]) * 0.01 if len(loud) else last_sound_s(audio, SAMPLE_RATE_HZ)
 
 
@@ -447,12 +449,15 @@ def loudness(audio: np.ndarray) -> float:
 
 
 def barge_in_scenes() -> list[BargeIn]:
-    """The live scenes, each interruption as loud as the story was asked for (a human
-    recording is scaled to it: the one here was recorded 12 dB quieter than the voice)."""
+    """The live scenes, each interruption from its first words and as loud as the story
+    was asked for (a human recording is scaled to it: the one here was recorded 12 dB
+    quieter than the voice, after 0.7 s of rumble)."""
     level = loudness(synthesised(STORY).audio)
     scenes = []
     for (what, wants_reply), after_s in zip(BARGE_INS, BARGE_IN_AFTER_S, strict=True):
         said = recorded(what, True) if what.endswith(".wav") else synthesised(what, True)
+        lead_in = round(max(0.0, voice_onset_s(said.audio) - 0.1) * SAMPLE_RATE_HZ)
+        said.audio = said.audio[lead_in:]  # from its words: a rumble before them is no voice
         scaled = said.audio * (level / loudness(said.audio))
         said.audio = np.clip(scaled, -32768, 32767).astype(np.int16)
         said.speech = wants_reply

@@ -371,6 +371,8 @@ class SpeakerSink:
     """
 
     IDLE_STOP_S = 1.0
+    PREFILL_S = 0.6
+    """How long a started stream's first buffer lasts on the sound server."""
 
     def __init__(self, device: str, sample_rate_hz: int, clock: StreamClock) -> None:
         self.sample_rate_hz = sample_rate_hz
@@ -382,6 +384,7 @@ class SpeakerSink:
         self._idle_check: asyncio.TimerHandle | None = None
         self._device_name = device
         self._stream: Any = None
+        self._started_s = -1.0
         self.dropped = 0
         """Replies (or parts) dropped because the speaker was gone."""
         self._open_stream()
@@ -419,6 +422,7 @@ class SpeakerSink:
                     self._open_stream()
                 if self._stream.stopped:
                     self._stream.start()
+                    self._started_s = self._clock.now()
                 return True
             except Exception as exc:
                 error = exc.message if isinstance(exc, AudioDeviceError) else str(exc)
@@ -524,10 +528,24 @@ class SpeakerSink:
         return self._busy_until
 
     def flush(self) -> float:
+        """Stop now: what is queued here is dropped. A stream that started moments ago
+        has also handed a whole buffer to the sound server (half a second on PulseAudio),
+        which would play on after the user spoke: it is aborted, not drained. Later its
+        buffer is small, and an abort (which can take half a second) would only hold the
+        stop up."""
         with self._lock:
             self._queue.clear()
             self._queued = 0
-        self._busy_until = min(self._busy_until, self._clock.now() + self._latency_s)
+        now = self._clock.now()
+        young = now - self._started_s < self.PREFILL_S
+        if young and self._busy_until > now and _portaudio.acquire(blocking=False):
+            try:
+                if self._running():
+                    self._stream.abort(ignore_errors=True)
+                    self._busy_until = now
+            finally:
+                _portaudio.release()
+        self._busy_until = min(self._busy_until, now + self._latency_s)
         return self._busy_until
 
     def drain(self) -> None:

@@ -77,6 +77,9 @@ def _band_edges() -> np.ndarray:
 
 _DECAY = 10 ** (-1 / 10)
 """How much of the room's ringing is left 10 ms later."""
+_NEW_STREAM = 15
+"""How far (in blocks) a new stream's delay may be from the last one's: one that has just
+started plays up to 120 ms sooner than its reported latency says."""
 _EDGES = _band_edges()
 _SCALE = _NFFT / 2 * float(np.sum(_WINDOW**2))
 """Band energies are divided by this, so that they add up to about the mean square."""
@@ -119,6 +122,7 @@ class DoubleTalkDetector:
         lead_blocks: int = 0,
         warm_up: int = 15,
         quantile: float = 75,
+        same_stream_s: float = 1.0,
     ) -> None:
         self.floor_rms = floor_rms
         """About -60 dBFS: below any voice meant for the microphone."""
@@ -149,7 +153,15 @@ class DoubleTalkDetector:
         """Blocks since the speaker went loud: its echo may be on its way for a while."""
         self._frames = 0
         self._delay_heard = False
-        """Whether this reply's own echo has shown the room's delay yet."""
+        """Whether this stream's echo has shown the room's delay yet."""
+        self._same_stream = round(same_stream_s * 100)
+        """A speaker silent for longer than this may have been closed (SpeakerSink stops an
+        idle stream after a second): its next stream may come back at another delay. After
+        a shorter pause the delay is the one heard before it."""
+        self._silent = 0
+        self._moved_to: int | None = None
+        """A delay found away from the room's, waiting to be found again before it is
+        taken (a user who starts with a reply's words moves the loudness correlation)."""
         self._lag: int | None = None
         """The room's delay in blocks of history (the lead included), once it is known."""
 
@@ -175,12 +187,16 @@ class DoubleTalkDetector:
         history = self._far
         if history[-self._max_delay :].max() < self.floor_rms**2 / _BANDS:  # nothing on its way
             self._playing = 0
-            self._delay_heard = False
+            self._silent += len(heard_mic)
+            if self._silent > self._same_stream:
+                self._delay_heard = False
             self._noise = np.minimum(self._noise * 1.002, heard_mic.min(axis=0)) + 1e-9
             return False
         self._playing += len(heard_mic)
+        self._silent = 0
         self._frames += 1
-        if self._frames % (10 if self._delay_heard else 3) == 0:
+        # not while the user may be talking: their voice would move the correlation
+        if self._frames % (10 if self._delay_heard else 3) == 0 and not any(self._recent):
             self._follow_delay(history, len(heard_mic))
         user = False
         if self.trusted:
@@ -196,12 +212,15 @@ class DoubleTalkDetector:
 
     def _unexplained(self, history: np.ndarray, heard: np.ndarray, gain: np.ndarray) -> float:
         """The energy of the new blocks that the echo cannot explain, at the delay that
-        explains them best (the room's give or take 30 ms; until the reply's own echo has
-        shown it, any delay up to 300 ms), with what still rings of the moments before."""
+        explains them best (the room's give or take 30 ms; until a new stream's echo has
+        shown it, give or take 150 ms; before any was heard, any delay up to 300 ms), with
+        what still rings of the moments before."""
         blocks = len(heard)
         now = len(history) - blocks  # the first new block
-        if not self._delay_heard or self._lag is None:
+        if self._lag is None:
             lags = range(0, min(now, self._max_delay) + 1)
+        elif not self._delay_heard:
+            lags = range(max(0, self._lag - _NEW_STREAM), min(now, self._lag + _NEW_STREAM) + 1)
         else:
             lags = range(max(0, self._lag - 3), min(now, self._lag + 3) + 1)
         # what rings of each block: half of what played the block before, 1 dB less every
@@ -225,9 +244,13 @@ class DoubleTalkDetector:
         found = self._delay(history)
         if found is None:
             return
-        self._delay_heard = True
-        known, self._lag = self._lag, found
+        known = self._lag
         moved = known is not None and abs(found - known) > 3
+        if moved and (self._moved_to is None or abs(found - self._moved_to) > 3):
+            self._moved_to = found  # taken if it is found there again
+            return
+        self._moved_to = None
+        self._delay_heard, self._lag = True, found
         if moved:
             self._gains.clear()  # learnt at a delay that was not the room's
         if known is None or moved:
