@@ -21,6 +21,15 @@ def test_speech_starts_after_n_voiced_frames_in_a_row():
     assert run(ep, "xx.xx.xxx") == [(8, Event.START)]
 
 
+def test_a_voice_already_weighed_over_several_frames_starts_speech_at_once():
+    # the double-talk detector has heard the user over the echo in its last frames: the
+    # reply is not kept talking over them for start_frames more
+    ep = Endpointer(start_frames=3, end_silence_frames=4, max_frames=100)
+    assert ep.process(True, confirmed=True) is Event.START
+    quiet = Endpointer(start_frames=3, end_silence_frames=4, max_frames=100)
+    assert quiet.process(False, confirmed=True) is None  # not without a voice in it
+
+
 def test_speech_ends_after_trailing_silence_and_resumes_on_short_pauses():
     ep = Endpointer(start_frames=2, end_silence_frames=3, max_frames=100)
     assert run(ep, "xx..x..x...x") == [(1, Event.START), (10, Event.END)]

@@ -76,6 +76,9 @@ BARGE_INS = [
     ("Stop.", False),
 ]
 """What each scene's user says over the story (a file name is a human recording)."""
+STORY_SUBJECTS = ("dragon", "robot", "lighthouse keeper")
+"""One after another (the model asked for a story it was stopped in says its first words
+again, and then nothing)."""
 STOP_WITHIN_S = 0.25
 PLAYING_S = 0.25
 """A scene counts if the speaker sounded in this long before the user's onset."""
@@ -481,9 +484,12 @@ def _sounding(speaker: Any, loud: bool, hold_s: float, timeout_s: float) -> floa
 def talk_over(room: Any, speaker: Any, scenes: list[BargeIn], out_dir: Path) -> None:
     """Play the live barge-in scenes: each asks for the story, waits for its reply to have
     sounded for after_s and to be sounding, and then talks over it."""
-    story = out_dir / "story.wav"
-    write_wav(story, synthesised(STORY).audio, SAMPLE_RATE_HZ)
+    stories = []
+    for i, subject in enumerate(STORY_SUBJECTS):
+        stories.append(out_dir / f"story-{i}.wav")
+        write_wav(stories[-1], synthesised(STORY.replace("dragon", subject)).audio, SAMPLE_RATE_HZ)
     for i, scene in enumerate(scenes):
+        story = stories[i % len(stories)]
         clip = out_dir / f"barge-in-{i}.wav"
         write_wav(clip, scene.interruption.audio, SAMPLE_RATE_HZ)
         _sounding(speaker, loud=False, hold_s=SETTLE_S, timeout_s=60)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from voiced.audio import AudioSink
+from voiced.audio import SPEAKER_IDLE_S, AudioSink
 from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.config import Settings
 from voiced.engines import VoiceActivity
@@ -51,7 +51,9 @@ class Listener:
         self.sink = sink
         self.echo = echo
         self.reference = reference
-        self.double_talk = DoubleTalkDetector(lead_blocks=round(LEAD_S * 100))
+        self.double_talk = DoubleTalkDetector(
+            lead_blocks=round(LEAD_S * 100), same_stream_s=SPEAKER_IDLE_S
+        )
         self.muted = False
         """A hard mute: the microphone's frames are dropped unheard."""
         self.talk_held = False
@@ -81,10 +83,13 @@ class Listener:
 
     def push(self, frame: np.ndarray, start_s: float) -> Segment | None:
         """One frame heard: the segment event it completes, if any."""
-        hears = self._hears_user(frame, start_s)
+        hears, over_echo = self._hears_user(frame, start_s)
         if self.settings.activation.mode == "ptt":
-            hears = False  # only what is said while the button is held
-        return self.segmenter.push(frame, hears or self.talk_held, start_s)
+            hears = over_echo = False  # only what is said while the button is held
+        # the detector has already weighed the voice over its window: no more frames
+        # are waited for before the reply is stopped
+        confirmed = over_echo and self.double_talk.sure
+        return self.segmenter.push(frame, hears or self.talk_held, start_s, confirmed)
 
     def barged_in(self) -> None:
         """The user spoke over the reply: what came before their voice was the assistant's."""
@@ -92,13 +97,14 @@ class Listener:
         if onset:
             self.segmenter.keep_last(onset + ONSET_MARGIN_FRAMES)
 
-    def _hears_user(self, frame: np.ndarray, start_s: float) -> bool:
+    def _hears_user(self, frame: np.ndarray, start_s: float) -> tuple[bool, bool]:
         """Whether the user is speaking in this frame, with the assistant's own voice
-        taken out of the decision. The recogniser still gets the frame as it is: the
-        canceller's suppressor chops the start of words in double talk, and whisper copes
-        better with a little echo than with chopped words."""
+        taken out of the decision, and whether that was over the echo. The recogniser
+        still gets the frame as it is: the canceller's suppressor chops the start of words
+        in double talk, and whisper copes better with a little echo than with chopped
+        words."""
         if self.echo is None or self.reference is None:
-            return self.vad.is_speech(frame)
+            return self.vad.is_speech(frame), False
         n, tail = len(frame), round(ECHO_TAIL_S * 16000)
         far = self.reference.read(start_s - ECHO_TAIL_S, tail + n + round(LEAD_S * 16000))
         played = far[tail : tail + n]  # what the speaker played while this was heard
@@ -110,7 +116,7 @@ class Listener:
         over_echo = self.double_talk.user_speaks(frame, ahead, speech)
         if not far.any():  # nothing of ours can be in the room
             self.double_talk.reset()
-            return speech
+            return speech, False
         if self.segmenter.in_speech:  # the user is talking: double talk must not chop them
-            return self.vad.is_speech(clean)
-        return over_echo
+            return self.vad.is_speech(clean), False
+        return over_echo, over_echo

@@ -59,9 +59,13 @@ class Endpointer:
             pause_frames=pause_frames if 0 < pause_frames < end_frames else 0,
         )
 
-    def process(self, is_speech: bool) -> Event | None:
+    def process(self, is_speech: bool, confirmed: bool = False) -> Event | None:
+        """One frame's word (confirmed: its voice was already weighed over several frames,
+        as the double-talk detector does: speech starts with it)."""
         if not self.in_speech:
             self.voiced_run = self.voiced_run + 1 if is_speech else 0
+            if is_speech and confirmed:
+                self.voiced_run = max(self.voiced_run, self.start_frames)
             if self.voiced_run >= self.start_frames:
                 self.in_speech = True
                 self.paused = False
@@ -129,11 +133,13 @@ class Segmenter:
     def in_speech(self) -> bool:
         return self.endpointer.in_speech
 
-    def push(self, frame: np.ndarray, is_speech: bool, frame_start_s: float) -> Segment | None:
+    def push(
+        self, frame: np.ndarray, is_speech: bool, frame_start_s: float, confirmed: bool = False
+    ) -> Segment | None:
         """Add one frame (int16) labelled by the VAD; return what it changed, if anything."""
         frame_s = len(frame) / SAMPLE_RATE_HZ
         frame_end_s = frame_start_s + frame_s
-        event = self.endpointer.process(is_speech)
+        event = self.endpointer.process(is_speech, confirmed)
         if event is Event.START:
             started_frames = self.endpointer.start_frames
             self._speech_start_s = frame_end_s - started_frames * frame_s

@@ -13,6 +13,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+SPEAKER_IDLE_S = 3.0
+"""How long the speaker's stream runs on after its last sound. The pauses within a reply
+(the model writing its next sentence) keep one stream, and so one delay from the speaker
+to the microphone; a stream that has just started plays sooner than its latency says.
+Idle longer, it is stopped: an idle output stream costs several percent of a core."""
+
 
 class StreamClock:
     """Seconds since the stream started: the time axis of every turn timestamp."""

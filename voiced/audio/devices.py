@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from voiced.aio import within
-from voiced.audio import Resampler, StreamClock, resample, to_int16
+from voiced.audio import SPEAKER_IDLE_S, Resampler, StreamClock, resample, to_int16
 from voiced.errors import AudioDeviceError
 from voiced.types import SAMPLE_RATE_HZ
 
@@ -366,11 +366,11 @@ class MicrophoneSource:
 class SpeakerSink:
     """Plays int16 audio on a speaker.
 
-    The stream runs only while there is something to play (and a moment after):
+    The stream runs only while there is something to play (and SPEAKER_IDLE_S after):
     an idle output stream costs several percent of a core on PulseAudio.
     """
 
-    IDLE_STOP_S = 1.0
+    IDLE_STOP_S = SPEAKER_IDLE_S
     PREFILL_S = 0.6
     """How long a started stream's first buffer lasts on the sound server."""
 

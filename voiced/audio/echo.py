@@ -155,9 +155,9 @@ class DoubleTalkDetector:
         self._delay_heard = False
         """Whether this stream's echo has shown the room's delay yet."""
         self._same_stream = round(same_stream_s * 100)
-        """A speaker silent for longer than this may have been closed (SpeakerSink stops an
-        idle stream after a second): its next stream may come back at another delay. After
-        a shorter pause the delay is the one heard before it."""
+        """A speaker silent for longer than this may have been stopped (SPEAKER_IDLE_S):
+        its next stream may come back at another delay. After a shorter pause the delay is
+        the one heard before it."""
         self._silent = 0
         self._moved_to: int | None = None
         """A delay found away from the room's, waiting to be found again before it is
@@ -337,6 +337,13 @@ class DoubleTalkDetector:
                 if match > best:
                     best, lag = match, candidate
         return lag
+
+    @property
+    def sure(self) -> bool:
+        """Whether the user's voice stood out of the echo in each of the last frames
+        needed (not a few scattered ones)."""
+        recent = list(self._recent)[-self._needed :]
+        return len(recent) == self._needed and all(recent)
 
     @property
     def onset_frames(self) -> int:
