@@ -100,10 +100,38 @@ def test_a_short_sentence_is_never_split_near_its_end():
     assert _pieces("I am sorry to hear that.") == ["I am sorry to hear that."]
     assert _pieces("The capital of France is Paris.") == ["The capital of France is Paris."]
     assert _pieces("It is nice to meet you in person.") == ["It is nice to meet you in person."]
-    # only the first piece of a reply is cut short
+    # once the first pieces have a few words, the sentences go whole
+    assert _pieces("I can tell you that. It is about the brave little dragon and his friends.") == [
+        "I can tell you that.",
+        "It is about the brave little dragon and his friends.",
+    ]
+
+
+def test_a_first_piece_of_a_word_or_two_lets_the_next_be_a_clause_too():
+    # "Sure!" is over before the whole sentence after it is written: the voice would stop
+    assert _pieces("Sure! Once upon a time, there was a brave little dragon named Zephyr.") == [
+        "Sure!",
+        "Once upon a time,",
+        "there was a brave little dragon named Zephyr.",
+    ]
     assert _pieces("Yes. I will tell you about the brave little dragon and his friends.") == [
         "Yes.",
-        "I will tell you about the brave little dragon and his friends.",
+        "I will tell you",
+        "about the brave little dragon and his friends.",
+    ]
+
+
+def test_a_later_piece_ends_at_a_comma_once_it_is_as_long_as_the_pieces_before_it():
+    story = (
+        "Sure, here's a story about a brave little dragon: once upon a time, there was"
+        " a little dragon named Sparky, who lived alone in a cave."
+    )
+    assert _pieces(story) == [
+        "Sure, here's a story",
+        "about a brave little dragon:",  # 5 words after 4
+        # 4 words after 9 go on; then 16 after 9 may end at the comma
+        "once upon a time, there was a little dragon named Sparky,",
+        "who lived alone in a cave.",
     ]
 
 

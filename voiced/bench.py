@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import functools
 import json
+import logging
 import os
 import re
 import statistics
@@ -322,10 +323,12 @@ def run_loop(
     devices): once it listens, the scene is played, and then the loop is stopped."""
     stats = RunStats()
     started = time.monotonic()
+    # `voiced bench -v`: the loops log what they heard and said as well
+    verbose = ["-v"] if logging.getLogger().isEnabledFor(logging.DEBUG) else []
     child = subprocess.Popen(
         # the prompts are not the user's life: nothing of them goes into the memory; and the
         # model answers every prompt (a skill would answer "what time is it" at once)
-        [sys.executable, "-m", "voiced", "run", *BENCH_SETTINGS, *args],
+        [sys.executable, "-m", "voiced", "run", *verbose, *BENCH_SETTINGS, *args],
         stderr=subprocess.PIPE,
         text=True,
         env=env,

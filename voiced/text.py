@@ -121,16 +121,21 @@ _PHRASE_STARTS = set(
 class SentenceSplitter:
     """Collects streamed text and hands out each sentence as soon as it is complete.
 
-    With first_clause_words > 0, the very first piece may end at a comma (or ; : —)
-    once it has that many words, or, with no comma, before a word that starts a new phrase
-    ("and", "that", "the", "in" ...) once two more words follow that sentence's end has not
-    come with, so the voice can start before the sentence ends.
+    With first_clause_words > 0, the first piece may end at a comma (or ; : —) once it
+    has that many words, or, with no comma, before a word that starts a new phrase ("and",
+    "that", "the", "in" ...) once two more words follow that sentence's end has not come
+    with, so the voice can start before the sentence ends. So may the next pieces, until
+    that many words have been handed out: a "Sure!" is over in half a second, before the
+    whole sentence after it is written, and the voice would fall silent between the two.
+    After that, a piece may still end at a comma once it has as many words as all the
+    pieces before it: they take longer to say than it takes to write, and a long sentence
+    after a short start does not leave the voice waiting.
     """
 
     def __init__(self, first_clause_words: int = 0) -> None:
         self._buffer = ""
         self._first_clause_words = first_clause_words
-        self._emitted = False
+        self._words_out = 0
 
     def feed(self, text: str) -> list[str]:
         """Add streamed text; return the sentences it completed."""
@@ -148,19 +153,23 @@ class SentenceSplitter:
         if now and self._is_boundary(self._buffer.strip(), now.group(1)[-1]):
             sentences.append(self._buffer.strip())
             self._buffer = ""
-        if not sentences and not self._emitted and self._first_clause_words:
+        if not sentences and self._first_clause_words:
             clause = self._first_clause()
             if clause:
                 sentences.append(clause)
-        self._emitted = self._emitted or bool(sentences)
+        self._words_out += sum(len(sentence.split()) for sentence in sentences)
         return sentences
 
     def _first_clause(self) -> str:
+        """A clause to hand out before its sentence has ended, if one is due."""
+        at_least = max(self._first_clause_words, self._words_out)
         for match in _CLAUSE_END.finditer(self._buffer):
             clause = self._buffer[: match.end()].strip()
-            if len(clause.split()) >= self._first_clause_words:
+            if len(clause.split()) >= at_least:
                 self._buffer = self._buffer[match.end() :]
                 return clause
+        if self._words_out >= self._first_clause_words:
+            return ""  # the voice has enough to say: a new phrase is no place to stop
         words = list(_WORD.finditer(self._buffer))
         for i in range(self._first_clause_words, len(words) - 1):
             word = words[i].group().strip()
