@@ -217,6 +217,36 @@ def test_its_own_words_heard_over_its_reply_are_its_echo_not_a_request():
     assert not r.own_voice("Stop.", 19.0)  # a stop command is always the user's
 
 
+def test_a_stop_heard_after_the_echo_of_the_reply_s_first_words_is_a_stop():
+    from voiced.turn.request import Request
+
+    r = router()
+    played(r, "Sure! Once upon a time,", until_s=5.0, reply="Sure!")
+
+    def heard(text, at_s):
+        return r.decide(Request.heard(Transcript(text), np.zeros(0, np.int16), at_s)).outcome
+
+    assert heard("Sure stop.", 4.5) is Outcome.STOP
+    assert heard("Sure, once upon a time, stop.", 4.5) is Outcome.STOP
+    assert heard("Sure stop.", 9.0) is not Outcome.STOP  # long after: the user's own words
+    assert heard("Time to stop.", 4.5) is not Outcome.STOP  # "to" was not said by it
+
+
+def test_a_reply_stopped_after_a_word_or_two_is_not_kept_for_the_model_to_copy():
+    from voiced.turn.request import TurnResult
+    from voiced.turn.router import Route
+
+    r = router()
+    for reply in ("Sure!", "Sure! Here's a story about"):
+        result = TurnResult(Transcript("Tell me a story."), reply=reply, interrupted=True)
+        r.finish(Route(Outcome.GENERATE, "Tell me a story."), result, True, 5.0)
+    # the 1.5B asked for a story again answered "Sure!" alone, as it had before
+    assert [m["content"] for m in r.conversation.history] == [
+        "Tell me a story.",
+        "Sure! Here's a story about",
+    ]
+
+
 def test_its_echo_is_dropped_and_the_words_held_back_before_it_are_answered():
     import asyncio
 

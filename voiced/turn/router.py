@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 OWN_ECHO_S = 0.3
 """How long after the assistant's sound ended its echo may still start (the room's delay
 and ringing, the device's latency)."""
+HEARD_ENOUGH_WORDS = 4
+"""An interrupted reply of fewer words than this is not kept in the conversation."""
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,11 @@ class Router:
             if not admission.admitted:
                 return Route(Outcome.IGNORED, waits=on_pause)
             said, woke = admission.request, admission.woke
-        if is_stop_command(said) or is_stop_command(request.latest):
+        if (
+            is_stop_command(said)
+            or is_stop_command(request.latest)
+            or self._stop_after_echo(request)
+        ):
             return Route(Outcome.STOP, waits=on_pause)
         if woke and not said:
             return Route(Outcome.WAKE, waits=on_pause)
@@ -126,6 +132,17 @@ class Router:
             return False
         heard, said = comparable_words(text), iter(comparable_words(self._played[0]))
         return bool(heard) and all(word in said for word in heard)
+
+    def _stop_after_echo(self, request: Request) -> bool:
+        """A stop command heard just after some of the reply's own words ("Sure stop."
+        over "Sure! …"): its echo reached the recogniser first; the stop is the user's."""
+        if request.started_s > self.echo_ends_s:
+            return False
+        heard, said = comparable_words(request.latest), iter(comparable_words(self._played[0]))
+        echo = 0
+        while echo < len(heard) and heard[echo] in said:
+            echo += 1
+        return 0 < echo < len(heard) and is_stop_command(" ".join(heard[echo:]))
 
     @property
     def echo_ends_s(self) -> float:
@@ -191,7 +208,10 @@ class Router:
             self.replied_until = spoke_until
         if route.outcome is Outcome.WAKE or result.held_back:
             return  # a held-back request is answered, whole, by the next turn
-        self.conversation.add_exchange(route.request, result.reply)
+        if not (result.interrupted and len(result.reply.split()) < HEARD_ENOUGH_WORDS):
+            # a reply stopped after its first word or two ("Sure!") is not kept: the model
+            # would answer the same request again with those words alone
+            self.conversation.add_exchange(route.request, result.reply)
         if not confirmed:
             return
         memory = self.memory
