@@ -230,6 +230,10 @@ def test_a_stop_heard_after_the_echo_of_the_reply_s_first_words_is_a_stop():
     assert heard("Sure, once upon a time, stop.", 4.5) is Outcome.STOP
     assert heard("Sure stop.", 9.0) is not Outcome.STOP  # long after: the user's own words
     assert heard("Time to stop.", 4.5) is not Outcome.STOP  # "to" was not said by it
+    # its "st" drowned by the echo
+    assert heard("Drop.", 4.5) is Outcome.STOP and heard("Up.", 4.5) is Outcome.STOP
+    assert heard("Drop.", 9.0) is not Outcome.STOP  # said to it in the quiet: a word to answer
+    assert heard("Drop it.", 4.5) is not Outcome.STOP
 
 
 def test_a_reply_stopped_after_a_word_or_two_is_not_kept_for_the_model_to_copy():

