@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 OWN_ECHO_S = 0.3
 """How long after the assistant's sound ended its echo may still start (the room's delay
 and ringing, the device's latency)."""
-MISHEARD_STOPS = {"drop", "top", "up", "dr", "stopped", "stops", "shop"}
-"""What tiny.en made of a "Stop." said over a reply's echo in the device bench's scenes."""
+QUESTION_WORDS = {"why", "what", "how", "who", "when", "where", "which", "really", "pardon"}
+"""A single word over a reply that asks something rather than stops it."""
 HEARD_ENOUGH_WORDS = 4
 """An interrupted reply of fewer words than this is not kept in the conversation."""
 
@@ -138,13 +138,14 @@ class Router:
     def _stop_after_echo(self, request: Request) -> bool:
         """A stop command heard over the reply's echo: after some of the reply's own words
         ("Sure stop." over "Sure! …": its echo reached the recogniser first), or alone and
-        misheard, its "st" drowned by the echo ("Drop.", "Up."): a single word said over a
-        reply is no request of its own."""
+        misheard, its "st" drowned by the echo ("Drop.", "Up.", "That."): a single word
+        said over a reply, unless it asks something ("Why?"), means "stop talking"."""
         if request.started_s > self.echo_ends_s:
             return False
         heard, said = comparable_words(request.latest), iter(comparable_words(self._played[0]))
-        if len(heard) == 1 and heard[0] in MISHEARD_STOPS:
-            return True
+        if len(heard) == 1 and not request.latest.rstrip().endswith("?"):
+            skill = self.skills.match(request.latest) if self.skills else None
+            return heard[0] not in QUESTION_WORDS and skill is None  # "Louder." is a skill's
         echo = 0
         while echo < len(heard) and heard[echo] in said:
             echo += 1
