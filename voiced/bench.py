@@ -53,7 +53,11 @@ SYNTHETIC_PROMPTS = [
 ]
 NOISE_CLIPS = ["leopard_empty.wav"]
 BENCH_SETTINGS = ["--set", "memory.facts=false", "--set", "activation.skills=false"]
-STORY = "Please tell me a story about a brave little dragon."
+STORY_SUBJECTS = ("dragon", "robot", "lighthouse keeper")
+"""The live scenes ask for them one after another (the model asked for a story it was
+stopped in says its first words again, and then nothing)."""
+
+
 INTERRUPTIONS = [("Stop.", False), ("What is your name?", True)]
 INTERRUPT_AFTER_S = 3.0
 """After the story request ends: about a second into the reply with the 1.5B model (its first
@@ -77,9 +81,6 @@ BARGE_INS = [
     ("Stop.", False),
 ]
 """What each scene's user says over the story (a file name is a human recording)."""
-STORY_SUBJECTS = ("dragon", "robot", "lighthouse keeper")
-"""One after another (the model asked for a story it was stopped in says its first words
-again, and then nothing)."""
 STOP_WITHIN_S = 0.25
 PLAYING_S = 0.25
 """A scene counts if the speaker sounded in this long before the user's onset."""
@@ -145,6 +146,11 @@ class RunStats:
     listening_cpu_s: float = 0.0
     listening_wall_s: float = 0.0
     stderr: list[str] = field(default_factory=list)
+
+
+def story(subject: str = STORY_SUBJECTS[0]) -> str:
+    """What a barge-in scene's user asks for: a reply long enough to talk over."""
+    return f"Please tell me a story about a brave little {subject}."
 
 
 def last_sound_s(audio: np.ndarray, rate: int) -> float:
@@ -244,7 +250,7 @@ def build_prompts() -> list[Prompt]:
     prompts += [recorded(name, False) for name in NOISE_CLIPS]
     prompts.append(Prompt("(synthetic music)", music_clip(), False))
     for text, wants_reply in INTERRUPTIONS:
-        prompts.append(synthesised(STORY))
+        prompts.append(synthesised(story()))
         interruption = synthesised(text, interrupts=True)
         interruption.speech = wants_reply
         prompts.append(interruption)
@@ -458,7 +464,7 @@ def barge_in_scenes() -> list[BargeIn]:
     """The live scenes, each interruption from its first words and as loud as the story
     was asked for (a human recording is scaled to it: the one here was recorded 12 dB
     quieter than the voice, after 0.7 s of rumble)."""
-    level = loudness(synthesised(STORY).audio)
+    level = loudness(synthesised(story()).audio)
     scenes = []
     for (what, wants_reply), after_s in zip(BARGE_INS, BARGE_IN_AFTER_S, strict=True):
         said = recorded(what, True) if what.endswith(".wav") else synthesised(what, True)
@@ -490,13 +496,13 @@ def talk_over(room: Any, speaker: Any, scenes: list[BargeIn], out_dir: Path) -> 
     stories = []
     for i, subject in enumerate(STORY_SUBJECTS):
         stories.append(out_dir / f"story-{i}.wav")
-        write_wav(stories[-1], synthesised(STORY.replace("dragon", subject)).audio, SAMPLE_RATE_HZ)
+        write_wav(stories[-1], synthesised(story(subject)).audio, SAMPLE_RATE_HZ)
     for i, scene in enumerate(scenes):
-        story = stories[i % len(stories)]
+        asked = stories[i % len(stories)]
         clip = out_dir / f"barge-in-{i}.wav"
         write_wav(clip, scene.interruption.audio, SAMPLE_RATE_HZ)
         _sounding(speaker, loud=False, hold_s=SETTLE_S, timeout_s=60)
-        room.say(story)
+        room.say(asked)
         began = _sounding(speaker, loud=True, hold_s=0.03, timeout_s=20)
         if began is not None:
             time.sleep(max(0.0, began + scene.after_s - time.monotonic()))

@@ -154,13 +154,13 @@ class SentenceSplitter:
             sentences.append(self._buffer.strip())
             self._buffer = ""
         if not sentences and self._first_clause_words:
-            clause = self._first_clause()
+            clause = self._early_clause()
             if clause:
                 sentences.append(clause)
         self._words_out += sum(len(sentence.split()) for sentence in sentences)
         return sentences
 
-    def _first_clause(self) -> str:
+    def _early_clause(self) -> str:
         """A clause to hand out before its sentence has ended, if one is due."""
         at_least = max(self._first_clause_words, self._words_out)
         for match in _CLAUSE_END.finditer(self._buffer):

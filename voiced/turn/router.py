@@ -120,6 +120,8 @@ class Router:
         skill = self.skills.match(said) if self.skills and self.settings.activation.skills else None
         if skill is not None:
             return Route(Outcome.SKILL, said, on_pause, skill)
+        if self._one_word_over_reply(request):
+            return Route(Outcome.STOP, waits=on_pause)
         if self.memory is not None and self.memory.wants(said):
             return Route(Outcome.MEMORY, said, on_pause)
         return Route(Outcome.GENERATE, said, on_pause and not looks_finished(said))
@@ -136,20 +138,24 @@ class Router:
         return bool(heard) and all(word in said for word in heard)
 
     def _stop_after_echo(self, request: Request) -> bool:
-        """A stop command heard over the reply's echo: after some of the reply's own words
-        ("Sure stop." over "Sure! …": its echo reached the recogniser first), or alone and
-        misheard, its "st" drowned by the echo ("Drop.", "Up.", "That."): a single word
-        said over a reply, unless it asks something ("Why?"), means "stop talking"."""
+        """A stop command heard just after some of the reply's own words ("Sure stop." over
+        "Sure! …"): its echo reached the recogniser first; the stop is the user's."""
         if request.started_s > self.echo_ends_s:
             return False
         heard, said = comparable_words(request.latest), iter(comparable_words(self._played[0]))
-        if len(heard) == 1 and not request.latest.rstrip().endswith("?"):
-            skill = self.skills.match(request.latest) if self.skills else None
-            return heard[0] not in QUESTION_WORDS and skill is None  # "Louder." is a skill's
         echo = 0
         while echo < len(heard) and heard[echo] in said:
             echo += 1
         return 0 < echo < len(heard) and is_stop_command(" ".join(heard[echo:]))
+
+    def _one_word_over_reply(self, request: Request) -> bool:
+        """A single word said over the reply that asks nothing ("Why?" does) and is no
+        skill's: "stop talking", however misheard (the echo drowns a stop's "st": tiny.en
+        made "Drop.", "Up.", "That." of it)."""
+        if request.started_s > self.echo_ends_s or request.latest.rstrip().endswith("?"):
+            return False
+        heard = comparable_words(request.latest)
+        return len(heard) == 1 and heard[0] not in QUESTION_WORDS
 
     @property
     def echo_ends_s(self) -> float:
