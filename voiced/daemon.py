@@ -144,7 +144,7 @@ class Daemon:
         return source, sink
 
     async def _main(self, runner: TurnRunner, input_audio: np.ndarray | None) -> None:
-        from voiced.audio.devices import MicrophoneSource
+        from voiced.audio.devices import MicrophoneSource, SpeakerSink
         from voiced.audio.echo import EchoCanceller, PlaybackReference
         from voiced.audio.files import FileSource
 
@@ -158,6 +158,8 @@ class Daemon:
         runner.clock.restart()
         source, sink = self._open(runner, input_audio)
         runner.reference = PlaybackReference()
+        if isinstance(sink, SpeakerSink):  # its readings of the device move the reference
+            sink.on_moved = runner.reference.move
         if isinstance(source, FileSource) and options.echo_gain > 0:
             source.simulate_echo(runner.reference, options.echo_gain, options.echo_delay_ms)
         echo = None

@@ -8,10 +8,10 @@ output callback copies queued samples out or plays silence.
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -19,6 +19,7 @@ import numpy as np
 
 from voiced.aio import within
 from voiced.audio import SPEAKER_IDLE_S, Resampler, StreamClock, resample, to_int16
+from voiced.audio.playback import PlaybackQueue
 from voiced.errors import AudioDeviceError
 from voiced.types import SAMPLE_RATE_HZ
 
@@ -378,8 +379,11 @@ class SpeakerSink:
         self.sample_rate_hz = sample_rate_hz
         self._clock = clock
         self._lock = threading.Lock()
-        self._queue: collections.deque[np.ndarray] = collections.deque()
-        self._queued = 0
+        self._queue = PlaybackQueue(sample_rate_hz)  # at the device's rate, once open
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.on_moved: Callable[[float, float], None] | None = None
+        """Told (on the event loop) when what plays from a stream time on was found to
+        sound that much later (below zero: sooner) than play() said."""
         self._busy_until = 0.0
         self._idle_check: asyncio.TimerHandle | None = None
         self._device_name = device
@@ -405,6 +409,9 @@ class SpeakerSink:
         except Exception as exc:
             raise AudioDeviceError(f"cannot open the speaker ({exc})") from None
         self._generation = _generation
+        with self._lock:
+            if self._device_hz != self._queue.rate_hz:
+                self._queue = PlaybackQueue(self._device_hz)
         self._latency_s = float(self._stream.latency)
         name = sd.query_devices(self._stream.device)["name"]
         log.info("speaker open: %s at %d Hz", name, self._device_hz)
@@ -434,35 +441,50 @@ class SpeakerSink:
         log.warning("%s", why)
         with self._lock:
             self._queue.clear()
-            self._queued = 0
         self.dropped += 1
         self._busy_until = min(self._busy_until, self._clock.now())  # nothing more plays
 
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
-        out = outdata[:, 0]
-        filled = 0
+        sounds_s = self._sounds_s(time_info)
         with self._lock:
-            while filled < frames and self._queue:
-                chunk = self._queue[0]
-                take = min(len(chunk), frames - filled)
-                out[filled : filled + take] = chunk[:take]
-                filled += take
-                if take == len(chunk):
-                    self._queue.popleft()
-                else:
-                    self._queue[0] = chunk[take:]
-            self._queued -= filled
-        out[filled:] = 0
+            found = self._queue.take(outdata[:, 0], sounds_s)
+            if found is not None and self._loop is None:  # one-shot use: no reference
+                self._queue.move(found[1])
+        if found is not None and self._loop is not None:
+            # moved on the loop, where pieces are queued and the reference is kept: both
+            # then move together
+            with contextlib.suppress(RuntimeError):  # the loop closed before the stream
+                self._loop.call_soon_threadsafe(self._moved, *found)
+
+    def _sounds_s(self, time_info: Any) -> float | None:
+        """The stream time at which this callback's first sample sounds, from PortAudio's
+        reading of the device (None where it gives none). Its clock is the wall clock on
+        Linux: the two clocks are read together, so a callback run late (waiting for the
+        interpreter) is not read late."""
+        dac_s, now_s = float(time_info.outputBufferDacTime), float(time_info.currentTime)
+        if dac_s <= 0.0 or dac_s < now_s:
+            return None
+        wall, stream = time.time(), self._clock.now()
+        return stream + dac_s - (wall if abs(now_s - wall) < 60.0 else now_s)
+
+    def _moved(self, from_s: float, by_s: float) -> None:
+        log.debug("playback from %.3f s sounds %+.3f s from when it was said to", from_s, by_s)
+        with self._lock:
+            self._queue.move(by_s)
+        if self._busy_until > from_s:
+            self._busy_until += by_s
+        if self.on_moved is not None:
+            self.on_moved(from_s, by_s)
 
     def play(self, audio: np.ndarray) -> float | None:
         # each piece whole (a sentence ends in silence): nothing of it is held back for
         # the next, which a barge-in might drop
         samples = resample(to_int16(audio), self.sample_rate_hz, self._device_hz)
+        with contextlib.suppress(RuntimeError):  # one-shot use has no loop
+            self._loop = asyncio.get_running_loop()
         now = self._clock.now()
         with self._lock:
-            ahead_s = self._queued / self._device_hz
-            self._queue.append(samples)
-            self._queued += len(samples)
+            start = self._queue.push(samples, now + self._latency_s)
         if not _portaudio.acquire(blocking=False):
             self._drop("the sound system is being restarted: what was to be said is dropped")
             return None
@@ -472,11 +494,6 @@ class SpeakerSink:
             _portaudio.release()
         if not ready:
             return None  # dropped: nothing plays, the loop goes on
-        # When it will sound: behind what is queued, a latency from now. Counting the
-        # samples handed to the stream's callbacks instead was a latency late after a
-        # barge-in restarted the stream (PipeWire fills its buffer in a burst): the echo then
-        # came before the reference, and the assistant interrupted its every reply.
-        start = now + ahead_s + self._latency_s
         self._busy_until = max(self._busy_until, start) + len(samples) / self._device_hz
         self._schedule_idle_stop()
         return start
@@ -500,7 +517,7 @@ class SpeakerSink:
 
     def _stop_if_idle(self) -> None:
         with self._lock:
-            idle = self._queued == 0
+            idle = self._queue.samples == 0
         now = self._clock.now()
         if not _portaudio.acquire(blocking=False):
             self._schedule_idle_stop()  # PortAudio is being restarted: look again later
@@ -535,7 +552,6 @@ class SpeakerSink:
         stop up."""
         with self._lock:
             self._queue.clear()
-            self._queued = 0
         now = self._clock.now()
         young = now - self._started_s < self.PREFILL_S
         if young and self._busy_until > now and _portaudio.acquire(blocking=False):

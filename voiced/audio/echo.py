@@ -39,6 +39,20 @@ class PlaybackReference:
                 out[lo - begin : hi - begin] = chunk[lo - start : hi - start]
         return out
 
+    def move(self, from_s: float, by_s: float) -> None:
+        """What plays from from_s on was found to sound by_s later (below zero: sooner)."""
+        at = round(from_s * SAMPLE_RATE_HZ)
+        by = round(by_s * SAMPLE_RATE_HZ)
+        moved = []
+        for start, chunk in self._chunks:
+            if start >= at:
+                moved.append((start + by, chunk))
+            elif start + len(chunk) > at:  # it sounds on, and then later
+                moved += [(start, chunk[: at - start]), (at + by, chunk[at - start :])]
+            else:
+                moved.append((start, chunk))
+        self._chunks = moved
+
     def cut(self, at_s: float) -> None:
         """Playback stopped at at_s: nothing after it will be heard."""
         at = round(at_s * SAMPLE_RATE_HZ)
