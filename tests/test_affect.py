@@ -96,14 +96,10 @@ def test_the_mood_reaches_the_prompt_and_the_voice(tmp_path):
     from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
     from tests.test_pipeline import make_pipeline, run
 
-    class Tired(AffectEstimator):
-        def estimate(self, audio, text="", learn=True):
-            return Affect(arousal=-0.6, valence=-0.5, confidence=0.8, deviations=QUIET)
-
     stt, llm = ScriptedStt(["I had a long day."]), ScriptedLlm(["Rest a little."])
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
-    pipeline.runner.router.affect = Tired()
+    pipeline.runner.router.affect = _Tired()
     run(pipeline)
     # just before the user's turn, after the persona and history the model has cached
     note = llm.prompts[0][-2]["content"]
@@ -163,17 +159,8 @@ def test_a_model_that_reads_ahead_gets_the_tone_it_read_with_the_words_and_no_ot
     """The note is read ahead with the words while the user speaks; one the model has not
     read would cost more at the end of the turn than the rest of the prompt, so a turn too
     short to be read ahead gets none (the voice still follows the mood)."""
-    from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+    from tests.fakes import ScriptedLlm, speech_and_silence
     from tests.test_pipeline import make_pipeline, run
-    from voiced.types import Transcript
-
-    class Tired(AffectEstimator):
-        def estimate(self, audio, text="", learn=True):
-            return Affect(arousal=-0.6, valence=-0.5, confidence=0.8, deviations=QUIET)
-
-    class Drafting(ScriptedStt):
-        def draft(self, audio):
-            return Transcript("I had a really long")
 
     class Reading(ScriptedLlm):
         def __init__(self, replies):
@@ -185,10 +172,10 @@ def test_a_model_that_reads_ahead_gets_the_tone_it_read_with_the_words_and_no_ot
             return 1
 
     heard = ["I had a really long day at work.", "So tired."]
-    stt, llm = Drafting(heard), Reading(["Rest a little.", "Sleep well."])
+    stt, llm = _drafting_stt(heard), Reading(["Rest a little.", "Sleep well."])
     audio = speech_and_silence([("speech", 1.6), ("silence", 2.0), ("speech", 0.6), ("silence", 2)])
     pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
-    pipeline.runner.router.affect = Tired()
+    pipeline.runner.router.affect = _Tired()
     run(pipeline)
     ahead = [m for m in llm.read if m[-1]["content"] == "I had a really"]
     assert ahead and "calm" in ahead[0][-2]["content"]  # read with the words so far
@@ -196,3 +183,57 @@ def test_a_model_that_reads_ahead_gets_the_tone_it_read_with_the_words_and_no_ot
     assert long_turn[-2] == ahead[0][-2] and long_turn[-1]["content"] == heard[0]
     assert short_turn[-1]["content"] == heard[1] and short_turn[-2]["role"] != "system"
     assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace] * 2  # the voice follows it both times
+
+
+def test_a_note_the_model_was_stopped_from_reading_is_left_out_of_the_prompt(tmp_path):
+    """The note is read first, on its own; a turn that comes before the model has read it
+    (a slow model, a short utterance) gets no note: reading it then would delay the reply."""
+    import time
+
+    from tests.fakes import ScriptedLlm, speech_and_silence
+    from tests.test_pipeline import make_pipeline, run
+
+    class Slow(ScriptedLlm):
+        """Reads a note only as far as the turn lets it: until it is told to stop."""
+
+        def __init__(self, replies):
+            super().__init__(replies)
+            self.stopped_in: list[list[dict]] = []
+
+        def prefill(self, messages, should_stop=lambda: False):
+            if "calm" not in messages[-2]["content"]:
+                return 0  # the history, read after the turn
+            deadline = time.monotonic() + 5
+            while not should_stop() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            self.stopped_in.append(list(messages))
+            return 1
+
+    heard = ["I had a really long day at work."]
+    stt, llm = _drafting_stt(heard), Slow(["Rest a little."])
+    audio = speech_and_silence([("speech", 1.6), ("silence", 2.0)])
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline.runner.router.affect = _Tired()
+    run(pipeline)
+    (stopped,) = llm.stopped_in
+    assert "calm" in stopped[-2]["content"] and stopped[-1]["content"] == ""  # the note alone
+    (prompt,) = llm.prompts
+    assert prompt[-1]["content"] == heard[0] and not any("calm" in m["content"] for m in prompt)
+    assert tts.paces == [Affect(-0.6, -0.5, 0.8).pace]  # the voice still follows the mood
+
+
+class _Tired(AffectEstimator):
+    def estimate(self, audio, text="", learn=True):
+        return Affect(arousal=-0.6, valence=-0.5, confidence=0.8, deviations=QUIET)
+
+
+def _drafting_stt(heard):
+    """A recogniser whose drafts of speech in progress say 'I had a really long'."""
+    from tests.fakes import ScriptedStt
+    from voiced.types import Transcript
+
+    class Drafting(ScriptedStt):
+        def draft(self, audio):
+            return Transcript("I had a really long")
+
+    return Drafting(heard)

@@ -88,9 +88,15 @@ def test_the_first_piece_ends_before_a_new_phrase_so_the_voice_starts_sooner():
         "the living room lamp yet.",
         "Sorry.",
     ]
-    # a comma is the better place, when it comes late enough
+    # a comma is the better place, after two words already: the voice pauses there anyway
     assert _pieces("Well, I think that the best way is to ask")[0] == "Well, I think that"
-    assert _pieces("Sure thing, I can help with that today.")[0] == "Sure thing, I can help"
+    assert _pieces("Sure thing, I can help with that today.") == [
+        "Sure thing,",
+        "I can help with that today.",
+    ]
+    assert _pieces("I'm doing well, thank you for asking!")[0] == "I'm doing well,"
+    # ... but not when the sentence ends right after it
+    assert _pieces("No idea, sorry. Ask me again.")[0] == "No idea, sorry."
     assert _pieces("Paris is lovely in spring, when the trees bloom.")[0] == (
         "Paris is lovely in spring,"
     )

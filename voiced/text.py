@@ -70,6 +70,9 @@ _END = re.compile(r"([.!?…]+)[\"')\]]*\s+")
 # once: "!" or "?", a period after a word ("3." may be "3.5"), a comma after a letter
 # ("1," may be "1,000").
 _END_NOW = re.compile(r"([!?]+|(?<=[^\W\d_]{2})\.)$")
+COMMA_CLAUSE_WORDS = 2
+"""A first piece may end at a comma (or ; : —) after this many words ("I'm doing well,"):
+the voice pauses there anyway. Before a new phrase it needs first_clause_words."""
 _CLAUSE_END = re.compile(r"[,;:—]\s+|(?<=[^\W\d_])[,;:—]$")
 _WORD = re.compile(r"\S+\s+")
 _PHRASE_STARTS = set(
@@ -122,7 +125,8 @@ class SentenceSplitter:
     """Collects streamed text and hands out each sentence as soon as it is complete.
 
     With first_clause_words > 0, the first piece may end at a comma (or ; : —) once it
-    has that many words, or, with no comma, before a word that starts a new phrase ("and",
+    has two words (COMMA_CLAUSE_WORDS), or, with no comma, once it has first_clause_words
+    words, before a word that starts a new phrase ("and",
     "that", "the", "in" ...) once two more words follow that sentence's end has not come
     with, so the voice can start before the sentence ends. So may the next pieces, until
     that many words have been handed out: a "Sure!" is over in half a second, before the
@@ -162,12 +166,16 @@ class SentenceSplitter:
 
     def _early_clause(self) -> str:
         """A clause to hand out before its sentence has ended, if one is due."""
-        at_least = max(self._first_clause_words, self._words_out)
+        at_least = max(min(self._first_clause_words, COMMA_CLAUSE_WORDS), self._words_out)
         for match in _CLAUSE_END.finditer(self._buffer):
             clause = self._buffer[: match.end()].strip()
-            if len(clause.split()) >= at_least:
-                self._buffer = self._buffer[match.end() :]
-                return clause
+            count = len(clause.split())
+            if count < at_least:
+                continue
+            if count < self._first_clause_words and not _goes_on(self._buffer[match.end() :]):
+                continue  # "No idea, sorry.": a short clause waits for a word that is no end
+            self._buffer = self._buffer[match.end() :]
+            return clause
         if self._words_out >= self._first_clause_words:
             return ""  # the voice has enough to say: a new phrase is no place to stop
         words = list(_WORD.finditer(self._buffer))
@@ -197,6 +205,12 @@ class SentenceSplitter:
             return False
         # A single capital letter before the period is an initial ("J. R. R. Tolkien").
         return not (len(last) == 1 and last.isalpha() and candidate[-2:-1].isupper())
+
+
+def _goes_on(rest: str) -> bool:
+    """Whether a whole word follows that does not end the sentence."""
+    first = _WORD.match(rest.lstrip())
+    return first is not None and not _END.search(first.group().strip() + " ")
 
 
 def split_sentences(text: str) -> list[str]:

@@ -29,6 +29,9 @@ class PiperTts:
             options = onnxruntime.SessionOptions()
             options.intra_op_num_threads = settings.threads
             options.inter_op_num_threads = 1
+            # its threads sleep when a sentence is done, not spin: on two cores a spinning
+            # thread slows the language model writing the next one
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
             session = onnxruntime.InferenceSession(
                 str(voice_path), sess_options=options, providers=["CPUExecutionProvider"]
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from pathlib import Path
 
 import numpy as np
@@ -73,13 +74,20 @@ class WhisperStt:
         return [*tokenizer.sot_sequence, tokenizer.no_timestamps]
 
     def transcribe(self, audio: np.ndarray) -> Transcript:
+        started = time.perf_counter()
         if audio.dtype == np.int16:
             audio = audio.astype(np.float32) / 32768.0
+        heard = None
         if self._short_prompt is not None and len(audio) <= SHORT_MAX_S * SAMPLE_RATE_HZ:
-            quick = self._short(audio, self._short_prompt)
-            if quick is not None:
-                return quick
-        return self._full(audio)
+            heard = self._short(audio, self._short_prompt)
+        if heard is None:
+            heard = self._full(audio)
+        log.debug(
+            "transcribed %.2f s of audio in %.0f ms",
+            len(audio) / SAMPLE_RATE_HZ,
+            (time.perf_counter() - started) * 1000,
+        )
+        return heard
 
     def draft(self, audio: np.ndarray) -> Transcript | None:
         """A quick look at speech still going on: the short window only, kept unless very

@@ -137,10 +137,23 @@ class TurnRunner:
             return
         request = Request.heard(Transcript(words), audio, started_s, carried)
         route = self.router.decide(request, on_pause=True)
-        if route.outcome is Outcome.GENERATE:
-            messages = self.router.prompt(route, await self._mood_ahead(request, route)).messages
-            read = await self.workers.run("llm", prefill, messages, self._ahead_stop.is_set)
-            log.debug("read ahead: %d tokens of %r", read, route.request)
+        if route.outcome is not Outcome.GENERATE:
+            return
+        noted = self._noted_for(request)
+        mood = noted[1] if noted is not None else await self._mood(request, route)
+        messages = self.router.prompt(route, mood).messages
+        read = 0
+        if noted is None:
+            # The note first, on its own: the turn's prompt carries it only once the model
+            # has read it (a note read at the end would cost more than the words).
+            head = [*messages[:-1], {**messages[-1], "content": ""}]
+            read = await self.workers.run("llm", prefill, head, self._ahead_stop.is_set)
+            if self._ahead_stop.is_set():
+                log.debug("read ahead: %d tokens, stopped before the note was read", read)
+                return
+            self._noted = (request.started_s, mood)
+        read += await self.workers.run("llm", prefill, messages, self._ahead_stop.is_set)
+        log.debug("read ahead: %d tokens of %r", read, route.request)
 
     def stop_reading_ahead(self) -> None:
         """A turn is coming: the reading ahead in progress stops at its next few tokens."""
@@ -281,14 +294,20 @@ class TurnRunner:
         if route.outcome.exact:
             reply.exact(self.router.answer(route))
         else:
-            mood = await self._mood(request, route)
+            hearing = asyncio.ensure_future(self._mood(request, route))
+            if self.reads_ahead:
+                # it starts at once, with only a note it has read; how the whole turn
+                # sounds is heard meanwhile, for the voice's pace
+                prompt = self.router.prompt(route, self._noted_mood(request))
+            else:  # the note follows how the whole turn sounds
+                prompt = self.router.prompt(route, await hearing)
+            pipeline = self.settings.pipeline
+            first_clause = pipeline.first_clause_words
+            reply.generate(self.engines.llm, prompt, first_clause, whole=pipeline.sequential)
+            mood = await hearing
             if mood is not None:
                 timings.extra.update(arousal=round(mood.arousal, 2), valence=round(mood.valence, 2))
                 log.debug("the user sounds %s (%s)", mood.describe() or "as usual", mood.deviations)
-            pipeline = self.settings.pipeline
-            prompt = self.router.prompt(route, self._noted_mood(request, mood))
-            first_clause = pipeline.first_clause_words
-            reply.generate(self.engines.llm, prompt, first_clause, whole=pipeline.sequential)
         pace = mood.pace if mood is not None else 1.0
         voiced = request.origin.speaks
         await self.speaker.speak(reply, sink, timings, spoken, gate, pace, voiced)
@@ -302,30 +321,19 @@ class TurnRunner:
             return None
         return await self.workers.run("stt", affect.estimate, request.audio, route.request, False)
 
-    async def _mood_ahead(self, request: Request, route: Route) -> Affect | None:
-        """The mood the prompt's note follows while the user speaks: how they sounded at the
-        first reading ahead of this utterance, kept for the rest of it, so that the note
-        does not change under the words already read."""
+    def _noted_mood(self, request: Request) -> Affect | None:
+        """The mood the prompt of a model that reads ahead follows: the one read ahead for
+        this utterance, if it was (the model has read its note); else none. A note read at
+        the end of the turn would cost more than the rest of the prompt (about 0.4 s on 2
+        cores), and the voice still follows the mood (its pace)."""
         noted = self._noted_for(request)
-        if noted is not None:
-            return noted[1]
-        mood = await self._mood(request, route)
-        self._noted = (request.started_s, mood)
-        return mood
-
-    def _noted_mood(self, request: Request, mood: Affect | None) -> Affect | None:
-        """The mood the prompt follows: the one read ahead for this utterance, if it was
-        (the model has read its note). A model that reads ahead gets no note it has not
-        read: at the end of the turn the note would cost more than the rest of the prompt
-        (about 0.4 s on 2 cores), and the voice still follows the mood (its pace). Other
-        models get how the whole utterance sounds."""
-        noted = self._noted_for(request)
-        if noted is not None:
-            return noted[1]
-        return None if self.reads_ahead else mood
+        return noted[1] if noted is not None else None
 
     def _noted_for(self, request: Request) -> tuple[float, Affect | None] | None:
-        """The mood read ahead for the utterance this request starts with (None: none was)."""
+        """The mood whose note the model has read ahead for the utterance this request
+        starts with (None: none was read). It is how the user sounded at the first reading
+        ahead, kept for the rest of the utterance, so the note does not change under the
+        words already read."""
         noted = self._noted
         return noted if noted is not None and abs(noted[0] - request.started_s) < 0.01 else None
 
