@@ -1,6 +1,7 @@
 """When a pause ends the turn: the judge's verdicts and the words, against the silence."""
 
 import asyncio
+import time
 from dataclasses import replace
 
 import numpy as np
@@ -156,15 +157,32 @@ def test_a_finished_question_that_sounds_finished_is_answered_on_the_pause(tmp_p
     assert turn.timings.endpoint_s - turn.timings.speech_end_s < 0.4
 
 
-def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path):
-    # "What time is it?" ends on its pause; a click 0.2 s later (three voiced frames) would
-    # have been inside the turn with a fixed end silence: it must not cut the reply
+class _SlowLlm(ScriptedLlm):
+    """A model whose reply has not begun to play when the click comes."""
+
+    def stream(self, messages):
+        time.sleep(0.8)
+        return super().stream(messages)
+
+
+@pytest.mark.parametrize(
+    ("click_s", "llm_type"),
+    [
+        (0.09, ScriptedLlm),  # three voiced frames, the reply already playing
+        (0.24, _SlowLlm),  # a louder click ringing on past min_speech_ms, no reply yet
+    ],
+)
+def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path, click_s, llm_type):
+    # "What time is it?" ends on its pause; a click 0.45 s later would have been inside the
+    # turn with a fixed end silence: it must not cut the reply, nor hold it back (words
+    # going on reach GOES_ON_MS of voice)
     stt = ScriptedStt(["What time is it?", ""])
-    llm = ScriptedLlm(["I cannot see a clock from here, sorry."] * 2)
-    audio = audio_of([("speech", 0.6), ("silence", 0.45), ("speech", 0.09), ("silence", 3.0)])
+    llm = llm_type(["I cannot see a clock from here, sorry."] * 2)
+    audio = audio_of([("speech", 0.6), ("silence", 0.45), ("speech", click_s), ("silence", 3.0)])
     settings = replace(JUDGED, vad=replace(JUDGED.vad, min_speech_ms=200))
     pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path, settings)
     run(pipeline)
     spoken = [t for t in pipeline.turns if t.reply]
     assert len(spoken) == 1 and not spoken[0].interrupted
     assert spoken[0].reply == "I cannot see a clock from here, sorry."
+    assert len(llm.prompts) == 1  # answered once, not again after the click

@@ -34,6 +34,11 @@ from voiced.turns import Turns
 log = logging.getLogger(__name__)
 
 INPUT_ENDED = "the input has ended and its last reply with it"
+GOES_ON_MS = 300
+"""Voice a sound just after a turn that ended early needs (or vad.min_speech_ms, if more)
+before it is the user going on and the reply waits: a click with its ringing, a breath or
+a lip smack reaches 200 ms (voice2json's recording ends with one, 0.5 s after the words:
+the reply waited for it, 1.2 s in all), words going on reach 300 ms in a moment."""
 """Logged when a file source is done: what follows is shutting down (the soak stops
 measuring there)."""
 
@@ -210,7 +215,7 @@ class Pipeline:
         if not segmenter.in_speech:
             self._onset_s = None
             return
-        needed = self.settings.vad.min_speech_ms // self.settings.audio.frame_ms
+        needed = max(self.settings.vad.min_speech_ms, GOES_ON_MS) // self.settings.audio.frame_ms
         if segmenter.endpointer.voiced_frames >= needed:
             at_s, self._onset_s, self._ended_early_s = self._onset_s, None, None
             assert at_s is not None
