@@ -79,6 +79,14 @@ def test_the_judge_is_asked_at_each_step_of_silence_until_the_end_silence():
     assert judge.heard == [16000 + s * 16 for s in (150, 300, 450)]
 
 
+def test_once_it_sounds_finished_the_judge_is_not_asked_again():
+    # the words are not known yet (still being transcribed): the verdict stands
+    judge = Judge([0.9])
+    end = EndOfTurn(VAD, judge, now)
+    assert steps(end, SILENCE, reads=None) == 1020
+    assert judge.heard == [16000 + 150 * 16]
+
+
 def test_a_verdict_of_finished_on_a_later_step_ends_the_turn_there():
     # a word's soft end is still heard as silence at first: the second verdict is sure
     end = EndOfTurn(VAD, Judge([0.26, 0.89]), now)
@@ -176,7 +184,13 @@ def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path, click
     # "What time is it?" ends on its pause; a click 0.45 s later would have been inside the
     # turn with a fixed end silence: it must not cut the reply, nor hold it back (words
     # going on reach GOES_ON_MS of voice)
-    stt = ScriptedStt(["What time is it?", ""])
+    class Counting(ScriptedStt):  # how many turns were answered at each transcription
+        def transcribe(self, audio):
+            self.answered_by_then.append(len(pipeline.turns))
+            return super().transcribe(audio)
+
+    stt = Counting(["What time is it?", ""])
+    stt.answered_by_then = []
     llm = llm_type(["I cannot see a clock from here, sorry."] * 2)
     audio = audio_of([("speech", 0.6), ("silence", 0.45), ("speech", click_s), ("silence", 3.0)])
     settings = replace(JUDGED, vad=replace(JUDGED.vad, min_speech_ms=200))
@@ -186,3 +200,6 @@ def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path, click
     assert len(spoken) == 1 and not spoken[0].interrupted
     assert spoken[0].reply == "I cannot see a clock from here, sorry."
     assert len(llm.prompts) == 1  # answered once, not again after the click
+    # a click long enough to transcribe is, once, after the reply: not on its pause,
+    # beside the reply being made
+    assert stt.answered_by_then == ([0, 1] if click_s > 0.2 else [0])

@@ -74,13 +74,17 @@ class EndOfTurn:
         self._latest, self._verdict, self._failed = None, None, False
 
     def hear(self, silence_ms: int, audio: Callable[[], np.ndarray]) -> None:
-        """Ask the judge at each pause_ms of silence (until end_silence_ms), on what has
-        been heard so far."""
+        """Ask the judge at each pause_ms of silence (until end_silence_ms, and until it
+        hears the speaker finished), on what has been heard so far."""
         step = self.vad.pause_ms
         if not self.judging or not step or silence_ms >= self.vad.end_silence_ms:
             return
         mark = silence_ms // step
         if mark == 0 or mark in self._asked:
+            return
+        if self._verdict is not None and self._verdict > self.vad.finished_above:
+            # It sounds finished: asked again only while it hears the speaker unfinished (a
+            # call on one core beside the transcription and the model on two slows them).
             return
         self._asked.add(mark)
         assert self.judge is not None

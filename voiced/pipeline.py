@@ -185,7 +185,8 @@ class Pipeline:
             self._user_starts(segment.at_s)
         elif segment.event is Event.PAUSE:
             assert segment.utterance is not None
-            self.floor.speculate(segment.utterance)
+            if self._onset_s is None:  # (a sound not yet words is not transcribed beside
+                self.floor.speculate(segment.utterance)  # the reply being made)
         elif segment.event is Event.RESUME:
             self.floor.drop_speculation()
         elif segment.event is Event.END:
