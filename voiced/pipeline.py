@@ -34,13 +34,13 @@ from voiced.turns import Turns
 log = logging.getLogger(__name__)
 
 INPUT_ENDED = "the input has ended and its last reply with it"
+"""Logged when a file source is done: what follows is shutting down (the soak stops
+measuring there)."""
 GOES_ON_MS = 300
 """Voice a sound just after a turn that ended early needs (or vad.min_speech_ms, if more)
 before it is the user going on and the reply waits: a click with its ringing, a breath or
 a lip smack reaches 200 ms (voice2json's recording ends with one, 0.5 s after the words:
 the reply waited for it, 1.2 s in all), words going on reach 300 ms in a moment."""
-"""Logged when a file source is done: what follows is shutting down (the soak stops
-measuring there)."""
 
 
 class Pipeline:

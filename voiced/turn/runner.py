@@ -304,7 +304,11 @@ class TurnRunner:
             pipeline = self.settings.pipeline
             first_clause = pipeline.first_clause_words
             reply.generate(self.engines.llm, prompt, first_clause, whole=pipeline.sequential)
-            mood = await hearing
+            try:
+                mood = await hearing
+            except asyncio.CancelledError:
+                reply.stop.set()  # interrupted before a word: the model stops writing
+                raise
             if mood is not None:
                 timings.extra.update(arousal=round(mood.arousal, 2), valence=round(mood.valence, 2))
                 log.debug("the user sounds %s (%s)", mood.describe() or "as usual", mood.deviations)
