@@ -185,8 +185,10 @@ class Pipeline:
             self._user_starts(segment.at_s)
         elif segment.event is Event.PAUSE:
             assert segment.utterance is not None
-            if self._onset_s is None:  # (a sound not yet words is not transcribed beside
-                self.floor.speculate(segment.utterance)  # the reply being made)
+            # a sound just after an early end that is not words yet (see _confirm_onset) is
+            # not transcribed beside the reply being made
+            if self._onset_s is None:
+                self.floor.speculate(segment.utterance)
         elif segment.event is Event.RESUME:
             self.floor.drop_speculation()
         elif segment.event is Event.END:

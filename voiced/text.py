@@ -125,10 +125,11 @@ class SentenceSplitter:
     """Collects streamed text and hands out each sentence as soon as it is complete.
 
     With first_clause_words > 0, the first piece may end at a comma (or ; : —) once it
-    has two words (COMMA_CLAUSE_WORDS), or, with no comma, once it has first_clause_words
-    words, before a word that starts a new phrase ("and",
-    "that", "the", "in" ...) once two more words follow that sentence's end has not come
-    with, so the voice can start before the sentence ends. So may the next pieces, until
+    has COMMA_CLAUSE_WORDS words (with fewer than first_clause_words, only once a word
+    follows that does not end the sentence), or, with no comma, once it has
+    first_clause_words words, before a word that starts a new phrase ("and", "that", "the",
+    "in" ...) once two more words follow that sentence's end has not come with, so the
+    voice can start before the sentence ends. So may the next pieces, until
     that many words have been handed out: a "Sure!" is over in half a second, before the
     whole sentence after it is written, and the voice would fall silent between the two.
     After that, a piece may still end at a comma once it has as many words as all the
