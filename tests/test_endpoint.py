@@ -87,6 +87,19 @@ def test_once_it_sounds_finished_the_judge_is_not_asked_again():
     assert judge.heard == [16000 + 150 * 16]
 
 
+def test_a_slow_judge_is_not_asked_again_before_it_answers():
+    # a call takes longer than a step (beside the transcription and the model on two
+    # cores): its verdict is used, not thrown away for a new call that is as slow
+    async def slow(fn, audio):
+        for _ in range(14):  # 7 frames of 30 ms: 210 ms
+            await asyncio.sleep(0)
+        return fn(audio)
+
+    judge = Judge([0.9, 0.9, 0.9])
+    assert steps(EndOfTurn(VAD, judge, slow), SILENCE) == 360
+    assert judge.heard == [16000 + 150 * 16]
+
+
 def test_a_verdict_of_finished_on_a_later_step_ends_the_turn_there():
     # a word's soft end is still heard as silence at first: the second verdict is sure
     end = EndOfTurn(VAD, Judge([0.26, 0.89]), now)
@@ -195,6 +208,7 @@ def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path, click
     audio = audio_of([("speech", 0.6), ("silence", 0.45), ("speech", click_s), ("silence", 3.0)])
     settings = replace(JUDGED, vad=replace(JUDGED.vad, min_speech_ms=200))
     pipeline, tts, sink = make_pipeline(stt, llm, audio, tmp_path, settings)
+    pipeline.end_of_turn.judge = judge = Judge([0.97] * 10)
     run(pipeline)
     spoken = [t for t in pipeline.turns if t.reply]
     assert len(spoken) == 1 and not spoken[0].interrupted
@@ -203,3 +217,5 @@ def test_a_click_just_after_an_early_end_does_not_stop_the_reply(tmp_path, click
     # a click long enough to transcribe is, once, after the reply: not on its pause,
     # beside the reply being made
     assert stt.answered_by_then == ([0, 1] if click_s > 0.2 else [0])
+    # nor is the end-of-turn judge asked about it (its calls slow the model on two cores)
+    assert len(judge.heard) == 1

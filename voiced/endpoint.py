@@ -75,7 +75,8 @@ class EndOfTurn:
 
     def hear(self, silence_ms: int, audio: Callable[[], np.ndarray]) -> None:
         """Ask the judge at each pause_ms of silence (until end_silence_ms, and until it
-        hears the speaker finished), on what has been heard so far."""
+        hears the speaker finished), on what has been heard so far; a step that comes while
+        the judge is still hearing the last one is skipped."""
         step = self.vad.pause_ms
         if not self.judging or not step or silence_ms >= self.vad.end_silence_ms:
             return
@@ -87,11 +88,13 @@ class EndOfTurn:
             # call on one core beside the transcription and the model on two slows them).
             return
         self._asked.add(mark)
+        if self._latest is not None and not self._latest.done():
+            # Still hearing the last step (slow beside the transcription and the model):
+            # its verdict comes soon; a new call would throw it away, and on two cores
+            # every call would be thrown away until the end silence.
+            return
         assert self.judge is not None
-        previous = self._latest
         self._latest = asyncio.ensure_future(self._run(self.judge.finished, audio()))
-        if previous is not None and not previous.done():
-            previous.cancel()
 
     def over(self, silence_ms: int, reads_finished: bool | None) -> bool:
         """Whether the turn is over after this much silence."""

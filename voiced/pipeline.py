@@ -137,7 +137,8 @@ class Pipeline:
                     heard = listener.segmenter
                     self.floor.hearing(heard.speech_s, heard.started_s, heard.heard_so_far)
                 elif silence_ms:  # a pause: is the turn over?
-                    self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
+                    if self._onset_s is None:  # (a sound not words yet needs no judge)
+                        self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
                     if self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
                         now_s = start_s + len(frame) / 16000
                         self._end_turn(now_s)
