@@ -14,6 +14,7 @@ from voiced.dialogue import Conversation
 from voiced.pipeline import Pipeline
 from voiced.turn.runner import Engines, TurnRunner
 from voiced.turn.workers import Workers
+from voiced.types import Transcript
 
 SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_speech_ms=60))
 HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
@@ -371,3 +372,48 @@ def test_a_reply_the_device_dropped_is_not_stamped_as_played(tmp_path):
     lost, played = pipeline.turns
     assert lost.timings.first_played_s is None and lost.reply == ""  # nothing was heard
     assert played.timings.first_played_s is not None and played.reply == "No idea, sorry."
+
+
+def test_reading_ahead_stops_when_the_speaker_goes_quiet_and_starts_again_on_words(tmp_path):
+    """A step of reading ahead beside the transcription of the turn's pause slows it: the
+    reading stops once the speaker is quiet for QUIET_MS (before the pause, at 150 ms); when
+    they go on, it starts again at once."""
+    import time
+
+    from voiced.turns import QUIET_MS
+
+    class Drafting(ScriptedStt):
+        def draft(self, audio):
+            return Transcript("I want to go")
+
+    class Reading(ScriptedLlm):
+        """Reads the words so far until it is told to stop; notes when it was told."""
+
+        def __init__(self, replies, clock):
+            super().__init__(replies)
+            self.clock = clock
+            self.readings: list[tuple[float, float]] = []  # (started, stopped) stream times
+
+        def prefill(self, messages, should_stop=lambda: False):
+            if not messages[-1]["content"]:
+                return 0  # the history, or the head of the prompt
+            started = self.clock.t
+            deadline = time.monotonic() + 5
+            while not should_stop() and time.monotonic() < deadline:
+                time.sleep(0.0005)
+            self.readings.append((started, self.clock.t))
+            return 1
+
+    # a 90 ms gap between words: quiet past QUIET_MS, but no pause (150 ms)
+    audio = audio_of([("speech", 1.2), ("silence", 0.09), ("speech", 0.6), ("silence", 2.0)])
+    stt = Drafting(["I want to go home now."])
+    pipeline, _, _ = make_pipeline(stt, ScriptedLlm([]), audio, tmp_path)
+    llm = Reading(["Off you go."], pipeline.runner.clock)
+    pipeline.runner.engines.llm = llm
+    run(pipeline)
+    assert [t.reply for t in pipeline.turns] == ["Off you go."]
+    (first_start, first_stop), (again, _) = llm.readings[:2]
+    assert 1.0 <= first_start < 1.2
+    # stopped in the gap, about QUIET_MS into it (the pause would have come at 150 ms)
+    assert 1.2 + QUIET_MS / 1000 <= first_stop < 1.2 + 0.09 + 0.06
+    assert 1.29 <= again < 1.5  # started again on the next words

@@ -135,7 +135,9 @@ class Pipeline:
                 silence_ms = listener.segmenter.silence_ms
                 if listener.in_speech and not silence_ms:
                     heard = listener.segmenter
-                    self.floor.hearing(heard.speech_s, heard.started_s, heard.heard_so_far)
+                    self.floor.hearing(
+                        heard.speech_s, heard.started_s, heard.heard_so_far, heard.quiet_ms
+                    )
                 elif silence_ms:  # a pause: is the turn over?
                     if self._onset_s is None:  # (a sound not words yet needs no judge)
                         self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)

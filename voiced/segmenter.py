@@ -179,6 +179,13 @@ class Segmenter:
         return endpointer.silent_run * self.frame_ms
 
     @property
+    def quiet_ms(self) -> int:
+        """How long the speaker has been quiet in the utterance in progress, before a pause
+        as well (0: speaking, or no utterance)."""
+        endpointer = self.endpointer
+        return endpointer.silent_run * self.frame_ms if endpointer.in_speech else 0
+
+    @property
     def speech_s(self) -> float:
         """How long the utterance in progress has gone on."""
         return self.endpointer.speech_frames * self.frame_ms / 1000 if self.in_speech else 0.0

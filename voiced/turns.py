@@ -29,6 +29,10 @@ log = logging.getLogger("voiced.pipeline")
 
 READ_AHEAD_S = 1.0
 """How often the words of an utterance in progress are read ahead into the model."""
+QUIET_MS = 60
+"""Silence after which the reading ahead in progress stops (at its next few tokens): the
+pause that transcribes the turn may be 90 ms away, and a step of reading beside that
+transcription slows it (4 tokens: about 100 ms on both cores)."""
 APOLOGY = "Sorry, something went wrong there. Could you ask me again?"
 APOLOGIES = {"stt": "Sorry, I could not make out what you said. Could you say it again?"}
 """What is said when a turn fails, by the stage that failed (APOLOGY for the others)."""
@@ -85,14 +89,27 @@ class Turns:
         turn = self._chain(utterance, transcript, timings, gate)
         self._speculation = _Speculation(utterance, transcript, timings, gate, turn)
 
-    def hearing(self, speech_s: float, started_s: float, audio: Callable[[], np.ndarray]) -> None:
-        """The user is speaking (speech_s into the utterance): about every READ_AHEAD_S, the
-        words so far are read ahead into the model (see TurnRunner.read_ahead), one reading
-        at a time, and never while a reply is being made."""
+    def hearing(
+        self,
+        speech_s: float,
+        started_s: float,
+        audio: Callable[[], np.ndarray],
+        quiet_ms: int = 0,
+    ) -> None:
+        """The user is speaking (speech_s into the utterance, quiet for the last quiet_ms):
+        about every READ_AHEAD_S, the words so far are read ahead into the model (see
+        TurnRunner.read_ahead), one reading at a time, and never while a reply is being
+        made. Once they are quiet for QUIET_MS it stops; when they go on, it starts again
+        at once."""
         if speech_s < self._ahead_at_s:
             self._ahead_at_s = 0.0  # a new utterance
         if self.runner.settings.pipeline.sequential or self.runner.busy:
             return
+        if quiet_ms >= QUIET_MS and self._ahead is not None and not self._ahead.done():
+            self._stop_reading_ahead()
+            self._ahead_at_s = speech_s - READ_AHEAD_S  # again as soon as words come
+        if quiet_ms:
+            return  # (a reading starts on words, not as they may be ending)
         if speech_s - self._ahead_at_s < READ_AHEAD_S:
             return
         if self._ahead is not None and not self._ahead.done():
