@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator, Sequence
+import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -42,6 +43,24 @@ class ScriptedStt:
         self.heard.append(len(audio))
         text = self.texts.pop(0) if self.texts else ""
         return Transcript(text, dropped="" if text else "noise")
+
+
+class DraftingStt(ScriptedStt):
+    """A ScriptedStt whose drafts of speech in progress always say the same words."""
+
+    def __init__(self, texts: Sequence[str], draft: str) -> None:
+        super().__init__(texts)
+        self.drafted = draft
+
+    def draft(self, audio: np.ndarray) -> Transcript:
+        return Transcript(self.drafted)
+
+
+def read_until_stopped(should_stop: Callable[[], bool], most_s: float = 5.0) -> None:
+    """A model's reading ahead that takes as long as the turn lets it (at most most_s)."""
+    deadline = time.monotonic() + most_s
+    while not should_stop() and time.monotonic() < deadline:
+        time.sleep(0.0005)
 
 
 class ScriptedLlm:

@@ -188,9 +188,7 @@ def test_a_model_that_reads_ahead_gets_the_tone_it_read_with_the_words_and_no_ot
 def test_a_note_the_model_was_stopped_from_reading_is_left_out_of_the_prompt(tmp_path):
     """The note is read first, on its own; a turn that comes before the model has read it
     (a slow model, a short utterance) gets no note: reading it then would delay the reply."""
-    import time
-
-    from tests.fakes import ScriptedLlm, speech_and_silence
+    from tests.fakes import ScriptedLlm, read_until_stopped, speech_and_silence
     from tests.test_pipeline import make_pipeline, run
 
     class Slow(ScriptedLlm):
@@ -203,9 +201,7 @@ def test_a_note_the_model_was_stopped_from_reading_is_left_out_of_the_prompt(tmp
         def prefill(self, messages, should_stop=lambda: False):
             if "calm" not in messages[-2]["content"]:
                 return 0  # the history, read after the turn
-            deadline = time.monotonic() + 5
-            while not should_stop() and time.monotonic() < deadline:
-                time.sleep(0.01)
+            read_until_stopped(should_stop)
             self.stopped_in.append(list(messages))
             return 1
 
@@ -229,11 +225,6 @@ class _Tired(AffectEstimator):
 
 def _drafting_stt(heard):
     """A recogniser whose drafts of speech in progress say 'I had a really long'."""
-    from tests.fakes import ScriptedStt
-    from voiced.types import Transcript
+    from tests.fakes import DraftingStt
 
-    class Drafting(ScriptedStt):
-        def draft(self, audio):
-            return Transcript("I had a really long")
-
-    return Drafting(heard)
+    return DraftingStt(heard, draft="I had a really long")

@@ -6,7 +6,16 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from tests.fakes import EnergyVad, ListSource, ManualClock, ScriptedLlm, ScriptedStt, ToneTts
+from tests.fakes import (
+    DraftingStt,
+    EnergyVad,
+    ListSource,
+    ManualClock,
+    ScriptedLlm,
+    ScriptedStt,
+    ToneTts,
+    read_until_stopped,
+)
 from tests.fakes import speech_and_silence as audio_of
 from voiced.audio.files import FileSink
 from voiced.config import AudioSettings, Settings, VadSettings
@@ -14,7 +23,6 @@ from voiced.dialogue import Conversation
 from voiced.pipeline import Pipeline
 from voiced.turn.runner import Engines, TurnRunner
 from voiced.turn.workers import Workers
-from voiced.types import Transcript
 
 SETTINGS = Settings(vad=VadSettings(start_frames=2, end_silence_ms=300, min_speech_ms=60))
 HALF_DUPLEX = replace(SETTINGS, audio=AudioSettings(half_duplex=True))
@@ -378,13 +386,7 @@ def test_reading_ahead_stops_when_the_speaker_goes_quiet_and_starts_again_on_wor
     """A step of reading ahead beside the transcription of the turn's pause slows it: the
     reading stops once the speaker is quiet for QUIET_MS (before the pause, at 150 ms); when
     they go on, it starts again at once."""
-    import time
-
     from voiced.turns import QUIET_MS
-
-    class Drafting(ScriptedStt):
-        def draft(self, audio):
-            return Transcript("I want to go")
 
     class Reading(ScriptedLlm):
         """Reads the words so far until it is told to stop; notes when it was told."""
@@ -398,15 +400,13 @@ def test_reading_ahead_stops_when_the_speaker_goes_quiet_and_starts_again_on_wor
             if not messages[-1]["content"]:
                 return 0  # the history, or the head of the prompt
             started = self.clock.t
-            deadline = time.monotonic() + 5
-            while not should_stop() and time.monotonic() < deadline:
-                time.sleep(0.0005)
+            read_until_stopped(should_stop)
             self.readings.append((started, self.clock.t))
             return 1
 
     # a 90 ms gap between words: quiet past QUIET_MS, but no pause (150 ms)
     audio = audio_of([("speech", 1.2), ("silence", 0.09), ("speech", 0.6), ("silence", 2.0)])
-    stt = Drafting(["I want to go home now."])
+    stt = DraftingStt(["I want to go home now."], draft="I want to go")
     pipeline, _, _ = make_pipeline(stt, ScriptedLlm([]), audio, tmp_path)
     llm = Reading(["Off you go."], pipeline.runner.clock)
     pipeline.runner.engines.llm = llm

@@ -170,20 +170,17 @@ class Segmenter:
         return None
 
     @property
-    def silence_ms(self) -> int:
-        """How long the speaker has been quiet in a pause of the utterance in progress
-        (0: speaking, no utterance, or pauses are not reported)."""
-        endpointer = self.endpointer
-        if not (endpointer.in_speech and endpointer.paused):
-            return 0
-        return endpointer.silent_run * self.frame_ms
-
-    @property
     def quiet_ms(self) -> int:
         """How long the speaker has been quiet in the utterance in progress, before a pause
         as well (0: speaking, or no utterance)."""
         endpointer = self.endpointer
         return endpointer.silent_run * self.frame_ms if endpointer.in_speech else 0
+
+    @property
+    def silence_ms(self) -> int:
+        """How long the speaker has been quiet in a pause of the utterance in progress
+        (0: speaking, no utterance, or pauses are not reported)."""
+        return self.quiet_ms if self.endpointer.paused else 0
 
     @property
     def speech_s(self) -> float:
