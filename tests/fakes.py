@@ -46,14 +46,21 @@ class ScriptedStt:
 
 
 class DraftingStt(ScriptedStt):
-    """A ScriptedStt whose drafts of speech in progress always say the same words."""
+    """A ScriptedStt whose drafts of speech in progress always say the same words; a quick
+    look at words that may be finished is as sure as a transcript (the next in the script)
+    unless `unsure`."""
 
-    def __init__(self, texts: Sequence[str], draft: str) -> None:
+    def __init__(self, texts: Sequence[str], draft: str, unsure: bool = False) -> None:
         super().__init__(texts)
         self.drafted = draft
+        self.unsure = unsure
+        self.looked: list[int] = []
 
-    def draft(self, audio: np.ndarray) -> Transcript:
-        return Transcript(self.drafted)
+    def draft(self, audio: np.ndarray, finished: bool = False) -> Transcript | None:
+        if not finished:
+            return Transcript(self.drafted)
+        self.looked.append(len(audio))
+        return None if self.unsure else self.transcribe(audio)
 
 
 def read_until_stopped(should_stop: Callable[[], bool], most_s: float = 5.0) -> None:

@@ -79,6 +79,23 @@ def test_the_judge_is_asked_at_each_step_of_silence_until_the_end_silence():
     assert judge.heard == [16000 + s * 16 for s in (150, 300, 450)]
 
 
+def test_the_judge_is_first_asked_once_the_speaker_is_quiet_and_speech_again_forgets_it():
+    # quiet before the pause (the segmenter reports it from 30 ms): asked at QUIET_MS, beside
+    # the first look at the words, rather than at the pause beside the model
+    from voiced.endpoint import QUIET_MS
+
+    judge = Judge([0.2, 0.9])
+    end = EndOfTurn(VAD, judge, now)
+    quiet = list(range(30, 150, 30))
+    assert steps(end, [*quiet, 0], reads=None) is None  # (over is asked from the pause on)
+    assert judge.heard == [16000 + QUIET_MS * 16]
+    # they spoke again: that "unfinished" is forgotten, the next quiet asks afresh, and its
+    # "finished" stands at the pause (not asked again): over there, the words reading so
+    assert steps(end, quiet, reads=None) is None
+    assert steps(end, SILENCE, reads=True) == 150
+    assert judge.heard == [16000 + QUIET_MS * 16] * 2
+
+
 def test_once_it_sounds_finished_the_judge_is_not_asked_again():
     # the words are not known yet (still being transcribed): the verdict stands
     judge = Judge([0.9])

@@ -127,6 +127,21 @@ def test_a_draft_of_speech_cut_mid_word_gives_the_words_so_far(stt):
     assert silent is None or not silent.text  # silence drafts no words
 
 
+def test_a_quick_look_at_finished_words_is_the_transcript_and_refuses_words_cut_off(stt):
+    """On a quiet of 60 ms the words so far are looked at: a finished request gives its
+    transcript; speech cut in the middle of a word is not taken as sure (the pause, if it
+    comes, transcribes it properly)."""
+    from tests.conftest import clip
+
+    audio = read_audio_file(clip("voice2json_what_time_is_it.wav").path)
+    looked = stt.draft(audio, finished=True)
+    assert looked is not None and looked.text == stt.transcribe(audio).text
+    cut = read_audio_file(clip("speechbrain_spk1_snt1.wav").path)[: 2 * 16000]
+    draft = stt.draft(cut)  # "the child almost hurt the s-"
+    assert draft is not None and draft.text  # a draft takes it, words cut or not
+    assert stt.draft(cut, finished=True) is None
+
+
 def test_the_end_of_turn_judge_hears_a_finished_request_and_a_speaker_mid_sentence(settings):
     from tests.conftest import clip
     from voiced.engines.smart_turn import SmartTurn

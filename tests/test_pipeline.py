@@ -382,6 +382,32 @@ def test_a_reply_the_device_dropped_is_not_stamped_as_played(tmp_path):
     assert played.timings.first_played_s is not None and played.reply == "No idea, sorry."
 
 
+def test_the_words_are_transcribed_once_the_speaker_is_quiet_and_the_pause_takes_them(tmp_path):
+    """The pause (150 ms) would start the transcription 90 ms after the speaker went quiet
+    (QUIET_MS): it is started then, and the pause takes it rather than making another."""
+    from voiced.turns import QUIET_MS
+
+    class Clocked(DraftingStt):
+        def transcribe(self, audio):
+            self.at.append(self.clock.t)
+            return super().transcribe(audio)
+
+    pause_s = 0.6 + SETTINGS.vad.pause_ms / 1000
+    for unsure in (False, True):
+        stt = Clocked(["What time is it?"], draft="What time", unsure=unsure)
+        stt.at = []
+        audio = audio_of([("speech", 0.6), ("silence", 1.5)])
+        pipeline, _, _ = make_pipeline(stt, EchoLlm([]), audio, tmp_path)
+        stt.clock = pipeline.runner.clock
+        run(pipeline)
+        assert [t.reply for t in pipeline.turns] == ["You said What time is it?"]
+        assert len(stt.at) == 1  # one transcription for the turn
+        if unsure:  # an unsure look: the turn is transcribed (at the pause, or after it)
+            assert stt.at[0] >= pause_s
+        else:
+            assert 0.6 + QUIET_MS / 1000 <= stt.at[0] < pause_s
+
+
 def test_reading_ahead_stops_when_the_speaker_goes_quiet_and_starts_again_on_words(tmp_path):
     """A step of reading ahead beside the transcription of the turn's pause slows it: the
     reading stops once the speaker is quiet for QUIET_MS (before the pause, at 150 ms); when
@@ -406,7 +432,8 @@ def test_reading_ahead_stops_when_the_speaker_goes_quiet_and_starts_again_on_wor
 
     # a 90 ms gap between words: quiet past QUIET_MS, but no pause (150 ms)
     audio = audio_of([("speech", 1.2), ("silence", 0.09), ("speech", 0.6), ("silence", 2.0)])
-    stt = DraftingStt(["I want to go home now."], draft="I want to go")
+    # (the gap, quiet past QUIET_MS, is transcribed in case it turns into a pause)
+    stt = DraftingStt(["I want to go", "I want to go home now."], draft="I want to go")
     pipeline, _, _ = make_pipeline(stt, ScriptedLlm([]), audio, tmp_path)
     llm = Reading(["Off you go."], pipeline.runner.clock)
     pipeline.runner.engines.llm = llm

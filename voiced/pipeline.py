@@ -132,20 +132,25 @@ class Pipeline:
                     self._on_segment(segment)
                 if self._onset_s is not None:
                     self._confirm_onset(start_s)
-                silence_ms = listener.segmenter.silence_ms
-                if listener.in_speech and not silence_ms:
-                    heard = listener.segmenter
-                    self.floor.hearing(
-                        heard.speech_s, heard.started_s, heard.heard_so_far, heard.quiet_ms
-                    )
-                elif silence_ms:  # a pause: is the turn over?
-                    if self._onset_s is None:  # (a sound not words yet needs no judge)
-                        self.end_of_turn.hear(silence_ms, listener.segmenter.heard_so_far)
-                    if self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
-                        now_s = start_s + len(frame) / 16000
-                        self._end_turn(now_s)
-                        if silence_ms < self.settings.vad.end_silence_ms:
-                            self._ended_early_s = now_s
+                heard = listener.segmenter
+                silence_ms = heard.silence_ms
+                # (a sound just after an early end, not words yet: no judge, nothing read)
+                if listener.in_speech and self._onset_s is None:
+                    self.end_of_turn.hear(heard.quiet_ms, heard.heard_so_far)
+                    if not silence_ms and heard.long_enough:
+                        self.floor.hearing(
+                            heard.speech_s,
+                            heard.started_s,
+                            heard.heard_so_far,
+                            heard.quiet_ms,
+                            heard.voice_ended_s,
+                        )
+                # a pause: is the turn over?
+                if silence_ms and self.end_of_turn.over(silence_ms, self.floor.reads_finished()):
+                    now_s = start_s + len(frame) / 16000
+                    self._end_turn(now_s)
+                    if silence_ms < self.settings.vad.end_silence_ms:
+                        self._ended_early_s = now_s
             self._end_turn(self.runner.clock.now())
             await self.floor.finish()
             log.info("%s", INPUT_ENDED)

@@ -162,7 +162,7 @@ class Segmenter:
         if event is Event.END:
             return Segment(Event.END, frame_end_s, self._finish(endpoint_s=frame_end_s))
         if event is Event.PAUSE:
-            if self.endpointer.voiced_frames < self._min_voiced_frames:
+            if not self.long_enough:
                 return None
             return Segment(Event.PAUSE, frame_end_s, self._utterance(frame_end_s))
         if event is Event.RESUME:
@@ -186,6 +186,18 @@ class Segmenter:
     def speech_s(self) -> float:
         """How long the utterance in progress has gone on."""
         return self.endpointer.speech_frames * self.frame_ms / 1000 if self.in_speech else 0.0
+
+    @property
+    def long_enough(self) -> bool:
+        """Whether the utterance in progress has min_speech_ms of voice: enough to be words
+        (less is a click or a cough, never transcribed)."""
+        return self.endpointer.voiced_frames >= self._min_voiced_frames
+
+    @property
+    def voice_ended_s(self) -> float:
+        """When the latest voiced frame of the utterance in progress ended (stream time;
+        an utterance's speech_end_s)."""
+        return round(self._last_voiced_end_s, 4)
 
     @property
     def started_s(self) -> float:
@@ -233,7 +245,7 @@ class Segmenter:
         )
 
     def _finish(self, endpoint_s: float) -> Utterance | None:
-        enough = self.endpointer.voiced_frames >= self._min_voiced_frames and self._frames
+        enough = self.long_enough and self._frames
         utterance = self._utterance(endpoint_s) if enough else None
         self._frames, self._trailing = [], []
         return utterance

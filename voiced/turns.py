@@ -19,6 +19,7 @@ import numpy as np
 
 from voiced import heap
 from voiced.audio import AudioSink
+from voiced.endpoint import QUIET_MS
 from voiced.text import looks_finished
 from voiced.turn.request import Outcome, Request, StageError, TurnResult
 from voiced.turn.runner import TurnRunner
@@ -29,10 +30,8 @@ log = logging.getLogger("voiced.pipeline")
 
 READ_AHEAD_S = 1.0
 """How often the words of an utterance in progress are read ahead into the model."""
-QUIET_MS = 60
-"""Silence after which the reading ahead in progress stops (at its next few tokens): the
-pause that transcribes the turn may be 90 ms away, and a step of reading beside that
-transcription slows it (4 tokens: about 100 ms on both cores)."""
+TIME_EPS_S = 0.001
+"""Stream times closer than this are the same moment (they are rounded to 0.1 ms)."""
 APOLOGY = "Sorry, something went wrong there. Could you ask me again?"
 APOLOGIES = {"stt": "Sorry, I could not make out what you said. Could you say it again?"}
 """What is said when a turn fails, by the stage that failed (APOLOGY for the others)."""
@@ -76,6 +75,9 @@ class Turns:
         self._cancelled = False
         self._ahead: asyncio.Future[None] | None = None
         self._ahead_at_s = 0.0
+        self._quiet: tuple[float, asyncio.Future[Transcript | None]] | None = None
+        """The words up to the speaker's latest quiet, being looked at: (when their voice
+        ended, the transcript if it was quick and sure)."""
 
     # -- what the segmenter reports ---------------------------------------------------
 
@@ -83,7 +85,9 @@ class Turns:
         """A pause: transcribe and prepare the reply now, in case the turn is over."""
         self.drop_speculation()
         self._stop_reading_ahead()
-        transcript = asyncio.ensure_future(self.runner.transcribe(utterance.audio))
+        transcript = self._transcript(utterance) or asyncio.ensure_future(
+            self.runner.transcribe(utterance.audio)
+        )
         timings = TurnTimings.of(utterance, ended=False)
         gate = asyncio.Event()
         turn = self._chain(utterance, transcript, timings, gate)
@@ -95,12 +99,16 @@ class Turns:
         started_s: float,
         audio: Callable[[], np.ndarray],
         quiet_ms: int = 0,
+        voice_ended_s: float = 0.0,
     ) -> None:
-        """The user is speaking (speech_s into the utterance, quiet for the last quiet_ms):
+        """The user is speaking (speech_s into the utterance, quiet for the last quiet_ms
+        since their voice ended at voice_ended_s):
         about every READ_AHEAD_S, the words so far are read ahead into the model (see
         TurnRunner.read_ahead), one reading at a time, and never while a reply is being
-        made. Once they are quiet for QUIET_MS it stops; when they go on, it starts again
-        at once."""
+        made. Once they are quiet for QUIET_MS it stops (at its next few tokens: a step of
+        reading, 4 tokens in about 100 ms on both cores, would slow the transcription) and
+        what they said is looked at (the pause, if it comes, takes that transcript); when
+        they go on, it starts again at once."""
         if speech_s < self._ahead_at_s:
             self._ahead_at_s = 0.0  # a new utterance
         if self.runner.settings.pipeline.sequential or self.runner.busy:
@@ -108,6 +116,8 @@ class Turns:
         if quiet_ms >= QUIET_MS and self._ahead is not None and not self._ahead.done():
             self._stop_reading_ahead()
             self._ahead_at_s = speech_s - READ_AHEAD_S  # again as soon as words come
+        if quiet_ms >= QUIET_MS:
+            self._transcribe_quiet(voice_ended_s, audio)
         if quiet_ms:
             return  # (a reading starts on words, not as they may be ending)
         if speech_s - self._ahead_at_s < READ_AHEAD_S:
@@ -119,6 +129,28 @@ class Turns:
             self.runner.read_ahead(audio(), started_s, self._carried)
         )
         self._ahead.add_done_callback(_quietly)
+
+    def _transcribe_quiet(self, voice_ended_s: float, audio: Callable[[], np.ndarray]) -> None:
+        """Look at the words up to this quiet (once): if it turns into a pause, their
+        transcript is 90 ms further on; if the speaker goes on, it is not used."""
+        if self._quiet is not None and abs(self._quiet[0] - voice_ended_s) < TIME_EPS_S:
+            return
+        transcript = asyncio.ensure_future(self.runner.glance(audio()))
+        self._quiet = (voice_ended_s, transcript)
+
+    def _transcript(self, utterance: Utterance) -> asyncio.Future[Transcript] | None:
+        """The utterance's words as looked at on the quiet its voice ended with (transcribed
+        after all if that look was unsure); None: there was no such look."""
+        quiet, self._quiet = self._quiet, None
+        if quiet is None or abs(quiet[0] - utterance.speech_end_s) >= TIME_EPS_S:
+            return None
+        looked = quiet[1]
+
+        async def transcript() -> Transcript:
+            heard = await looked
+            return heard if heard is not None else await self.runner.transcribe(utterance.audio)
+
+        return asyncio.ensure_future(transcript())
 
     def _stop_reading_ahead(self) -> None:
         """A turn's transcript is being made: reading ahead, a head start, must not delay
@@ -160,7 +192,7 @@ class Turns:
             return
         if speculation is not None:
             speculation.turn.cancel()
-        self._chain(utterance, None, TurnTimings.of(utterance), _open_gate())
+        self._chain(utterance, self._transcript(utterance), TurnTimings.of(utterance), _open_gate())
 
     def resume_carried(self) -> None:
         """What seemed the user going on was too short to be words (a click, a cough):

@@ -89,15 +89,25 @@ class WhisperStt:
         )
         return heard
 
-    def draft(self, audio: np.ndarray) -> Transcript | None:
+    def draft(self, audio: np.ndarray, finished: bool = False) -> Transcript | None:
         """A quick look at speech still going on: the short window only, kept unless very
         unsure (a word cut in the middle makes it unsure) or repeating itself; None then,
-        or when the window is off."""
+        or when the window is off. finished: the speaker has gone quiet and may be done:
+        kept only if as sure as a transcript (the full window is not tried: the caller
+        has it made if the speaker is done after all)."""
         if audio.dtype == np.int16:
             audio = audio.astype(np.float32) / 32768.0
         if self._short_prompt is None or len(audio) > SHORT_MAX_S * SAMPLE_RATE_HZ:
             return None
-        return self._short(audio, self._short_prompt, DRAFT_LOGPROB)
+        started = time.perf_counter()
+        heard = self._short(audio, self._short_prompt, SURE_LOGPROB if finished else DRAFT_LOGPROB)
+        log.debug(
+            "%s %.2f s of audio in %.0f ms",
+            "looked at" if finished else "drafted",
+            len(audio) / SAMPLE_RATE_HZ,
+            (time.perf_counter() - started) * 1000,
+        )
+        return heard
 
     def _short(
         self, audio: np.ndarray, prompt: list[int], sure: float = SURE_LOGPROB

@@ -159,6 +159,19 @@ class TurnRunner:
         """A turn is coming: the reading ahead in progress stops at its next few tokens."""
         self._ahead_stop.set()
 
+    async def glance(self, audio: np.ndarray) -> Transcript | None:
+        """The words of a speaker gone quiet, if they can be made out quickly and surely
+        (the recogniser's quick look, as sure as a transcript); None: not quickly."""
+        draft = getattr(self.engines.stt, "draft", None)
+        if draft is None:
+            return None
+        try:
+            heard: Transcript | None = await self.workers.run("stt", draft, audio, True)
+        except Exception as exc:  # the transcription proper, if needed, meets it too
+            log.debug("a quick look at the words failed: %s", exc)
+            return None
+        return heard
+
     async def transcribe(self, audio: np.ndarray) -> Transcript:
         try:
             return await self.workers.run("stt", self.engines.stt.transcribe, audio)
