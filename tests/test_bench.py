@@ -102,3 +102,29 @@ def test_a_voice_begins_at_its_words_not_at_the_rumble_before_them():
     )
     louder = np.clip(audio * 4.0, -32768, 32767).astype(np.int16)  # its rumble loud too
     assert 0.65 <= voice_onset_s(louder) <= 0.75
+
+
+def test_the_stop_is_read_before_a_quick_answer_to_the_interruption(tmp_path):
+    # the old reply stops 0.1 s after the user's onset; the answer to the interruption
+    # starts 1 s after it: within the 1.5 s looked at, but not part of the stop
+    from voiced.bench import RunStats, analyse
+
+    rate = 16000
+    tone = (8000 * np.sin(np.arange(rate) * 2 * np.pi * 440 / rate)).astype(np.int16)
+    prompts = [Prompt("a", tone, True), Prompt("b", tone, True, interrupts=True)]
+    lay_out(prompts, tmp_path / "in.wav")
+    a, b = prompts
+    onset = b.start_s + voice_onset_s(tone)
+    replies = np.zeros(int((b.speech_end_s + 5) * rate), np.int16)
+    replies[int((a.speech_end_s + 0.3) * rate) : int((onset + 0.1) * rate)] = 3000
+    replies[int((onset + 1.0) * rate) : int((onset + 1.6) * rate)] = 3000
+    logged = [
+        {"speech_end_s": a.speech_end_s, "first_played_s": a.speech_end_s + 0.3,
+         "response_latency_s": 0.3, "interrupted": True, "interrupt_s": onset + 0.05,
+         "stopped_s": onset + 0.1},
+        {"speech_end_s": b.speech_end_s, "first_played_s": onset + 1.0,
+         "response_latency_s": 0.5, "interrupted": False},
+    ]  # fmt: skip
+    figures = analyse(prompts, replies, rate, logged, RunStats())
+    stop = figures["turns"][1]["stop_latency_s"]
+    assert stop == pytest.approx(0.1, abs=0.01)

@@ -541,12 +541,14 @@ def barge_in_figures(
         figure["onset_s"] = round(onset / rate, 3)
         before = replies[max(0, onset - int(PLAYING_S * rate)) : onset]
         figure["playing"] = bool(len(before) and np.abs(before).max() > LOUD)
-        loud = np.flatnonzero(np.abs(replies[onset : onset + int(1.5 * rate)]) > LOUD)
+        asked_end = onset / rate - voiced_at / rate + speech_end_s(clip.audio)
+        # the old reply's last sound after the onset (an answer comes after the question)
+        end = onset + int(1.5 * rate) if not clip.speech else round(asked_end * rate)
+        loud = np.flatnonzero(np.abs(replies[onset : min(end, onset + int(1.5 * rate))]) > LOUD)
         stopped = float(loud[-1] + 1) / rate if len(loud) else 0.0
         if figure["playing"]:
             figure["stop_latency_s"] = round(stopped, 3)
         if clip.speech:
-            asked_end = onset / rate - voiced_at / rate + speech_end_s(clip.audio)
             reply = first_sound_after(replies, rate, max(asked_end, onset / rate + stopped + 0.05))
             over = len(replies) / rate if scene.over_s is None else scene.over_s - start_s
             figure["answered"] = reply is not None and reply < over
@@ -641,8 +643,10 @@ def analyse(
             onset = prompt.start_s + voice_onset_s(prompt.audio)
             before = replies[int((onset - 0.5) * rate) : int(onset * rate)]
             playing = bool(np.abs(before).max() > LOUD)
-            # the old reply's last sound after the onset (the new reply comes much later)
-            window = replies[int(onset * rate) : int((onset + 1.5) * rate)]
+            # the old reply's last sound after the onset, before the answer to the
+            # interruption (a quick one comes within 1.5 s)
+            answer_s = (log_turn or {}).get("first_played_s") or onset + 1.5
+            window = replies[int(onset * rate) : int(min(onset + 1.5, answer_s) * rate)]
             loud = np.flatnonzero(np.abs(window) > LOUD)
             last = float(loud[-1] + 1) / rate if len(loud) else 0.0
             turn["stop_latency_s"] = round(last, 3) if playing else None
