@@ -153,9 +153,21 @@ def story(subject: str = STORY_SUBJECTS[0]) -> str:
     return f"Please tell me a story about a brave little {subject}."
 
 
+STOP_WITHIN_S = 1.5
+"""A reply still sounding this long after the user's onset was not stopped by them."""
+
+
 def last_sound_s(audio: np.ndarray, rate: int) -> float:
     loud = np.flatnonzero(np.abs(audio) > LOUD)
     return float(loud[-1] + 1) / rate if len(loud) else 0.0
+
+
+def sounded_on_s(replies: np.ndarray, rate: int, onset_s: float, answer_s: float | None) -> float:
+    """How long the interrupted reply sounded on after the user's onset: its last sound within
+    STOP_WITHIN_S of the onset, and before answer_s (the answer to the user, which may come
+    sooner than that)."""
+    end_s = onset_s + STOP_WITHIN_S if answer_s is None else min(onset_s + STOP_WITHIN_S, answer_s)
+    return last_sound_s(replies[round(onset_s * rate) : round(end_s * rate)], rate)
 
 
 def speech_end_s(audio: np.ndarray) -> float:
@@ -542,10 +554,8 @@ def barge_in_figures(
         before = replies[max(0, onset - int(PLAYING_S * rate)) : onset]
         figure["playing"] = bool(len(before) and np.abs(before).max() > LOUD)
         asked_end = onset / rate - voiced_at / rate + speech_end_s(clip.audio)
-        # the old reply's last sound after the onset (an answer comes after the question)
-        end = onset + int(1.5 * rate) if not clip.speech else round(asked_end * rate)
-        loud = np.flatnonzero(np.abs(replies[onset : min(end, onset + int(1.5 * rate))]) > LOUD)
-        stopped = float(loud[-1] + 1) / rate if len(loud) else 0.0
+        # an answer comes only after the question
+        stopped = sounded_on_s(replies, rate, onset / rate, asked_end if clip.speech else None)
         if figure["playing"]:
             figure["stop_latency_s"] = round(stopped, 3)
         if clip.speech:
@@ -643,12 +653,9 @@ def analyse(
             onset = prompt.start_s + voice_onset_s(prompt.audio)
             before = replies[int((onset - 0.5) * rate) : int(onset * rate)]
             playing = bool(np.abs(before).max() > LOUD)
-            # the old reply's last sound after the onset, before the answer to the
-            # interruption (a quick one comes within 1.5 s)
-            answer_s = (log_turn or {}).get("first_played_s") or onset + 1.5
-            window = replies[int(onset * rate) : int(min(onset + 1.5, answer_s) * rate)]
-            loud = np.flatnonzero(np.abs(window) > LOUD)
-            last = float(loud[-1] + 1) / rate if len(loud) else 0.0
+            # the answer to the interruption, as logged, may come within STOP_WITHIN_S
+            answer_s = (log_turn or {}).get("first_played_s")
+            last = sounded_on_s(replies, rate, onset, answer_s)
             turn["stop_latency_s"] = round(last, 3) if playing else None
             turn["logged_stop_latency_s"] = next(
                 (
