@@ -30,8 +30,6 @@ log = logging.getLogger("voiced.pipeline")
 
 READ_AHEAD_S = 1.0
 """How often the words of an utterance in progress are read ahead into the model."""
-TIME_EPS_S = 0.001
-"""Stream times closer than this are the same moment (they are rounded to 0.1 ms)."""
 APOLOGY = "Sorry, something went wrong there. Could you ask me again?"
 APOLOGIES = {"stt": "Sorry, I could not make out what you said. Could you say it again?"}
 """What is said when a turn fails, by the stage that failed (APOLOGY for the others)."""
@@ -101,23 +99,22 @@ class Turns:
         quiet_ms: int = 0,
         voice_ended_s: float = 0.0,
     ) -> None:
-        """The user is speaking (speech_s into the utterance, quiet for the last quiet_ms
-        since their voice ended at voice_ended_s):
-        about every READ_AHEAD_S, the words so far are read ahead into the model (see
-        TurnRunner.read_ahead), one reading at a time, and never while a reply is being
-        made. Once they are quiet for QUIET_MS it stops (at its next few tokens: a step of
-        reading, 4 tokens in about 100 ms on both cores, would slow the transcription) and
-        what they said is looked at (the pause, if it comes, takes that transcript); when
-        they go on, it starts again at once."""
+        """The user is speaking (speech_s into the utterance; quiet for the last quiet_ms,
+        since their voice ended at voice_ended_s): about every READ_AHEAD_S, the words so
+        far are read ahead into the model (see TurnRunner.read_ahead), one reading at a
+        time, and never while a reply is being made. Once they are quiet for QUIET_MS it
+        stops (at its next few tokens: a step of reading, 4 tokens in about 100 ms on both
+        cores, would slow the transcription) and what they said is looked at (the pause, if
+        it comes, takes that transcript); when they go on, it starts again at once."""
         if speech_s < self._ahead_at_s:
             self._ahead_at_s = 0.0  # a new utterance
         if self.runner.settings.pipeline.sequential or self.runner.busy:
             return
-        if quiet_ms >= QUIET_MS and self._ahead is not None and not self._ahead.done():
-            self._stop_reading_ahead()
-            self._ahead_at_s = speech_s - READ_AHEAD_S  # again as soon as words come
         if quiet_ms >= QUIET_MS:
-            self._transcribe_quiet(voice_ended_s, audio)
+            if self._ahead is not None and not self._ahead.done():
+                self._stop_reading_ahead()
+                self._ahead_at_s = speech_s - READ_AHEAD_S  # again as soon as words come
+            self._look_at_quiet(voice_ended_s, audio)
         if quiet_ms:
             return  # (a reading starts on words, not as they may be ending)
         if speech_s - self._ahead_at_s < READ_AHEAD_S:
@@ -130,10 +127,10 @@ class Turns:
         )
         self._ahead.add_done_callback(_quietly)
 
-    def _transcribe_quiet(self, voice_ended_s: float, audio: Callable[[], np.ndarray]) -> None:
+    def _look_at_quiet(self, voice_ended_s: float, audio: Callable[[], np.ndarray]) -> None:
         """Look at the words up to this quiet (once): if it turns into a pause, their
         transcript is 90 ms further on; if the speaker goes on, it is not used."""
-        if self._quiet is not None and abs(self._quiet[0] - voice_ended_s) < TIME_EPS_S:
+        if self._quiet is not None and self._quiet[0] == voice_ended_s:
             return
         transcript = asyncio.ensure_future(self.runner.glance(audio()))
         self._quiet = (voice_ended_s, transcript)
@@ -142,7 +139,7 @@ class Turns:
         """The utterance's words as looked at on the quiet its voice ended with (transcribed
         after all if that look was unsure); None: there was no such look."""
         quiet, self._quiet = self._quiet, None
-        if quiet is None or abs(quiet[0] - utterance.speech_end_s) >= TIME_EPS_S:
+        if quiet is None or quiet[0] != utterance.speech_end_s:  # (both rounded alike)
             return None
         looked = quiet[1]
 
