@@ -239,18 +239,29 @@ def test_a_stop_heard_after_the_echo_of_the_reply_s_first_words_is_a_stop():
     assert heard("Drop it.", 4.5) is not Outcome.STOP
 
 
-def test_a_reply_stopped_after_a_word_or_two_is_not_kept_for_the_model_to_copy():
+def test_a_reply_cut_off_is_kept_as_its_whole_sentences_for_the_model_to_copy():
     from voiced.turn.request import TurnResult
     from voiced.turn.router import Route
 
     r = router()
-    for reply in ("Sure!", "Sure! Here's a story about"):
+    cut = (
+        "Sure!",
+        "Sure! Here's a story about",
+        "Once upon a time, there was a brave little robot who",
+        "Once upon a time, there was a robot. It lived in",
+    )
+    for reply in cut:
         result = TurnResult(Transcript("Tell me a story."), reply=reply, interrupted=True)
         r.finish(Route(Outcome.GENERATE, "Tell me a story."), result, True, 5.0)
-    # the 1.5B asked for a story again answered "Sure!" alone, as it had before
+    whole = TurnResult(Transcript("Hello."), reply="Hi there, how are", interrupted=False)
+    r.finish(Route(Outcome.GENERATE, "Hello."), whole, True, 5.0)
+    # with such replies in its history, the 1.5B asked for a story again answered "Sure!"
+    # alone, or one clause ("Once upon a time, there was a brave little robot who")
     assert [m["content"] for m in r.conversation.history] == [
         "Tell me a story.",
-        "Sure! Here's a story about",
+        "Once upon a time, there was a robot.",
+        "Hello.",
+        "Hi there, how are",  # not cut off: kept as it was said
     ]
 
 

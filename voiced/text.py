@@ -296,6 +296,14 @@ def ends_sentence(text: str) -> bool:
     return bool(_SENTENCE_END.search(text.strip()))
 
 
+def whole_sentences(text: str) -> str:
+    """The text up to the end of its last complete sentence ("" if none ended)."""
+    sentences = split_sentences(text)
+    if sentences and not ends_sentence(sentences[-1]):
+        sentences.pop()
+    return " ".join(sentences)
+
+
 def looks_finished(text: str) -> bool:
     """Whether a transcript reads like a complete turn (so the pause after it ends the turn)."""
     stripped = text.strip()

@@ -25,7 +25,7 @@ from voiced.memory import Memory
 from voiced.numbers import comparable_words
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
-from voiced.text import is_stop_command, looks_finished
+from voiced.text import is_stop_command, looks_finished, whole_sentences
 from voiced.turn.request import Outcome, Request, TurnResult
 
 log = logging.getLogger(__name__)
@@ -37,7 +37,8 @@ and ringing, the device's latency)."""
 QUESTION_WORDS = {"why", "what", "how", "who", "when", "where", "which", "really", "pardon"}
 """A single word over a reply that asks something rather than stops it."""
 HEARD_ENOUGH_WORDS = 4
-"""An interrupted reply of fewer words than this is not kept in the conversation."""
+"""An interrupted reply with fewer words than this in whole sentences is not kept in the
+conversation."""
 
 
 @dataclass(frozen=True)
@@ -221,10 +222,12 @@ class Router:
             self.replied_until = spoke_until
         if route.outcome is Outcome.WAKE or result.held_back:
             return  # a held-back request is answered, whole, by the next turn
-        if not (result.interrupted and len(result.reply.split()) < HEARD_ENOUGH_WORDS):
-            # a reply stopped after its first word or two ("Sure!") is not kept: the model
-            # would answer the same request again with those words alone
-            self.conversation.add_exchange(route.request, result.reply)
+        # A reply cut off is kept as its whole sentences, and only if they are more than a
+        # word or two: the model copies its history, and with replies stopped mid-sentence
+        # or after "Sure!" it wrote its next stories as one clause, or "Sure!" alone.
+        kept = whole_sentences(result.reply) if result.interrupted else result.reply
+        if not (result.interrupted and len(kept.split()) < HEARD_ENOUGH_WORDS):
+            self.conversation.add_exchange(route.request, kept)
         if not confirmed:
             return
         memory = self.memory
