@@ -9,7 +9,7 @@ from tests.test_pipeline import SETTINGS, make_pipeline, run
 from voiced.activation import Activation
 from voiced.config import ActivationSettings
 
-WAKE = ActivationSettings(mode="wake", follow_up_s=4.0)
+WAKE = ActivationSettings(mode="wake", wake_source="transcript", follow_up_s=4.0)
 
 
 @pytest.mark.parametrize(

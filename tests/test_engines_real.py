@@ -6,7 +6,7 @@ import pytest
 from tests.conftest import NOISE_CLIPS, SPEECH_CLIPS
 from tests.wer import wer
 from voiced.audio import resample
-from voiced.config import LlmSettings
+from voiced.config import Settings
 from voiced.dialogue import Conversation, reply_sentences
 from voiced.engines.whisper import read_audio_file
 from voiced.text import normalize_words, speakable, split_sentences
@@ -55,7 +55,7 @@ def test_piper_to_whisper_round_trip(tts, stt):
 
 
 def test_llm_gives_short_plain_spoken_answers(llm):
-    conv = Conversation(LlmSettings().persona, llm.count_tokens, 1500)
+    conv = Conversation(Settings().persona, llm.count_tokens, 1500)
     for question in ("What is the capital of France?", "Tell me about dogs.", "How are you?"):
         reply = list(reply_sentences(llm, conv.messages_for(question), max_sentences=2))
         assert 1 <= len(reply) <= 2, reply
@@ -73,7 +73,7 @@ def test_the_default_llm_knows_an_easy_fact():
 
     settings = Settings()
     greedy = LlamaChat(replace(settings.llm, temperature=0.0), settings.llm_path)
-    conv = Conversation(settings.llm.persona, greedy.count_tokens, 1500)
+    conv = Conversation(settings.persona, greedy.count_tokens, 1500)
     reply = " ".join(
         reply_sentences(greedy, conv.messages_for("What is the capital of France?"), 2)
     )
@@ -157,7 +157,7 @@ def test_the_end_of_turn_judge_hears_a_finished_request_and_a_speaker_mid_senten
 
 
 def test_words_read_ahead_are_the_start_of_the_prompt(llm):
-    persona = LlmSettings().persona
+    persona = Settings().persona
     question = "What is the capital of France?"
 
     def messages(text, notes=()):

@@ -23,7 +23,8 @@ def router(mode="conversation"):
     from dataclasses import replace
 
     settings = Settings()
-    settings = replace(settings, activation=replace(settings.activation, mode=mode))
+    activation = replace(settings.activation, mode=mode, wake_source="transcript")
+    settings = replace(settings, activation=activation)
     return Router(
         settings, Conversation("persona", lambda t: len(t.split()), 500), default_skills()
     )

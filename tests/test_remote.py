@@ -160,7 +160,7 @@ def test_the_llm_on_a_real_openai_compatible_server_then_the_server_stops(llama_
     llm = replace(settings.llm, backend="openai", url=url, remote_model="smollm2")
     remote = OpenAiChat(llm)
     messages = [
-        {"role": "system", "content": llm.persona},
+        {"role": "system", "content": settings.persona},
         {"role": "user", "content": "What colour is the sky on a clear day?"},
     ]
     reply = "".join(remote.stream(messages))

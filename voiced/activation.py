@@ -1,8 +1,9 @@
 """Whether an utterance is for the assistant: the wake phrase, follow-ups, push-to-talk.
 
-The wake phrase is matched on the transcript, loosely, because Whisper spells a name as
-it likes ("Hey, Sam.", "Hey Psalm!", "Okay Sam"): the first words are compared with
-each phrase by similarity, not equality.
+With an acoustic wake word (voiced.wake), nothing is heard before it: every utterance
+transcribed was meant. With wake_source = "transcript" the wake phrase is matched on the
+transcript, loosely, because Whisper spells a name as it likes ("Hey, Sam.", "Hey Psalm!",
+"Okay Sam"): the first words are compared with each phrase by similarity, not equality.
 """
 
 from __future__ import annotations
@@ -29,11 +30,14 @@ class Admission:
 
 class Activation:
     def __init__(self, settings: ActivationSettings) -> None:
-        self.mode = settings.mode
+        self.by_transcript = settings.mode == "wake" and not settings.acoustic
+        self.acoustic = settings.acoustic
         self.follow_up_s = settings.follow_up_s
-        name = normalize_words(settings.name)
+        name = normalize_words(settings.spoken_name)
         phrases = [f"{lead} {name}" for lead in ("hey", "hi", "hello", "ok", "okay")]
         phrases += [name, *(normalize_words(p) for p in settings.wake_phrases)]
+        if settings.acoustic:  # the wake word models' phrases ("hey jarvis")
+            phrases += [w.replace("_", " ") for w in settings.wake_words]
         self.phrases = sorted({p for p in phrases if p}, key=lambda p: -len(p.split()))
 
     def wake_words(self, text: str) -> int:
@@ -53,7 +57,10 @@ class Activation:
     def admit(self, text: str, started_s: float, replied_until_s: float | None) -> Admission:
         """Decide on a finished utterance that started at started_s; replied_until_s is
         when the assistant last stopped speaking to the user (None: never)."""
-        if self.mode != "wake":  # conversation: everything; ptt: what was heard is meant
+        if not self.by_transcript:  # conversation, ptt, a wake word: what was heard is meant
+            if self.acoustic and (n := self.wake_words(text)):
+                # the wake word's breath reached the recogniser too ("Jarvis, what time...")
+                return Admission(True, _after_words(text, n), woke=True)
             return Admission(True, text)
         n = self.wake_words(text)
         if n:

@@ -152,7 +152,7 @@ class SttSettings:
 
 
 PERSONA = (
-    "You are Sam, a warm and friendly voice assistant talking with a person out loud. "
+    "You are {name}, a warm and friendly voice assistant talking with a person out loud. "
     "Answer in one or two short, natural sentences, as people speak. "
     "Never use lists, markdown, emoji or code. "
     "You can only talk: you cannot move, control lights or devices, make calls, send messages, "
@@ -171,6 +171,7 @@ class LlmSettings:
     "small": SmolLM2-135M, for little memory) or a GGUF chat model's path; relative paths
     are under models/. Its own chat template is used."""
     persona: str = PERSONA
+    """Who the model is; {name} stands for the assistant's name ([activation] name)."""
     context_tokens: int = 2048
     max_tokens: int = 60
     max_sentences: int = 2
@@ -325,17 +326,27 @@ class AffectSettings:
 
 
 ACTIVATION_MODES = ("conversation", "wake", "ptt")
+WAKE_SOURCES = ("acoustic", "transcript")
+DEFAULT_NAME = "Sam"
 
 
 @dataclass(frozen=True)
 class ActivationSettings:
     mode: str = "conversation"
-    """conversation: any speech is for the assistant; wake: only what begins with its name
-    ("hey Sam, ..."), and follow-ups; ptt: only what is said while push-to-talk is held."""
-    name: str = "Sam"
-    """The assistant's name: the wake phrase is "hey NAME", "ok NAME" or just "NAME"."""
+    """conversation: any speech is for the assistant; wake: only what follows its wake word
+    ("hey jarvis, ..."), and follow-ups; ptt: only what is said while push-to-talk is held."""
+    wake_word: str | list[str] = "hey_jarvis"
+    """In wake mode, the wake word model(s) listening to the microphone: hey_jarvis,
+    hey_mycroft, okay_nabu or alexa (several: a list). Nothing is transcribed before one."""
+    wake_source: str = "acoustic"
+    """acoustic: the wake word models; transcript: every utterance is transcribed and must
+    begin with the assistant's name (for a name no model exists for)."""
+    name: str = ""
+    """The assistant's name (empty: the wake word's, "Jarvis"; "Sam" without one). With
+    wake_source = "transcript" the wake phrase is "hey NAME", "ok NAME" or just "NAME"."""
     wake_phrases: list[str] = field(default_factory=list)
-    """More phrases that wake it (say, how Whisper tends to spell its name)."""
+    """With wake_source = "transcript": more phrases that wake it (say, how Whisper tends
+    to spell its name)."""
     follow_up_s: float = 8.0
     """After a reply, speech starting within this many seconds needs no wake phrase."""
     acknowledgement: str = "Yes?"
@@ -347,11 +358,40 @@ class ActivationSettings:
         problems = []
         if self.mode not in ACTIVATION_MODES:
             problems.append(("mode", f"must be one of {', '.join(ACTIVATION_MODES)}"))
-        if not self.name.strip():
-            problems.append(("name", "must not be empty"))
+        from voiced.engines.wakeword import WAKE_WORDS
+
+        for word in self.wake_words:
+            if word not in WAKE_WORDS:
+                problems.append(("wake_word", f"{word!r} is not one of {', '.join(WAKE_WORDS)}"))
+        if not self.wake_words:
+            problems.append(("wake_word", "must name at least one wake word"))
+        if self.wake_source not in WAKE_SOURCES:
+            problems.append(("wake_source", f"must be one of {', '.join(WAKE_SOURCES)}"))
         if self.follow_up_s < 0:
             problems.append(("follow_up_s", "must not be negative (0 = no follow-ups)"))
         return problems
+
+    @property
+    def wake_words(self) -> list[str]:
+        """The wake word models listened for."""
+        words = [self.wake_word] if isinstance(self.wake_word, str) else self.wake_word
+        return list(dict.fromkeys(words))
+
+    @property
+    def acoustic(self) -> bool:
+        """Whether nothing is heard before a wake word model fires."""
+        return self.mode == "wake" and self.wake_source == "acoustic"
+
+    @property
+    def spoken_name(self) -> str:
+        """The name it answers to: as configured, else its wake word's."""
+        from voiced.engines.wakeword import WAKE_WORDS
+
+        if self.name.strip():
+            return self.name.strip()
+        if self.acoustic and self.wake_words and self.wake_words[0] in WAKE_WORDS:
+            return WAKE_WORDS[self.wake_words[0]]
+        return DEFAULT_NAME
 
 
 @dataclass(frozen=True)
@@ -422,6 +462,11 @@ class Settings:
         entry = manifest.named(self.llm.model)
         return self.model_path(entry.main_file if entry is not None else self.llm.model)
 
+    @property
+    def persona(self) -> str:
+        """The persona, with the assistant's name in it."""
+        return self.llm.persona.replace("{name}", self.activation.spoken_name)
+
 
 SECTIONS: dict[str, type] = {
     "audio": AudioSettings,
@@ -460,6 +505,7 @@ def _type_name(annotation: Any) -> str:
         "float": "a number",
         "bool": "true or false",
         "list[str]": "a list of strings",
+        "str | list[str]": "a string or a list of strings",
     }.get(str(annotation), str(annotation))
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from voiced.audio import AudioSink, AudioSource
 from voiced.config import Settings, load_settings
 from voiced.control import ControlServer, RequestError
+from voiced.engines import Wake
 from voiced.errors import ConfigError
 from voiced.metrics import Metrics, MetricsServer
 from voiced.paths import control_socket
@@ -167,7 +168,13 @@ class Daemon:
             echo = EchoCanceller(settings.audio.echo_delay_ms)
         assert runner.engines.vad is not None
         pipeline = self.pipeline = Pipeline(
-            runner, runner.engines.vad, source, sink, on_turn=self._on_turn, echo=echo
+            runner,
+            runner.engines.vad,
+            source,
+            sink,
+            on_turn=self._on_turn,
+            echo=echo,
+            on_wake=self._on_wake,
         )
         self.source, self.sink = source, sink
         control_path = options.control
@@ -237,6 +244,12 @@ class Daemon:
         if latency is not None:
             self.notifier.status(f"listening (last reply {latency:.2f} s after you stopped)")
 
+    def _on_wake(self, wake: Wake) -> None:
+        if self.metrics is not None:
+            self.metrics.wake(wake.name)
+        if self.control is not None:
+            self.control.publish(_wake_fields(wake) | {"event": "wake"})
+
     async def _publish_states(self) -> None:
         """An event each time the state changes (polled: the pipeline stays unaware)."""
         last = ""
@@ -251,7 +264,7 @@ class Daemon:
     def status(self) -> dict[str, Any]:
         settings, pipeline = self.settings, self.pipeline
         last = pipeline.turns[-1].timings.as_dict() if pipeline and pipeline.turns else None
-        return {
+        status: dict[str, Any] = {
             "state": pipeline.state if pipeline is not None else "starting",
             "pid": os.getpid(),
             "uptime_s": round(time.monotonic() - self.started, 1),
@@ -273,6 +286,12 @@ class Daemon:
             "replies_dropped": getattr(self.sink, "dropped", 0),
             "last_turn": last,
         }
+        gate = pipeline.wake if pipeline is not None else None
+        if gate is not None:
+            status["wake_words"] = gate.words.names
+            status["wakes"] = gate.wakes
+            status["last_wake"] = _wake_fields(gate.last) if gate.last is not None else None
+        return status
 
     async def _on_request(self, request: dict[str, Any]) -> dict[str, Any]:
         """One control-socket request (see voiced.control); the reply's fields."""
@@ -345,7 +364,7 @@ class Daemon:
         self.settings = new
         if self.runner is not None:
             self.runner.settings = new
-            self.runner.conversation.persona = new.llm.persona
+            self.runner.conversation.persona = new.persona
             reconfigure = getattr(self.runner.engines.llm, "reconfigure", None)
             if reconfigure is not None:
                 reconfigure(new.llm)
@@ -368,3 +387,8 @@ def _outcome(result: TurnResult) -> str:
     if result.interrupted:
         return "interrupted"
     return "answered" if result.timings.first_played_s is not None else "dropped"
+
+
+def _wake_fields(wake: Wake) -> dict[str, Any]:
+    """A wake word heard, as status and events tell it."""
+    return {"wake_word": wake.name, "phrase": wake.phrase, "at_s": wake.at_s}

@@ -1,8 +1,9 @@
 """Listening: microphone frames in, segment events out (speech started, a pause, the end).
 
-Here are mute, half duplex, push-to-talk and the echo-cancelled voice activity decision:
-whether the user is speaking in a frame, with the assistant's own voice taken out of it.
-No turn logic: what the events mean is decided by the pipeline and the router.
+Here are mute, half duplex, push-to-talk, the wake word (asleep, nothing else hears the
+room) and the echo-cancelled voice activity decision: whether the user is speaking in a
+frame, with the assistant's own voice taken out of it. No turn logic: what the events
+mean is decided by the pipeline and the router.
 """
 
 from __future__ import annotations
@@ -12,8 +13,9 @@ import numpy as np
 from voiced.audio import SPEAKER_IDLE_S, AudioSink
 from voiced.audio.echo import DoubleTalkDetector, EchoCanceller, PlaybackReference
 from voiced.config import Settings
-from voiced.engines import VoiceActivity
+from voiced.engines import VoiceActivity, Wake
 from voiced.segmenter import Segment, Segmenter
+from voiced.wake import WakeGate
 
 ECHO_TAIL_S = 0.2
 """How long after the assistant's sound a room still echoes it."""
@@ -46,8 +48,13 @@ class Listener:
         sink: AudioSink,
         echo: EchoCanceller | None = None,
         reference: PlaybackReference | None = None,
+        wake: WakeGate | None = None,
     ) -> None:
         self.vad = vad
+        self.wake = wake
+        """The wake word (wake mode, acoustic): asleep, the frames reach nothing else."""
+        self.woken: Wake | None = None
+        """A wake word just heard, for the pipeline to take."""
         self.sink = sink
         self.echo = echo
         self.reference = reference
@@ -83,7 +90,15 @@ class Listener:
 
     def push(self, frame: np.ndarray, start_s: float) -> Segment | None:
         """One frame heard: the segment event it completes, if any."""
-        hears, over_echo = self._hears_user(frame, start_s)
+        far, clean = self._cancelled(frame, start_s)
+        if self.wake is not None:
+            self.woken = self.wake.hear(clean, start_s) or self.woken
+            speaking_until_s = self.sink.busy_until()
+            if not (self.in_speech or self.wake.awake(start_s, speaking_until_s)):
+                # asleep: only the pre-roll is kept (a request in the wake word's breath
+                # starts in it)
+                return self.segmenter.push(frame, False, start_s)
+        hears, over_echo = self._hears_user(frame, far, clean)
         if self.settings.activation.mode == "ptt":
             hears = over_echo = False  # only what is said while the button is held
         # the detector has already weighed the voice over its window: no more frames
@@ -97,7 +112,20 @@ class Listener:
         if onset:
             self.segmenter.keep_last(onset + ONSET_MARGIN_FRAMES)
 
-    def _hears_user(self, frame: np.ndarray, start_s: float) -> tuple[bool, bool]:
+    def _cancelled(self, frame: np.ndarray, start_s: float) -> tuple[np.ndarray, np.ndarray]:
+        """What the speaker played from ECHO_TAIL_S before the frame to LEAD_S after it
+        (empty without a canceller), and the frame with the assistant's voice taken out
+        (always, so the canceller stays adapted)."""
+        if self.echo is None or self.reference is None:
+            return np.zeros(0, np.int16), frame
+        n, tail = len(frame), round(ECHO_TAIL_S * 16000)
+        far = self.reference.read(start_s - ECHO_TAIL_S, tail + n + round(LEAD_S * 16000))
+        played = far[tail : tail + n]  # what the speaker played while this was heard
+        return far, self.echo.process(frame, played)
+
+    def _hears_user(
+        self, frame: np.ndarray, far: np.ndarray, clean: np.ndarray
+    ) -> tuple[bool, bool]:
         """Whether the user is speaking in this frame, with the assistant's own voice
         taken out of the decision, and whether that was over the echo. The recogniser
         still gets the frame as it is: the canceller's suppressor chops the start of words
@@ -106,9 +134,6 @@ class Listener:
         if self.echo is None or self.reference is None:
             return self.vad.is_speech(frame), False
         n, tail = len(frame), round(ECHO_TAIL_S * 16000)
-        far = self.reference.read(start_s - ECHO_TAIL_S, tail + n + round(LEAD_S * 16000))
-        played = far[tail : tail + n]  # what the speaker played while this was heard
-        clean = self.echo.process(frame, played)  # always, so the canceller stays adapted
         speech = self.vad.is_speech(frame)
         # always too: it follows the room's delay and noise between the replies
         offset, length = self.double_talk.far_window(n)  # within what was read

@@ -62,6 +62,8 @@ class Metrics:
     ) -> None:
         self.stages = {stage: Histogram() for stage in STAGES}
         self.turns: dict[str, int] = {}
+        self.wakes: dict[str, int] = {}
+        """Wake words heard, by wake word."""
         self.errors = errors
         """Failed turns by the stage that failed (stt, llm, tts, turn)."""
         self.overflows = overflows
@@ -76,6 +78,9 @@ class Metrics:
             if at is not None:
                 self.stages[stage].observe(max(0.0, at - end))
 
+    def wake(self, name: str) -> None:
+        self.wakes[name] = self.wakes.get(name, 0) + 1
+
     def render(self) -> str:
         errors = self.errors()
         lines = [
@@ -89,6 +94,13 @@ class Metrics:
             "# TYPE voiced_turns_total counter",
         ]
         lines += [f'voiced_turns_total{{outcome="{k}"}} {v}' for k, v in sorted(self.turns.items())]
+        lines += [
+            "# HELP voiced_wakes_total Wake words heard, by wake word.",
+            "# TYPE voiced_wakes_total counter",
+        ]
+        lines += [
+            f'voiced_wakes_total{{wake_word="{k}"}} {v}' for k, v in sorted(self.wakes.items())
+        ]
         lines += [
             "# HELP voiced_turn_errors_total Turns that failed inside an engine.",
             "# TYPE voiced_turn_errors_total counter",

@@ -23,13 +23,14 @@ from voiced.audio import AudioSink, AudioSource
 from voiced.audio.echo import EchoCanceller
 from voiced.config import Settings
 from voiced.endpoint import EndOfTurn
-from voiced.engines import VoiceActivity
+from voiced.engines import VoiceActivity, Wake
 from voiced.listen import Listener
 from voiced.ringer import Ringer
 from voiced.segmenter import Event, Segment
 from voiced.turn.request import Request, TurnResult
 from voiced.turn.runner import TurnRunner
 from voiced.turns import Turns
+from voiced.wake import ALONE_S, WakeGate
 
 log = logging.getLogger(__name__)
 
@@ -55,11 +56,18 @@ class Pipeline:
         sink: AudioSink,
         on_turn: Callable[[TurnResult], None] | None = None,
         echo: EchoCanceller | None = None,
+        on_wake: Callable[[Wake], None] | None = None,
     ) -> None:
         self.runner = runner
         self.source = source
         self.sink = sink
-        self.listener = Listener(runner.settings, vad, sink, echo, runner.reference)
+        words = runner.engines.wake
+        follow_up_s = runner.settings.activation.follow_up_s
+        self.wake = WakeGate(words, follow_up_s) if words is not None else None
+        self.listener = Listener(runner.settings, vad, sink, echo, runner.reference, self.wake)
+        self.on_wake = on_wake
+        self._woken: Wake | None = None
+        """A wake word whose request has not started yet (acknowledged if none does)."""
         self.floor = Turns(runner, sink, on_turn)
         self.end_of_turn = EndOfTurn(
             runner.settings.vad,
@@ -128,8 +136,15 @@ class Pipeline:
                     self.floor.drop_speculation()
                     continue
                 segment = listener.push(frame, start_s)
+                if listener.woken is not None:
+                    self._on_wake(listener.woken)
+                    listener.woken = None
                 if segment is not None:
                     self._on_segment(segment)
+                if self._woken is not None and start_s > self._woken.at_s + ALONE_S:
+                    self._woken = None
+                    if not listener.in_speech:  # the wake word alone: "Yes?"
+                        self.floor.ask(Request.woken())
                 if self._onset_s is not None:
                     self._confirm_onset(start_s)
                 heard = listener.segmenter
@@ -180,6 +195,7 @@ class Pipeline:
         if segment.event is Event.END:
             self._onset_s = None
         if segment.event is Event.START:
+            self._woken = None  # its request is coming
             self.ringer.heard_user(segment.at_s)
             ended = self._ended_early_s
             window_s = self.settings.vad.end_silence_ms / 1000
@@ -204,6 +220,13 @@ class Pipeline:
                 self.floor.resume_carried()
             else:
                 self.floor.commit(segment.utterance)
+
+    def _on_wake(self, wake: Wake) -> None:
+        """The wake word: what follows is the request; said over a reply, it stops it."""
+        self._woken = wake
+        if self.on_wake is not None:
+            self.on_wake(wake)
+        self._user_starts(wake.at_s)
 
     def _user_starts(self, at_s: float) -> None:
         """The user started speaking while a reply was being made or played: it stops."""

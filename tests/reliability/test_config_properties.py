@@ -17,6 +17,7 @@ SCALARS = {
     "float": st.floats(allow_nan=True, allow_infinity=True) | st.integers(-(10**6), 10**6),
     "bool": st.booleans(),
     "list[str]": st.lists(st.text(max_size=10), max_size=4),
+    "str | list[str]": st.text(max_size=20) | st.lists(st.text(max_size=10), max_size=4),
 }
 ANY_VALUE = st.one_of(
     st.text(max_size=20),
@@ -35,6 +36,8 @@ def _fits(value, kind):
         return isinstance(value, int) and not isinstance(value, bool)
     if kind == "list[str]":
         return isinstance(value, list) and all(isinstance(v, str) for v in value)
+    if kind == "str | list[str]":
+        return _fits(value, "str") or _fits(value, "list[str]")
     return isinstance(value, {"str": str, "bool": bool}[kind])
 
 

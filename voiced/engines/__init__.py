@@ -7,6 +7,7 @@ so the rest of voiced (and its unit tests) loads without them.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
@@ -48,4 +49,29 @@ class TextToSpeech(Protocol):
     def synthesize(self, text: str, pace: float = 1.0) -> Iterator[np.ndarray]:
         """Yield int16 mono audio at sample_rate_hz; blocking, so run it in a worker thread.
         pace above 1 speaks slower (and a little softer), below 1 quicker."""
+        ...
+
+
+@dataclass(frozen=True)
+class Wake:
+    """A wake word heard."""
+
+    name: str
+    """The model that fired ("hey_jarvis")."""
+    phrase: str
+    """What it listens for ("Hey Jarvis")."""
+    at_s: float
+    """Stream time of the end of the 10 ms in which it fired."""
+    probability: float
+
+
+class WakeWords(Protocol):
+    names: list[str]
+
+    def hear(self, frame: np.ndarray, start_s: float) -> Wake | None:
+        """One frame of 16 kHz int16 audio that started at start_s: the wake it completes."""
+        ...
+
+    def reset(self) -> None:
+        """A new stream: nothing of the last one is carried."""
         ...

@@ -3,7 +3,14 @@
 from __future__ import annotations
 
 from voiced.config import Settings
-from voiced.engines import ChatModel, SpeechToText, TextToSpeech, TurnJudge, VoiceActivity
+from voiced.engines import (
+    ChatModel,
+    SpeechToText,
+    TextToSpeech,
+    TurnJudge,
+    VoiceActivity,
+    WakeWords,
+)
 
 
 def make_vad(settings: Settings) -> VoiceActivity:
@@ -19,6 +26,15 @@ def make_judge(settings: Settings) -> TurnJudge | None:
     from voiced.engines.smart_turn import SmartTurn
 
     return SmartTurn(settings.model_path(settings.vad.turn_model))
+
+
+def make_wake(settings: Settings) -> WakeWords | None:
+    """The wake word models, in wake mode with wake_source = "acoustic" (None otherwise)."""
+    if not settings.activation.acoustic:
+        return None
+    from voiced.engines.wakeword import MicroWakeWords
+
+    return MicroWakeWords(settings.activation.wake_words)
 
 
 def make_stt(settings: Settings) -> SpeechToText:

@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 def conversation_for(settings: Settings, llm: ChatModel) -> Conversation:
     """The persona and a history budget that leaves room for the reply."""
     budget = settings.llm.context_tokens - settings.llm.max_tokens - 32
-    return Conversation(settings.llm.persona, llm.count_tokens, budget)
+    return Conversation(settings.persona, llm.count_tokens, budget)
 
 
 def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -> None:
@@ -51,14 +51,21 @@ def carry_on(conversation: Conversation, store: MemoryStore, keep_days: float) -
 def skills_router(settings: Settings) -> Router:
     """A router that decides without any model loaded (no memory, no history): enough to
     tell a skill's request, such as a timer, before loading anything."""
-    return Router(settings, Conversation(settings.llm.persona, len, 0), default_skills())
+    return Router(settings, Conversation(settings.persona, len, 0), default_skills())
 
 
 def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) -> TurnRunner:
     """Load the configured models (blocking) behind a TurnRunner. rings False: nothing
     here can say a timer when it is due (`voiced serve`, `voiced ask`, `voiced respond`):
     timers and reminders are declined, and the voice loop's alarms.json is left alone."""
-    from voiced.engines.loader import make_judge, make_llm, make_stt, make_tts, make_vad
+    from voiced.engines.loader import (
+        make_judge,
+        make_llm,
+        make_stt,
+        make_tts,
+        make_vad,
+        make_wake,
+    )
 
     started = time.monotonic()
     llm = make_llm(settings)
@@ -68,6 +75,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
         tts=make_tts(settings),
         vad=make_vad(settings) if with_vad else None,
         judge=make_judge(settings) if with_vad else None,
+        wake=make_wake(settings) if with_vad else None,
     )
     runner = TurnRunner(
         engines, settings, StreamClock(), conversation_for(settings, llm), Workers()

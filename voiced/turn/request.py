@@ -23,6 +23,8 @@ class Origin(enum.Enum):
     TEXT = "text"
     """A text-only client (`voiced ask`, a Wyoming conversation): meant for it, answered in
     words that nobody hears, so nothing here can ring a timer when it is due."""
+    WOKEN = "woken"
+    """The wake word alone, no request after it: acknowledged aloud."""
 
     @property
     def addressed(self) -> bool:
@@ -62,6 +64,10 @@ class Request:
             started_s,
             transcript,
         )
+
+    @classmethod
+    def woken(cls) -> Request:
+        return cls("", Origin.WOKEN)
 
     @classmethod
     def typed(cls, text: str, origin: Origin = Origin.TYPED) -> Request:

@@ -26,7 +26,7 @@ from voiced.numbers import comparable_words
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
 from voiced.text import is_stop_command, looks_finished, whole_sentences
-from voiced.turn.request import Outcome, Request, TurnResult
+from voiced.turn.request import Origin, Outcome, Request, TurnResult
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,8 @@ class Router:
     def decide(self, request: Request, on_pause: bool = False) -> Route:
         """The route for a whole request; on_pause: heard on a pause, the turn may go on."""
         text = request.text
+        if request.origin is Origin.WOKEN:
+            return Route(Outcome.WAKE)
         if not text:
             return Route(Outcome.NOTHING, waits=on_pause)
         if request.origin.addressed:

@@ -23,7 +23,14 @@ from voiced.audio.echo import PlaybackReference
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation
-from voiced.engines import ChatModel, SpeechToText, TextToSpeech, TurnJudge, VoiceActivity
+from voiced.engines import (
+    ChatModel,
+    SpeechToText,
+    TextToSpeech,
+    TurnJudge,
+    VoiceActivity,
+    WakeWords,
+)
 from voiced.memory import Memory
 from voiced.text import settled_words
 from voiced.turn.reply import Reply
@@ -47,6 +54,8 @@ class Engines:
     vad: VoiceActivity | None = None
     judge: TurnJudge | None = None
     """The end-of-turn judge (the voice loop only)."""
+    wake: WakeWords | None = None
+    """The wake word models (the voice loop in wake mode, acoustic)."""
 
 
 class TurnRunner:
