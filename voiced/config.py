@@ -390,7 +390,7 @@ class ActivationSettings:
         if self.name.strip():
             return self.name.strip()
         if self.acoustic and self.wake_words and self.wake_words[0] in WAKE_WORDS:
-            return WAKE_WORDS[self.wake_words[0]]
+            return WAKE_WORDS[self.wake_words[0]].split()[-1]
         return DEFAULT_NAME
 
 

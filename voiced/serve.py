@@ -1,11 +1,13 @@
 """voiced as a Wyoming server (Home Assistant's voice protocol), on the wyoming library.
 
-One server offers three services: speech to text (`transcribe` + audio → `transcript`),
-text to speech (`synthesize` → audio) and a conversation agent (`transcript` sent to a
+One server offers four services: speech to text (`transcribe` + audio → `transcript`),
+text to speech (`synthesize` → audio), a conversation agent (`transcript` sent to a
 handle program → `handled`; `recognize` → `intent` carrying the reply), with the same
-models, skills and memory as the voice loop. Each client has its own handler; the
-models run one request at a time each (their worker threads), and text turns one at a
-time (they share one conversation).
+models, skills and memory as the voice loop, and wake word detection (`detect` + audio →
+`detection` as each wake word is heard, `not-detected` at the end if none was). Each
+client has its own handler (and its own wake word models); the models run one request at
+a time each (their worker threads), and text turns one at a time (they share one
+conversation).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from voiced import __version__
+from voiced.engines.wakeword import WAKE_WORDS
 from voiced.errors import UsageError
 from voiced.types import SAMPLE_RATE_HZ, Transcript
 
@@ -57,6 +60,8 @@ class Service:
             IntentProgram,
             TtsProgram,
             TtsVoice,
+            WakeModel,
+            WakeProgram,
         )
 
         settings = self.runner.settings
@@ -95,6 +100,19 @@ class Service:
                     models=[HandleModel(**artifact("voiced", "voiced"), languages=languages)],
                 )
             ],
+            wake=[
+                WakeProgram(
+                    **artifact("voiced-wake", "voiced wake words (microWakeWord)"),
+                    models=[
+                        WakeModel(
+                            **artifact(name, f"{phrase} (microWakeWord)"),
+                            languages=["en"],
+                            phrase=phrase,
+                        )
+                        for name, phrase in WAKE_WORDS.items()
+                    ],
+                )
+            ],
             intent=[
                 IntentProgram(
                     **artifact("voiced-intent", "voiced's reply as the intent's text"),
@@ -129,6 +147,17 @@ class Service:
         return result.reply
 
 
+def listen_for(names: list[str] | None) -> Any:
+    """The wake words a client asked for (all there are, if it named none); one it named
+    that does not exist is an error for that client."""
+    from voiced.engines.wakeword import MicroWakeWords
+
+    unknown = [n for n in names or [] if n not in WAKE_WORDS]
+    if unknown:
+        raise ValueError(f"unknown wake word {unknown[0]!r}; known: {', '.join(WAKE_WORDS)}")
+    return MicroWakeWords(names or list(WAKE_WORDS))
+
+
 def handler_factory(service: Service) -> Any:
     from wyoming.asr import Transcribe
     from wyoming.asr import Transcript as WyTranscript
@@ -141,12 +170,18 @@ def handler_factory(service: Service) -> Any:
     from wyoming.ping import Ping, Pong
     from wyoming.server import AsyncEventHandler
     from wyoming.tts import Synthesize
+    from wyoming.wake import Detect, Detection, NotDetected
 
     class Handler(AsyncEventHandler):
         """One client's events, in order."""
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
+            self._wake: Any = None
+            """The wake words listened for since a `detect` (None: audio is transcribed)."""
+            self._heard = 0
+            """Samples the wake words have heard of this stream."""
+            self._woke = False
             self._audio: list[bytes] | None = None
             self._samples = 0
             self._converter = AudioChunkConverter(rate=SAMPLE_RATE_HZ, width=2, channels=1)
@@ -172,7 +207,20 @@ def handler_factory(service: Service) -> Any:
                 await self.write_event(service.info().event())
             elif Ping.is_type(event.type):
                 await self.write_event(Pong(text=Ping.from_event(event).text).event())
+            elif Detect.is_type(event.type):
+                self._wake = listen_for(Detect.from_event(event).names)
+                self._heard, self._woke = 0, False
+            elif self._wake is not None and AudioStart.is_type(event.type):
+                self._wake.reset()
+                self._heard, self._woke = 0, False
+            elif self._wake is not None and AudioChunk.is_type(event.type):
+                await self._detect(self._converter.convert(AudioChunk.from_event(event)))
+            elif self._wake is not None and AudioStop.is_type(event.type):
+                if not self._woke:
+                    await self.write_event(NotDetected().event())
+                self._wake = None
             elif Transcribe.is_type(event.type) or AudioStart.is_type(event.type):
+                self._wake = None
                 self._audio, self._samples = [], 0
             elif AudioChunk.is_type(event.type):
                 chunk = self._converter.convert(AudioChunk.from_event(event))
@@ -195,6 +243,16 @@ def handler_factory(service: Service) -> Any:
             else:
                 log.debug("wyoming: %s event ignored", event.type)
             return True
+
+        async def _detect(self, chunk: Any) -> None:
+            samples = np.frombuffer(chunk.audio, dtype=np.int16)
+            wake = self._wake.hear(samples, self._heard / SAMPLE_RATE_HZ)
+            self._heard += len(samples)
+            if wake is not None:
+                self._woke = True
+                log.info("wyoming: heard %r at %.2f s", wake.phrase, wake.at_s)
+                at_ms = round(wake.at_s * 1000)
+                await self.write_event(Detection(name=wake.name, timestamp=at_ms).event())
 
         async def _speak(self, text: str) -> None:
             audio, rate = await service.synthesize(text)

@@ -11,17 +11,18 @@ from __future__ import annotations
 
 import numpy as np
 
-from voiced.engines import Wake
+from voiced.engines import Wake, WakeWords
 from voiced.errors import ModelError
 from voiced.types import SAMPLE_RATE_HZ
 
 WAKE_WORDS = {
-    "hey_jarvis": "Jarvis",
-    "hey_mycroft": "Mycroft",
-    "okay_nabu": "Nabu",
+    "hey_jarvis": "Hey Jarvis",
+    "hey_mycroft": "Hey Mycroft",
+    "okay_nabu": "Okay Nabu",
     "alexa": "Alexa",
 }
-"""The models pymicro-wakeword ships, each with the name the assistant answers to."""
+"""The models pymicro-wakeword ships, with what each listens for (its last word is the
+name the assistant answers to)."""
 CHUNK = SAMPLE_RATE_HZ // 100
 """The features' step: 10 ms."""
 REFIRE_S = 1.5
@@ -80,3 +81,16 @@ class MicroWakeWords:
         self._features.reset()
         self._quiet_until = dict.fromkeys(self.names, float("-inf"))
         self._pending = np.zeros(0, np.int16)
+
+
+def wakes_in(words: WakeWords, audio: np.ndarray, frame: int = 480) -> list[Wake]:
+    """Every wake in a whole recording (16 kHz int16), from its start; a second of silence
+    after it lets a word at its very end be heard."""
+    words.reset()
+    padded = np.concatenate([audio.astype(np.int16), np.zeros(SAMPLE_RATE_HZ, np.int16)])
+    found = []
+    for start in range(0, len(padded), frame):
+        wake = words.hear(padded[start : start + frame], start / SAMPLE_RATE_HZ)
+        if wake is not None:
+            found.append(wake)
+    return found
