@@ -267,6 +267,27 @@ def test_the_acoustic_wake_word_through_the_real_loop_and_nothing_transcribed_be
     assert not any(w in heard for w in ("country", "weather", "joy", "living")), heard
 
 
+def test_its_own_voice_saying_the_wake_word_in_the_room_does_not_wake_it(tmp_path, tts):
+    env = {"XDG_STATE_HOME": str(tmp_path / "state")}
+    echoed = "Hey Jarvis, hey Jarvis. Hey Jarvis!"  # Piper's voice wakes the model
+    run, _, _ = _run_spoken(
+        tmp_path,
+        tts,
+        [1.0, speech("wake/hey_jarvis_2.wav"), 8.0],  # the wake word alone: acknowledged
+        env,
+        "--echo-gain",
+        "0.3",  # the acknowledgement comes back into the microphone
+        "--set",
+        "activation.mode=wake",
+        "--set",
+        f'activation.acknowledgement="{echoed}"',
+    )
+    lines = run.stderr.splitlines()
+    assert len([x for x in lines if "woken by" in x]) == 1, run.stderr  # the user's only
+    assert not [x for x in lines if "barge-in" in x], run.stderr
+    assert any(x.endswith(f"said '{echoed}'") for x in lines), run.stderr
+
+
 def test_a_spoken_timer_is_said_when_due_and_again_until_answered(tmp_path, tts):
     env = {"XDG_STATE_HOME": str(tmp_path / "state")}
     run, played, rate = _run_spoken(
