@@ -90,14 +90,17 @@ class Listener:
 
     def push(self, frame: np.ndarray, start_s: float) -> Segment | None:
         """One frame heard: the segment event it completes, if any."""
+        if self.wake is not None and not (
+            self.in_speech or self.wake.awake(start_s, self.sink.busy_until())
+        ):
+            # asleep: nothing has played for follow_up_s, so there is no echo to take out;
+            # only the wake word hears the frame, and the pre-roll keeps it (a request in
+            # the wake word's breath starts there)
+            self.woken = self.wake.hear(frame, start_s) or self.woken
+            return self.segmenter.push(frame, False, start_s)
         far, clean = self._cancelled(frame, start_s)
-        if self.wake is not None:
+        if self.wake is not None:  # over a reply: its own voice saying the word is not heard
             self.woken = self.wake.hear(clean, start_s) or self.woken
-            speaking_until_s = self.sink.busy_until()
-            if not (self.in_speech or self.wake.awake(start_s, speaking_until_s)):
-                # asleep: only the pre-roll is kept (a request in the wake word's breath
-                # starts in it)
-                return self.segmenter.push(frame, False, start_s)
         hears, over_echo = self._hears_user(frame, far, clean)
         if self.settings.activation.mode == "ptt":
             hears = over_echo = False  # only what is said while the button is held
