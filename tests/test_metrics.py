@@ -31,6 +31,10 @@ def test_turns_fill_the_stage_histograms_and_counters():
     assert 'voiced_turns_total{outcome="dropped"} 1' in lines
     assert "voiced_audio_overflows_total 3" in lines and "voiced_turn_errors_total 1" in lines
     assert 'voiced_stage_errors_total{stage="llm"} 1' in lines
+    assert not [line for line in lines if line.startswith("voiced_wakes_total{")]
+    metrics.wake("hey_jarvis")
+    metrics.wake("hey_jarvis")
+    assert 'voiced_wakes_total{wake_word="hey_jarvis"} 2' in metrics.render().splitlines()
     # every sample line is "name{labels} value" with a number
     for line in text.splitlines():
         if not line.startswith("#"):
