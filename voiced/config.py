@@ -394,6 +394,37 @@ class ActivationSettings:
         return DEFAULT_NAME
 
 
+HOME_PREFER = ("commands", "home")
+
+
+@dataclass(frozen=True)
+class HomeAssistantSettings:
+    url: str = ""
+    """Home Assistant, for the house ("http://homeassistant.local:8123"); "" = off."""
+    token_file: str = ""
+    """A file (mode 0600) holding a long-lived access token; $VOICED_HA_TOKEN also works."""
+    language: str = "en"
+    timeout_s: float = 5.0
+    """How long a request may take before Home Assistant counts as unreachable."""
+    retry_s: float = 30.0
+    """After an outage, how long before it is asked again."""
+    prefer: str = "commands"
+    """commands: only requests that look like device commands go to it first; home: every
+    request does (what it has no intent for is answered as before)."""
+
+    def check(self) -> list[tuple[str, str]]:
+        problems = []
+        if self.url and not self.url.startswith(("http://", "https://")):
+            problems.append(("url", "must start with http:// or https:// (or be empty: off)"))
+        if self.prefer not in HOME_PREFER:
+            problems.append(("prefer", f"must be one of {', '.join(HOME_PREFER)}"))
+        if not 0 < self.timeout_s <= 60:
+            problems.append(("timeout_s", "must be in (0, 60]"))
+        if self.retry_s < 0:
+            problems.append(("retry_s", "must not be negative"))
+        return problems
+
+
 @dataclass(frozen=True)
 class WyomingSettings:
     uri: str = "tcp://127.0.0.1:10700"
@@ -450,6 +481,7 @@ class Settings:
     activation: ActivationSettings = field(default_factory=ActivationSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     wyoming: WyomingSettings = field(default_factory=WyomingSettings)
+    home_assistant: HomeAssistantSettings = field(default_factory=HomeAssistantSettings)
     models_dir: Path = DEFAULT_MODELS_DIR
 
     def model_path(self, name: str) -> Path:
@@ -480,6 +512,7 @@ SECTIONS: dict[str, type] = {
     "activation": ActivationSettings,
     "service": ServiceSettings,
     "wyoming": WyomingSettings,
+    "home_assistant": HomeAssistantSettings,
 }
 
 

@@ -311,7 +311,9 @@ class Turns:
             result.outcome = Outcome.CANCEL
         elif result.held_back and spoken:
             return result
-        timings.extra.update(interrupted=result.interrupted, command=result.answered_by)
+        timings.extra.update(
+            interrupted=result.interrupted, command=result.answered_by, by=result.by
+        )
         log.info("turn %s", timings.to_json())
         log.debug("heard %r, said %r", result.request or result.transcript.text, result.reply)
         self.done.append(result)

@@ -13,6 +13,7 @@ from voiced.config import Settings
 from voiced.dialogue import Conversation
 from voiced.engines import ChatModel
 from voiced.extract import Completer, LlmExtractor
+from voiced.home import HomeAssistant, read_token
 from voiced.memory import Memory, MemoryStore
 from voiced.paths import state_dir
 from voiced.skills import default_skills
@@ -68,6 +69,9 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
     )
 
     started = time.monotonic()
+    home = None
+    if settings.home_assistant.url:  # a missing token is said before the models load
+        home = HomeAssistant(settings.home_assistant, read_token(settings.home_assistant))
     llm = make_llm(settings)
     engines = Engines(
         stt=make_stt(settings),
@@ -85,6 +89,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
         router.affect = AffectEstimator()
     router.skills = default_skills()
     router.alarms = Alarms(state_dir() / "alarms.json") if rings else Alarms(None, rings=False)
+    router.home = home
     if settings.memory.facts or settings.memory.history_days:
         store = MemoryStore(state_dir() / "memory.db")
         if settings.memory.facts:

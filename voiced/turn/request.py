@@ -92,6 +92,8 @@ class Outcome(enum.Enum):
     """An exact answer from the memory (what it knows of the user, forgetting)."""
     GENERATE = "llm"
     """The language model writes the reply."""
+    HOME = "home_assistant"
+    """Home Assistant's conversation API: it did something in the house, or knew it."""
     CANCEL = "cancel"
     """Cancelled from outside (`voiced cancel`, push-to-talk) while it was answering."""
 
@@ -121,6 +123,11 @@ class TurnResult:
         """What answered the turn when it was not the model (the turn line's and the
         event's "command"): "skill", "memory", "stop", "ignored" ...; None for the model."""
         return None if self.outcome is Outcome.GENERATE else self.outcome.value
+
+    @property
+    def by(self) -> str:
+        """Who answered (the turn line's "by"): home_assistant, llm, or voiced itself."""
+        return {Outcome.HOME: "home_assistant", Outcome.GENERATE: "llm"}.get(self.outcome, "voiced")
 
     @property
     def held_back(self) -> bool:

@@ -21,6 +21,7 @@ from voiced.alarms import Alarms
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation, Message
+from voiced.home import HomeAssistant, looks_like_command
 from voiced.memory import Memory
 from voiced.numbers import comparable_words
 from voiced.skills import Context as SkillContext
@@ -88,6 +89,8 @@ class Router:
         """How the user sounds against their own baseline (None: not noticed)."""
         self.device: Device = device if device is not None else NoMicrophone(Volume())
         """The assistant itself, as skills may change it (volume, microphone)."""
+        self.home: HomeAssistant | None = None
+        """Home Assistant for the house (None: not configured)."""
         self.read_later: Callable[[Memory, str], None] | None = None
         """Facts the patterns missed, read by the model once it is free."""
         self.last_reply = ""
@@ -120,6 +123,17 @@ class Router:
             return Route(Outcome.STOP, waits=on_pause)
         if woke and not said:
             return Route(Outcome.WAKE, waits=on_pause)
+        if self.home is not None and self._for_home(said):
+            # it acts on the house: only once the end of the turn is confirmed
+            return Route(Outcome.HOME, said, waits=on_pause)
+        return self.here(request, said, on_pause)
+
+    def _for_home(self, said: str) -> bool:
+        return self.settings.home_assistant.prefer == "home" or looks_like_command(said)
+
+    def here(self, request: Request, said: str, on_pause: bool = False) -> Route:
+        """The route without Home Assistant: a skill, a one-word stop, the memory, the
+        model (also what a request Home Assistant has no intent for gets)."""
         skill = self.skills.match(said) if self.skills and self.settings.activation.skills else None
         if skill is not None:
             return Route(Outcome.SKILL, said, on_pause, skill)

@@ -31,6 +31,7 @@ from voiced.engines import (
     VoiceActivity,
     WakeWords,
 )
+from voiced.home import UNREACHABLE, looks_like_command
 from voiced.memory import Memory
 from voiced.text import settled_words
 from voiced.turn.reply import Reply
@@ -78,7 +79,7 @@ class TurnRunner:
         """Set when the whole loop stops: the model stops writing at once."""
         self._reading: set[asyncio.Future[None]] = set()
         self._responding = False
-        self._work: asyncio.Future[Affect | None] | None = None
+        self._work: asyncio.Future[tuple[Affect | None, Route]] | None = None
         self._interrupt_at_s: float | None = None
         self._ahead_stop = threading.Event()
         self._noted: tuple[float, Affect | None] | None = None
@@ -272,7 +273,8 @@ class TurnRunner:
                     self._carry_out(request, route, sink, timings, gate, spoken)
                 )
                 try:
-                    mood = await self._work
+                    mood, route = await self._work
+                    result.outcome = route.outcome
                 except asyncio.CancelledError:
                     task = asyncio.current_task()
                     if task is not None and task.cancelling():
@@ -302,18 +304,23 @@ class TurnRunner:
         timings: TurnTimings,
         gate: asyncio.Event | None,
         spoken: Spoken,
-    ) -> Affect | None:
-        """What the route says to do (cancelled by a barge-in); how the user sounded."""
+    ) -> tuple[Affect | None, Route]:
+        """What the route says to do (cancelled by a barge-in); how the user sounded, and
+        the route taken (Home Assistant's, or the one without it)."""
         if route.waits and gate is not None:
             # A mid-sentence pause, noise, or a command: decide nothing, and spend no CPU on
             # a reply (it would slow the transcription that matters), until the end of the
             # turn is confirmed.
             await gate.wait()
         if route.outcome in _UNANSWERED:
-            return None
+            return None, route
         reply = Reply(self.workers, self.clock, timings, self.stopping)
         mood = None
-        if route.outcome.exact:
+        if route.outcome is Outcome.HOME:
+            route = await self._ask_home(request, route, reply)
+        if route.outcome is Outcome.HOME:
+            pass  # its words are in the reply
+        elif route.outcome.exact:
             reply.exact(self.router.answer(route))
         else:
             # How the whole turn sounds (about 7 ms), heard before the model starts: beside
@@ -332,7 +339,21 @@ class TurnRunner:
         pace = mood.pace if mood is not None else 1.0
         voiced = request.origin.speaks
         await self.speaker.speak(reply, sink, timings, spoken, gate, pace, voiced)
-        return mood
+        return mood, route
+
+    async def _ask_home(self, request: Request, route: Route, reply: Reply) -> Route:
+        """Home Assistant's answer, said as it came; when it has none, the route without
+        it. A device command it cannot be asked about gets one clear sentence."""
+        home = self.router.home
+        assert home is not None
+        answer = await self.workers.run("home", home.ask, route.request)
+        if answer.speech is not None:
+            reply.exact(answer.speech)
+            return route
+        if not answer.reached and looks_like_command(route.request):
+            reply.exact(UNREACHABLE)
+            return route
+        return self.router.here(request, route.request)
 
     async def _mood(self, request: Request, route: Route) -> Affect | None:
         """How the user sounds (None: no affect, or nothing heard); it is learnt from only

@@ -18,7 +18,7 @@ class Workers:
     def __init__(self) -> None:
         self._pools = {
             name: ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"voiced-{name}")
-            for name in ("stt", "llm", "tts", "turn", "answers")
+            for name in ("stt", "llm", "tts", "turn", "answers", "home")
         }
 
     def run(self, name: str, fn: Callable[..., T], *args: Any) -> Awaitable[T]:
