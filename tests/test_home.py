@@ -44,6 +44,11 @@ class StandIn(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     server: StandIn
 
+    def do_GET(self) -> None:  # noqa: N802
+        if self.headers.get("Authorization") != f"Bearer {self.server.token}":
+            return self._send(401, {"message": "unauthorized"})
+        self._send(200, {"message": "API running."})
+
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         if self.path != "/api/conversation/process":
@@ -223,3 +228,39 @@ def test_the_token_comes_from_the_environment_or_a_file_only_its_owner_reads(tmp
     monkeypatch.setenv("VOICED_HA_TOKEN", "from-env")
     assert read_token(replace(settings, token_file="")) == "from-env"
     assert os.environ["VOICED_HA_TOKEN"] == "from-env"
+
+
+def test_doctor_checks_the_token_and_that_its_api_answers(home, tmp_path, monkeypatch):
+    from voiced.doctor import FAIL, OK, WARN, home_assistant
+
+    monkeypatch.delenv("VOICED_HA_TOKEN", raising=False)
+    token = tmp_path / "ha.token"
+    token.write_text("secret")
+    token.chmod(0o600)
+
+    def findings(**config):
+        settings = replace(Settings(), home_assistant=HomeAssistantSettings(**config))
+        return [(f.level, f.message, f.fix) for f in home_assistant(settings)]
+
+    assert findings() == []  # not configured: nothing to check
+    ((status, detail, _),) = findings(url=home.url, token_file=str(token))
+    assert status == OK and detail == f"{home.url} answers with the token"
+    token.write_text("stale")
+    ((status, detail, fix),) = findings(url=home.url, token_file=str(token))
+    assert status == WARN and "token was refused (401)" in detail and "long-lived" in fix
+    ((status, detail, fix),) = findings(url="http://127.0.0.1:9", token_file=str(token))
+    assert status == WARN and "unreachable" in detail and "home_assistant.url" in fix
+    ((status, detail, _),) = findings(url=home.url, token_file=str(tmp_path / "none"))
+    assert status == FAIL and "cannot read" in detail
+
+
+def test_the_units_drop_in_opens_the_network_for_home_assistant_only():
+    from voiced.systemd import network_drop_in
+
+    settings = replace(
+        Settings(), home_assistant=HomeAssistantSettings(url="http://192.168.1.20:8123")
+    )
+    drop_in = network_drop_in(settings)
+    assert "home_assistant.url (192.168.1.20)" in drop_in
+    assert "IPAddressAllow=localhost 192.168.1.20" in drop_in
+    assert network_drop_in(Settings()) == ""

@@ -49,6 +49,7 @@ def diagnose(config: Path | None, overrides: list[str] | None = None) -> list[Fi
         machine,
         service,
         remotes,
+        home_assistant,
     ]
     for check in checks:
         try:
@@ -340,6 +341,48 @@ def service(settings: Settings) -> Iterator[Finding]:
                 "off: the user unit only runs while you are logged in",
                 f"for a headless box: loginctl enable-linger {user}",
             )
+
+
+# --- Home Assistant ----------------------------------------------------------------------
+
+
+def home_assistant(settings: Settings) -> Iterator[Finding]:
+    """When configured: its token, and whether its API answers with it."""
+    from voiced.home import HomeAssistant, read_token
+
+    config = settings.home_assistant
+    if not config.url:
+        return
+    try:
+        token = read_token(config)
+    except VoicedError as exc:
+        yield Finding(
+            "home assistant",
+            FAIL,
+            exc.message,
+            "make a long-lived access token in "
+            "your Home Assistant profile (Security) and put it in token_file, chmod 600",
+        )
+        return
+    wrong = HomeAssistant(config, token).probe()
+    if wrong is None:
+        yield Finding("home assistant", OK, f"{config.url} answers with the token")
+    elif "token" in wrong:
+        yield Finding(
+            "home assistant",
+            WARN,
+            f"{config.url}: {wrong}",
+            "make a new long-lived "
+            "access token in your profile (Security) and put it in token_file",
+        )
+    else:
+        yield Finding(
+            "home assistant",
+            WARN,
+            f"{config.url}: {wrong}: device commands get "
+            '"I can\'t reach Home Assistant right now."',
+            "check home_assistant.url (http://HOST:8123) and that Home Assistant is running",
+        )
 
 
 # --- remote engines ----------------------------------------------------------------------

@@ -140,6 +140,21 @@ class HomeAssistant:
             raise _Unreachable("not a conversation reply")
         return reply
 
+    def probe(self) -> str | None:
+        """Whether it can be reached with this token (`GET /api/`): None, or what is wrong."""
+        request = urllib.request.Request(
+            self.settings.url.rstrip("/") + "/api/",
+            headers={"Authorization": f"Bearer {self._token}"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self.settings.timeout_s) as answer:
+                running = "API running" in answer.read().decode(errors="replace")
+        except urllib.error.HTTPError as exc:
+            return "the token was refused (401)" if exc.code == 401 else f"HTTP {exc.code}"
+        except (urllib.error.URLError, OSError) as exc:
+            return f"unreachable ({getattr(exc, 'reason', exc)})"
+        return None if running else "it answers, but not as Home Assistant's API does"
+
     def _outage(self, why: str) -> None:
         self._down_until = time.monotonic() + self.settings.retry_s
         if self.down_since is None:

@@ -79,6 +79,8 @@ def network_drop_in(settings: Settings) -> str:
     for key, section in (("stt", settings.stt), ("tts", settings.tts)):
         if section.backend == "wyoming" and section.uri.startswith("tcp://"):
             remote(f"{key}.uri", section.uri)
+    if settings.home_assistant.url:
+        remote("home_assistant.url", settings.home_assistant.url)
     if settings.service.metrics_port:
         uses.append(f"service.metrics_port ({settings.service.metrics_port})")
         hosts.add("127.0.0.1")
