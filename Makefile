@@ -17,15 +17,19 @@ LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_ARGS)" | sha256sum | cut -c1
 WHEELS := $(CACHE)/wheels/$(LLAMA_KEY)
 STAMP := $(VENV)/.installed-$(LLAMA_KEY)
 
-.PHONY: install install-service run test bench dialogue soak lint unit system-deps system-deps-test models models-all clean
+.PHONY: install install-service run test home-assistant bench dialogue soak lint unit system-deps system-deps-test models models-all clean
 
 install: system-deps $(STAMP) models
 
 run: install
 	$(VENV)/bin/voiced run
 
-test: system-deps-test $(STAMP) models-all lint
+test: system-deps-test $(STAMP) models-all home-assistant lint
 	$(VENV)/bin/pytest -q
+
+# a real Home Assistant for the tests, in its own Python 3.13 environment (kept in the cache)
+home-assistant:
+	@scripts/home_assistant_env.sh $(CACHE) >/dev/null
 
 # The systemd unit: a user unit by default; `sudo make install-service SYSTEM=1` for the
 # system unit on a headless ALSA box; `make install-service WYOMING=1` for the Wyoming server.

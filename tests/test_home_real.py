@@ -1,0 +1,100 @@
+"""Against a real Home Assistant (its own Python 3.13 environment, on loopback): a spoken
+"turn on the living room lamp" turns its light on and its words are said; other questions
+are answered here; stopped mid-run, then back."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from tests.conftest import DATA, voiced
+from tests.fakes import ManualClock, ScriptedLlm, ScriptedStt, ToneTts
+from tests.home_assistant import LAMP, home_assistant  # noqa: F401 (the fixture)
+from voiced.audio.files import write_wav
+from voiced.config import HomeAssistantSettings, Settings
+from voiced.dialogue import Conversation
+from voiced.engines.whisper import read_audio_file
+from voiced.home import UNREACHABLE, HomeAssistant
+from voiced.turn.runner import Engines, TurnRunner, text_turn
+from voiced.turn.workers import Workers
+
+pytestmark = pytest.mark.slow
+RATE = 16000
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(round(seconds * RATE), np.int16)
+
+
+def test_a_spoken_device_command_turns_the_lamp_on_and_its_words_are_said(
+    home_assistant,  # noqa: F811
+    tmp_path,
+    tts,
+):
+    home_assistant.call("light", "turn_off", LAMP)
+    assert home_assistant.state(LAMP) == "off"
+    command = read_audio_file(DATA / "wyomingfw_turn_on_the_living_room_lamp.wav") * 32767
+    question = np.concatenate(list(tts.synthesize("What is the capital of Australia?")))
+    from voiced.audio import resample
+
+    question = resample(question, tts.sample_rate_hz, RATE)
+    audio = [silence(0.5), command.astype(np.int16), silence(6.0), question, silence(6.0)]
+    source, out = tmp_path / "in.wav", tmp_path / "out.wav"
+    write_wav(source, np.concatenate(audio), RATE)
+    env = {"XDG_STATE_HOME": str(tmp_path / "state"), "VOICED_HA_TOKEN": home_assistant.token}
+    run = voiced(
+        "run", "-v", "--input-file", str(source), "--output-file", str(out),
+        "--set", f'home_assistant.url="{home_assistant.url}"', env=env,
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert home_assistant.state(LAMP) == "on"
+    turns = [json.loads(x.split("turn ", 1)[1]) for x in run.stderr.splitlines() if " turn {" in x]
+    said = [x.split("heard ", 1)[1] for x in run.stderr.splitlines() if ", said " in x]
+    assert [t["by"] for t in turns] == ["home_assistant", "llm"], run.stderr
+    assert "living room lamp" in said[0].lower() and said[0].endswith("said 'Turned on the light'")
+    assert "australia" in said[1].lower() and not said[1].endswith("said ''")
+    # the reply was spoken, after the command and before the question
+    played = read_audio_file(out)
+    assert np.abs(played[round(2.0 * RATE) : round(8.0 * RATE)]).max() > 0.05
+
+
+def test_home_assistant_stopped_mid_run_is_one_clear_sentence_then_it_is_back(
+    home_assistant,  # noqa: F811
+):
+    llm = ScriptedLlm(["Canberra is the capital of Australia."] * 4)
+    settings = HomeAssistantSettings(url=home_assistant.url, retry_s=0.0, timeout_s=3.0)
+    config = replace(Settings(), home_assistant=settings)
+    engines = Engines(stt=ScriptedStt([]), llm=llm, tts=ToneTts())
+    runner = TurnRunner(
+        engines, config, ManualClock(), Conversation("p", llm.count_tokens, 500), Workers()
+    )
+    runner.router.home = home = HomeAssistant(settings, home_assistant.token)
+
+    def ask(text):
+        started = time.monotonic()
+        result = asyncio.run(text_turn(runner, text))
+        return result, time.monotonic() - started
+
+    try:
+        home_assistant.call("light", "turn_off", LAMP)
+        on, took = ask("Turn on the living room lamp.")
+        assert on.reply == "Turned on the light" and home_assistant.state(LAMP) == "on"
+        assert took < 3.0  # the time Home Assistant adds is in the closing note
+        home_assistant.stop()
+        down, _ = ask("Turn off the living room lamp.")
+        question, _ = ask("What is the capital of Australia?")
+        assert down.reply == UNREACHABLE and home.down_since is not None
+        assert question.by == "llm" and "Canberra" in question.reply
+        home_assistant.start()
+        off, _ = ask("Turn off the living room lamp.")
+    finally:
+        runner.workers.shutdown()
+        if home_assistant.process is None:
+            home_assistant.start()
+    assert off.reply == "Turned off the light" and off.by == "home_assistant"
+    assert home_assistant.state(LAMP) == "off" and home.down_since is None
