@@ -91,6 +91,8 @@ class Pipeline:
         """New settings while running (a reload): the runner's and the listener's."""
         self.runner.settings = settings
         self.listener.configure(settings)
+        if self.wake is not None:  # the wake words themselves are chosen at start
+            self.wake.follow_up_s = settings.activation.follow_up_s
         self.end_of_turn.configure(settings.vad)
 
     @property

@@ -34,7 +34,7 @@ class WakeGate:
         self._awake_until_s = float("-inf")
 
     def hear(self, frame: np.ndarray, start_s: float) -> Wake | None:
-        """A frame of the microphone (the echo taken out, where a canceller runs)."""
+        """A frame of the microphone (the echo taken out while anything may be playing)."""
         wake = self.words.hear(frame, start_s)
         if wake is not None:
             self.wakes += 1
