@@ -106,6 +106,26 @@ class HomeAssistant:
                 time.sleep(0.5)
         if not self.token:
             self.token = self._onboard()
+        # its web server answers before it has set everything up: the lamp (and the intents
+        # that reach it) exist once it says it is running and the lamp has a state
+        while not self._running():
+            assert self.process.poll() is None, (self.config_dir / "run.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "Home Assistant did not finish starting"
+            time.sleep(0.5)
+
+    def _running(self) -> bool:
+        try:
+            config = self._get("/api/config")
+            return config.get("state") == "RUNNING" and self.state(LAMP) in ("on", "off")
+        except OSError:  # not yet (a 404 for the lamp, or no answer)
+            return False
+
+    def _get(self, path: str) -> dict:
+        request = urllib.request.Request(
+            self.url + path, headers={"Authorization": f"Bearer {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            return json.loads(reply.read())
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -140,11 +160,7 @@ class HomeAssistant:
             return json.loads(reply.read())
 
     def state(self, entity: str) -> str:
-        request = urllib.request.Request(
-            f"{self.url}/api/states/{entity}", headers={"Authorization": f"Bearer {self.token}"}
-        )
-        with urllib.request.urlopen(request, timeout=10) as reply:
-            return str(json.loads(reply.read())["state"])
+        return str(self._get(f"/api/states/{entity}")["state"])
 
     def call(self, domain: str, service: str, entity: str) -> None:
         request = urllib.request.Request(
