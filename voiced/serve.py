@@ -149,12 +149,9 @@ class Service:
 
 def listen_for(names: list[str] | None) -> Any:
     """The wake words a client asked for (all there are, if it named none); one it named
-    that does not exist is an error for that client."""
+    that does not exist is an error for that client (the models' own refusal)."""
     from voiced.engines.wakeword import MicroWakeWords
 
-    unknown = [n for n in names or [] if n not in WAKE_WORDS]
-    if unknown:
-        raise ValueError(f"unknown wake word {unknown[0]!r}; known: {', '.join(WAKE_WORDS)}")
     return MicroWakeWords(names or list(WAKE_WORDS))
 
 

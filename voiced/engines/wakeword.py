@@ -50,9 +50,6 @@ class MicroWakeWords:
         self._quiet_until = dict.fromkeys(self.names, float("-inf"))
         self._pending = np.zeros(0, np.int16)
 
-    def phrase(self, name: str) -> str:
-        return str(self._models[name].wake_word)
-
     def hear(self, frame: np.ndarray, start_s: float) -> Wake | None:
         """One frame of 16 kHz int16 audio that started at start_s: the wake it completes,
         if any (the first, when two models fire in one frame)."""
@@ -71,7 +68,7 @@ class MicroWakeWords:
                     if probability > model.probability_cutoff and at_s >= self._quiet_until[name]:
                         self._quiet_until[name] = at_s + REFIRE_S
                         if woke is None:
-                            woke = Wake(name, self.phrase(name), round(at_s, 3), probability)
+                            woke = Wake(name, WAKE_WORDS[name], round(at_s, 3), probability)
         return woke
 
     def reset(self) -> None:

@@ -99,8 +99,8 @@ class Outcome(enum.Enum):
 
     @property
     def exact(self) -> bool:
-        """Answered with known words, no model needed."""
-        return self in (Outcome.WAKE, Outcome.SKILL, Outcome.MEMORY)
+        """Answered with known words, no model needed (Home Assistant's, once asked)."""
+        return self in (Outcome.WAKE, Outcome.SKILL, Outcome.MEMORY, Outcome.HOME)
 
 
 @dataclass

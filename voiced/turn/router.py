@@ -51,6 +51,8 @@ class Route:
     """Heard on a pause: decide nothing and spend nothing until the end of the turn is
     confirmed (a mid-sentence pause, a command with effects, an exact answer)."""
     skill: Handler | None = field(default=None, repr=False)
+    answer: str = ""
+    """Home Assistant's words, once it was asked."""
 
     @property
     def needs_ringer(self) -> bool:
@@ -195,6 +197,8 @@ class Router:
         a fact forgotten)."""
         if route.outcome is Outcome.WAKE:
             return self.settings.activation.acknowledgement
+        if route.outcome is Outcome.HOME:
+            return route.answer
         if route.outcome is Outcome.SKILL:
             assert route.skill is not None
             said = route.skill(self.skill_context())

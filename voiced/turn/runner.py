@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Awaitable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -317,10 +317,8 @@ class TurnRunner:
         reply = Reply(self.workers, self.clock, timings, self.stopping)
         mood = None
         if route.outcome is Outcome.HOME:
-            route = await self._ask_home(request, route, reply)
-        if route.outcome is Outcome.HOME:
-            pass  # its words are in the reply
-        elif route.outcome.exact:
+            route = await self._ask_home(request, route)
+        if route.outcome.exact:
             reply.exact(self.router.answer(route))
         else:
             # How the whole turn sounds (about 7 ms), heard before the model starts: beside
@@ -341,18 +339,16 @@ class TurnRunner:
         await self.speaker.speak(reply, sink, timings, spoken, gate, pace, voiced)
         return mood, route
 
-    async def _ask_home(self, request: Request, route: Route, reply: Reply) -> Route:
-        """Home Assistant's answer, said as it came; when it has none, the route without
-        it. A device command it cannot be asked about gets one clear sentence."""
+    async def _ask_home(self, request: Request, route: Route) -> Route:
+        """Home Assistant's answer, to be said as it came; when it has none, the route
+        without it. A device command it cannot be asked about gets one clear sentence."""
         home = self.router.home
         assert home is not None
         answer = await self.workers.run("home", home.ask, route.request)
         if answer.speech is not None:
-            reply.exact(answer.speech)
-            return route
+            return replace(route, answer=answer.speech)
         if not answer.reached and looks_like_command(route.request):
-            reply.exact(UNREACHABLE)
-            return route
+            return replace(route, answer=UNREACHABLE)
         return self.router.here(request, route.request)
 
     async def _mood(self, request: Request, route: Route) -> Affect | None:
