@@ -6,8 +6,15 @@
 set -euo pipefail
 
 version=2025.4.4
+# what its integrations in the tests would otherwise fetch while starting: the wyoming
+# integration's requirement (the version its manifest pins)
+extras="wyoming==1.5.4"
 env_dir="$1/home-assistant-$version"
 if [ -f "$env_dir/.complete" ]; then
+    if [ "$(cat "$env_dir/.complete")" != "$extras" ]; then
+        "$env_dir/bin/pip" install --quiet $extras >&2
+        echo "$extras" >"$env_dir/.complete"
+    fi
     echo "$env_dir/bin/hass"
     exit 0
 fi
@@ -26,6 +33,6 @@ fi
 echo "home_assistant_env: installing Home Assistant $version once (2-3 minutes) into $env_dir" >&2
 rm -rf "$env_dir"  # a venv cannot be moved: it is made in place, and marked once complete
 "$python" -m venv "$env_dir"
-"$env_dir/bin/pip" install --quiet "homeassistant==$version" >&2
-touch "$env_dir/.complete"
+"$env_dir/bin/pip" install --quiet "homeassistant==$version" $extras >&2
+echo "$extras" >"$env_dir/.complete"
 echo "$env_dir/bin/hass"

@@ -2,7 +2,8 @@
 # Install the Debian packages voiced needs, only those missing.
 # Usage: scripts/system_deps.sh runtime|test
 #   runtime: PortAudio, a compiler for llama-cpp-python, Python's venv
-#   test:    runtime + PulseAudio and PipeWire (virtual devices for the tests), sox, espeak-ng
+#   test:    runtime + PulseAudio and PipeWire (virtual devices for the tests), sox, espeak-ng,
+#            ffmpeg (for the real Home Assistant)
 # As root it uses apt-get; otherwise sudo if it needs no password; otherwise it
 # prints the command to run and fails.
 set -euo pipefail
@@ -22,8 +23,9 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || need python3-venv
 if [ "${1:-runtime}" = test ]; then
     # PulseAudio and PipeWire (with its PulseAudio server and WirePlumber): the device tests
     # run on both, each a private server with virtual devices
+    # ffmpeg: the real Home Assistant's text to speech and Assist pipelines need it
     for pkg in pulseaudio pulseaudio-utils libasound2-plugins alsa-utils sox espeak-ng \
-        pipewire pipewire-pulse wireplumber dbus-daemon; do need "$pkg"; done
+        pipewire pipewire-pulse wireplumber dbus-daemon ffmpeg; do need "$pkg"; done
 fi
 
 [ ${#want[@]} -eq 0 ] && exit 0

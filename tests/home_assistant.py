@@ -33,6 +33,7 @@ http:
   server_host: 127.0.0.1
   server_port: {port}
 api:
+config:
 conversation:
 intent:
 input_boolean:
@@ -82,6 +83,7 @@ class HomeAssistant:
 
     def __init__(self, config_dir: Path) -> None:
         self.hass = hass_program()
+        self.python = str(Path(self.hass).parent / "python")  # its own, with aiohttp
         self.config_dir = config_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from dataclasses import replace
 
 import numpy as np
@@ -76,22 +75,19 @@ def test_home_assistant_stopped_mid_run_is_one_clear_sentence_then_it_is_back(
     runner.router.home = home = HomeAssistant(settings, home_assistant.token)
 
     def ask(text):
-        started = time.monotonic()
-        result = asyncio.run(text_turn(runner, text))
-        return result, time.monotonic() - started
+        return asyncio.run(text_turn(runner, text))
 
     try:
         home_assistant.call("light", "turn_off", LAMP)
-        on, took = ask("Turn on the living room lamp.")
+        on = ask("Turn on the living room lamp.")
         assert on.reply == "Turned on the light" and home_assistant.state(LAMP) == "on"
-        assert took < 3.0  # the time Home Assistant adds is in the closing note
         home_assistant.stop()
-        down, _ = ask("Turn off the living room lamp.")
-        question, _ = ask("What is the capital of Australia?")
+        down = ask("Turn off the living room lamp.")
+        question = ask("What is the capital of Australia?")
         assert down.reply == UNREACHABLE and home.down_since is not None
         assert question.by == "llm" and "Canberra" in question.reply
         home_assistant.start()
-        off, _ = ask("Turn off the living room lamp.")
+        off = ask("Turn off the living room lamp.")
     finally:
         runner.workers.shutdown()
         if home_assistant.process is None:

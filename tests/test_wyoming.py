@@ -5,6 +5,7 @@ transcribe it back, text turns, several clients, a client that walks away."""
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import socket
 import struct
@@ -16,8 +17,10 @@ import numpy as np
 import pytest
 
 from tests.conftest import DATA, ROOT, clip, voiced
+from tests.home_assistant import LAMP, home_assistant  # noqa: F401 (the fixture)
 from tests.wer import wer
 from voiced.audio import to_int16
+from voiced.audio.files import write_wav
 from voiced.engines.whisper import read_audio_file
 
 pytestmark = pytest.mark.slow
@@ -224,3 +227,57 @@ def test_a_lan_address_needs_the_configuration_to_allow_it():
     result = voiced("serve", "--wyoming", "tcp://0.0.0.0:10700")
     assert result.returncode == 2
     assert "lan = true" in result.stderr and "Traceback" not in result.stderr
+
+
+def assist(home, uri: str, recording, agent: str, tmp_path) -> tuple[dict, list[dict], str]:
+    """One Assist pipeline run in Home Assistant, from a recording to its spoken reply, with
+    voiced's service (added through the wyoming integration's own config flow) as its speech
+    to text and text to speech: the entities, the pipeline's events by type, the reply heard
+    back."""
+    source, reply = tmp_path / "request.wav", tmp_path / "reply.mp3"
+    write_wav(source, to_int16(read_audio_file(recording)), 16000)
+    host, port = uri.removeprefix("tcp://").split(":")
+    args = [home.url, home.token, host, port, str(source), agent, str(reply)]
+    run = subprocess.run(
+        [home.python, str(ROOT / "tests" / "ha_assist.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    records = [json.loads(line) for line in run.stdout.splitlines()]
+    events = {r["type"]: r.get("data") for r in records if "type" in r}
+    assert "error" not in events and "run-end" in events, records
+    assert records[-1]["content_type"] == "audio/mpeg"  # Home Assistant's own ffmpeg made it
+    return records[0], events, transcribe(uri, read_audio_file(reply))
+
+
+def test_home_assistant_adds_voiced_as_a_wyoming_service_and_runs_assist_through_it(
+    server,
+    home_assistant,  # noqa: F811
+    tmp_path,
+):
+    uri, log_path = server
+    home_assistant.call("light", "turn_off", LAMP)
+    # Home Assistant's own agent: voiced hears the command, Home Assistant does it, voiced says
+    # Home Assistant's words
+    listed, events, heard = assist(
+        home_assistant, uri, DATA / "wyomingfw_turn_on_the_living_room_lamp.wav",
+        "conversation.home_assistant", tmp_path,
+    )  # fmt: skip
+    assert {"stt.voiced_stt", "tts.voiced_tts", "wake_word.voiced_wake"} <= set(listed["entities"])
+    said = events["stt-end"]["stt_output"]["text"]
+    assert wer("turn on the living room lamp", said) <= 0.2, said
+    response = events["intent-end"]["intent_output"]["response"]
+    assert response["response_type"] == "action_done", response
+    assert home_assistant.state(LAMP) == "on"
+    assert events["tts-start"]["tts_input"] == "Turned on the light"
+    assert wer("turned on the light", heard) <= 0.25, heard
+    # voiced's own agent, through the same integration: its skills answer
+    _, events, heard = assist(
+        home_assistant, uri, DATA / "voice2json_what_time_is_it.wav", "wyoming", tmp_path
+    )
+    assert wer("what time is it", events["stt-end"]["stt_output"]["text"]) <= 0.25, events
+    answer = events["intent-end"]["intent_output"]["response"]["speech"]["plain"]["speech"]
+    assert answer.startswith("It's ") and ("AM" in answer or "PM" in answer), answer
+    assert wer(answer, heard) <= 0.5, (answer, heard)
