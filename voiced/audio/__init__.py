@@ -121,3 +121,33 @@ def to_int16(audio: np.ndarray) -> np.ndarray:
     if audio.dtype == np.int16:
         return audio
     return (np.clip(audio, -1.0, 1.0) * 32767.0).astype(np.int16)
+
+
+def open_audio(
+    settings: Any,
+    clock: StreamClock,
+    input_audio: np.ndarray | None,
+    output_file: Any,
+    rate: int,
+) -> tuple[AudioSource, AudioSink]:
+    """What the loop (and the satellite) listens and speaks through: the configured
+    microphone and speaker, or a recording played in at real time and a file written,
+    time-aligned with it. The microphone is opened by its caller."""
+    from voiced.audio.devices import MicrophoneSource, SpeakerSink
+    from voiced.audio.files import FileSink, FileSource
+
+    source: AudioSource
+    if input_audio is not None:
+        source = FileSource(input_audio, settings.audio.frame_ms, clock)
+    else:
+        source = MicrophoneSource(
+            settings.audio.input_device, settings.audio.frame_ms, settings.audio.queue_frames, clock
+        )
+    sink: AudioSink
+    if output_file:
+        sink = FileSink(output_file, rate, clock)
+        if isinstance(source, FileSource):
+            sink.min_duration_s = source.duration_s
+    else:
+        sink = SpeakerSink(settings.audio.output_device, rate, clock)
+    return source, sink
