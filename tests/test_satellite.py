@@ -1,0 +1,108 @@
+"""The satellite's logic, with wake words that fire when told and a link that keeps what it
+is sent (the real Home Assistant drives it in tests/test_wyoming.py): a wake streams one
+request, the wake word over a reply stops the reply and starts the next request, and a wake
+while Home Assistant is not running the satellite sends nothing."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+
+from voiced.audio import StreamClock
+from voiced.audio.files import FileSink, FileSource
+from voiced.engines import Wake
+from voiced.satellite import Satellite
+
+RATE = 16000
+REPLY_RATE = 22050
+
+
+class WakeAt:
+    """Fires once at each of the given stream times."""
+
+    def __init__(self, *times_s: float) -> None:
+        self.names = ["hey_jarvis"]
+        self._times = list(times_s)
+
+    def hear(self, frame: np.ndarray, start_s: float) -> Wake | None:
+        if self._times and start_s >= self._times[0]:
+            at_s = self._times.pop(0)
+            return Wake("hey_jarvis", "Hey Jarvis", at_s, 0.99)
+        return None
+
+    def reset(self) -> None:
+        pass
+
+
+class Link:
+    def __init__(self) -> None:
+        self.sent: list[tuple[float, str]] = []
+        self.clock: StreamClock | None = None
+
+    async def write_event(self, event) -> None:
+        assert self.clock is not None
+        self.sent.append((self.clock.now(), event.type))
+
+
+def satellite(tmp_path, seconds: float, *wakes_s: float) -> tuple[Satellite, Link]:
+    clock = StreamClock()
+    source = FileSource(np.zeros(round(seconds * RATE), np.int16), 30, clock)
+    sink = FileSink(tmp_path / "speaker.wav", REPLY_RATE, clock)
+    node = Satellite(source, sink, WakeAt(*wakes_s), clock)
+    link = Link()
+    link.clock = clock
+    return node, link
+
+
+def test_the_wake_word_over_a_reply_stops_it_and_streams_the_next_request(tmp_path):
+    node, link = satellite(tmp_path, 2.4, 0.3, 1.5)
+    replied_at = []
+
+    async def home_assistant() -> None:
+        """Transcribes the first request at 0.8 s, and sends a 1.5 s reply."""
+        node.attach(link)
+        await asyncio.sleep(0.8)
+        node.end_request("transcribed")
+        replied_at.append(node.clock.now())
+        node.reply_start(RATE)  # another rate than the speaker's: resampled
+        node.reply_chunk(np.full(round(1.5 * RATE), 8000, np.int16))
+        await node.reply_end()
+
+    async def main() -> None:
+        await asyncio.gather(node.run(), home_assistant())
+
+    asyncio.run(main())
+    node.sink.close()
+    kinds = [kind for _, kind in link.sent]
+    first = kinds.index("audio-chunk")
+    second = kinds.index("run-pipeline", 1)
+    assert kinds[:first] == ["run-pipeline", "detection"]
+    assert set(kinds[first:second]) == {"audio-chunk"}
+    assert kinds[second : second + 2] == ["run-pipeline", "detection"]
+    assert kinds[-1] == "audio-stop"  # the input ended mid-request
+    # no audio went out between the transcript and the second wake
+    streamed = [t for t, kind in link.sent[first:second] if kind == "audio-chunk"]
+    assert max(streamed) <= replied_at[0]
+    assert node.requests == 2 and node.replies == 1
+    from voiced.engines.whisper import read_audio_file
+
+    heard = read_audio_file(tmp_path / "speaker.wav")
+    loud = np.flatnonzero(np.abs(heard) > 0.1) / RATE
+    # the reply sounded from when it came until the wake word was said over it
+    woken_again = link.sent[second][0]
+    assert abs(loud[0] - replied_at[0]) < 0.05, (loud[0], replied_at)
+    assert abs(loud[-1] - woken_again) < 0.05 and woken_again < replied_at[0] + 1.4
+
+
+def test_a_wake_while_home_assistant_is_not_running_it_sends_nothing(tmp_path):
+    node, link = satellite(tmp_path, 1.0, 0.3)
+
+    async def main() -> None:
+        node.attach(link)
+        node.detach(link)  # paused, or gone: the microphone still listens
+        await node.run()
+
+    asyncio.run(main())
+    node.sink.close()
+    assert link.sent == [] and node.requests == 0
