@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 
 import numpy as np
 
-from voiced.engines import Message
+from voiced.engines import Message, Wake
 from voiced.types import SAMPLE_RATE_HZ, Transcript
 
 
@@ -139,3 +139,20 @@ def speech_and_silence(pattern: Sequence[tuple[str, float]]) -> np.ndarray:
         else:
             parts.append(np.zeros(n, dtype=np.int16))
     return np.concatenate(parts)
+
+
+class WakeAt:
+    """Fires once at each of the given stream times."""
+
+    def __init__(self, *times_s: float) -> None:
+        self.names = ["hey_jarvis"]
+        self._times = list(times_s)
+
+    def hear(self, frame: np.ndarray, start_s: float) -> Wake | None:
+        if self._times and start_s >= self._times[0]:
+            at_s = self._times.pop(0)
+            return Wake("hey_jarvis", "Hey Jarvis", at_s, 0.99)
+        return None
+
+    def reset(self) -> None:
+        pass

@@ -4,10 +4,11 @@ from dataclasses import replace
 
 import pytest
 
-from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+from tests.fakes import ScriptedLlm, ScriptedStt, WakeAt, speech_and_silence
 from tests.test_pipeline import SETTINGS, make_pipeline, run
-from voiced.activation import Activation
+from voiced.activation import ANSWER_S, Activation
 from voiced.config import ActivationSettings
+from voiced.wake import WakeGate
 
 WAKE = ActivationSettings(mode="wake", wake_source="transcript", follow_up_s=4.0)
 
@@ -47,6 +48,17 @@ def test_a_follow_up_inside_the_window_needs_no_phrase():
     activation = Activation(WAKE)
     assert activation.admit("And tomorrow?", 13.9, replied_until_s=10.0).admitted
     assert not activation.admit("And tomorrow?", 14.1, replied_until_s=10.0).admitted
+
+
+def test_a_reply_that_asked_something_is_listened_to_for_its_answer_even_without_follow_ups():
+    activation = Activation(replace(WAKE, follow_up_s=0.0))
+    assert not activation.admit("The lamp.", 11.0, replied_until_s=10.0).admitted
+    assert activation.admit("The lamp.", 11.0, replied_until_s=10.0, asked=True).admitted
+    assert not activation.admit("The lamp.", 10.0 + ANSWER_S + 0.1, 10.0, asked=True).admitted
+    # the acoustic wake word's gate keeps the microphone open for it alike
+    gate = WakeGate(WakeAt(), 0.0, asked=lambda: True)
+    assert gate.awake(11.0, speaking_until_s=10.0)
+    assert not WakeGate(WakeAt(), 0.0).awake(11.0, speaking_until_s=10.0)
 
 
 def test_other_names_and_phrases_from_the_config():

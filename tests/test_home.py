@@ -40,6 +40,12 @@ class StandIn(ThreadingHTTPServer):
     def url(self) -> str:
         return f"http://127.0.0.1:{self.server_address[1]}"
 
+    def asked_which(self) -> bool:
+        """Its previous answer was its question back."""
+        return len(self.asked) > 1 and self.asked[-2]["text"].lower().rstrip(".") == (
+            "turn on the light"
+        )
+
 
 class _Handler(BaseHTTPRequestHandler):
     server: StandIn
@@ -56,7 +62,11 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Authorization") != f"Bearer {self.server.token}":
             return self._send(401, {"message": "unauthorized"})
         self.server.asked.append(body)
-        if "living room lamp" in body["text"].lower() and "turn on" in body["text"].lower():
+        text, goes_on = body["text"].lower(), False
+        if text.rstrip(".") == "turn on the light":  # which one? it asks back
+            kind, data, speech = "action_done", {"targets": []}, "Which one, the lamp or the fan?"
+            goes_on = True
+        elif "lamp" in text and ("turn on" in text or self.server.asked_which()):
             self.server.lamp = "on"
             kind, data, speech = "action_done", {"targets": []}, "Turned on the light"
         else:
@@ -66,7 +76,7 @@ class _Handler(BaseHTTPRequestHandler):
             200,
             {
                 "conversation_id": "01JHA",
-                "continue_conversation": False,
+                "continue_conversation": goes_on,
                 "response": {
                     "response_type": kind,
                     "language": "en",
@@ -133,6 +143,21 @@ def test_a_device_command_is_done_by_home_assistant_and_its_words_are_said(home)
     assert again.reply == "Turned on the light"
     # the exchange is in the history like any other
     assert {"role": "assistant", "content": "Turned on the light"} in runner.conversation.history
+
+
+def test_when_home_assistant_asks_back_the_answer_goes_to_it_whatever_it_sounds_like(home):
+    runner, llm = runner_for(home.url)
+    try:
+        which = ask(runner, "Turn on the light.")
+        answer = ask(runner, "The lamp.")  # not a device command: its answer all the same
+        after = ask(runner, "The lamp.")  # it asked nothing more: answered here
+    finally:
+        runner.workers.shutdown()
+    assert which.reply == "Which one, the lamp or the fan?" and which.by == "home_assistant"
+    assert answer.reply == "Turned on the light" and home.lamp == "on"
+    assert [a["text"] for a in home.asked] == ["Turn on the light.", "The lamp."]
+    assert home.asked[1]["conversation_id"] == "01JHA"
+    assert after.by == "llm"
 
 
 def test_with_prefer_home_everything_goes_there_first_and_no_intent_is_answered_here(home):

@@ -9,30 +9,13 @@ import asyncio
 
 import numpy as np
 
+from tests.fakes import WakeAt
 from voiced.audio import StreamClock
 from voiced.audio.files import FileSink, FileSource
-from voiced.engines import Wake
 from voiced.satellite import Satellite
 
 RATE = 16000
 REPLY_RATE = 22050
-
-
-class WakeAt:
-    """Fires once at each of the given stream times."""
-
-    def __init__(self, *times_s: float) -> None:
-        self.names = ["hey_jarvis"]
-        self._times = list(times_s)
-
-    def hear(self, frame: np.ndarray, start_s: float) -> Wake | None:
-        if self._times and start_s >= self._times[0]:
-            at_s = self._times.pop(0)
-            return Wake("hey_jarvis", "Hey Jarvis", at_s, 0.99)
-        return None
-
-    def reset(self) -> None:
-        pass
 
 
 class Link:

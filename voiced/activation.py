@@ -28,6 +28,16 @@ class Admission:
     """The wake phrase was said."""
 
 
+ANSWER_S = 8.0
+"""A reply that asked something (Home Assistant's "which light?") is listened to for an
+answer at least this long, even with follow-ups off (follow_up_s = 0)."""
+
+
+def answer_window(follow_up_s: float, asked: bool) -> float:
+    """How long after a reply the user may go on without the wake word."""
+    return max(follow_up_s, ANSWER_S) if asked else follow_up_s
+
+
 class Activation:
     def __init__(self, settings: ActivationSettings) -> None:
         self.by_transcript = settings.mode == "wake" and not settings.acoustic
@@ -54,9 +64,12 @@ class Activation:
                     best, best_ratio = take, ratio
         return best
 
-    def admit(self, text: str, started_s: float, replied_until_s: float | None) -> Admission:
+    def admit(
+        self, text: str, started_s: float, replied_until_s: float | None, asked: bool = False
+    ) -> Admission:
         """Decide on a finished utterance that started at started_s; replied_until_s is
-        when the assistant last stopped speaking to the user (None: never)."""
+        when the assistant last stopped speaking to the user (None: never); asked: that
+        reply asked something (the answer needs no wake phrase, follow-ups or not)."""
         if not self.by_transcript:  # conversation, ptt, a wake word: what was heard is meant
             if self.acoustic and (n := self.wake_words(text)):
                 # the wake word's breath reached the recogniser too ("Jarvis, what time...")
@@ -65,7 +78,8 @@ class Activation:
         n = self.wake_words(text)
         if n:
             return Admission(True, _after_words(text, n), woke=True)
-        if replied_until_s is not None and started_s <= replied_until_s + self.follow_up_s:
+        window_s = answer_window(self.follow_up_s, asked)
+        if replied_until_s is not None and started_s <= replied_until_s + window_s:
             return Admission(True, text)
         return Admission(False)
 

@@ -4,9 +4,11 @@
 `POST /api/conversation/process` with a long-lived access token. `action_done` and
 `query_answer` are answers; anything else (`no_intent_match`, `no_valid_targets`, ...) is
 not, and the request is answered as before. Its `conversation_id` is kept, so its own
-follow-ups work. Blocking: run `ask` on a worker. Unreachable, slow, a refused token or a
-bad address is an outage: one log line when it starts, one when it ends, and it is not
-asked again for retry_s.
+follow-ups work; when it asks something back (`continue_conversation`), the user's answer
+goes to it whatever it sounds like ("the kitchen one"), with no wake word needed.
+Blocking: run `ask` on a worker. Unreachable, slow, a refused token or a bad address is an
+outage: one log line when it starts, one when it ends, and it is not asked again for
+retry_s.
 """
 
 from __future__ import annotations
@@ -92,8 +94,15 @@ class HomeAssistant:
         self._down_until = 0.0
         self.down_since: float | None = None
         """When the outage in progress began (monotonic; None: it answers)."""
+        self.asked_back = False
+        """Its last answer asked something back: the next request is its to answer."""
 
     def ask(self, text: str) -> HomeAnswer:
+        answer = self._ask(text)
+        self.asked_back = answer.goes_on
+        return answer
+
+    def _ask(self, text: str) -> HomeAnswer:
         if self.down_since is not None and time.monotonic() < self._down_until:
             return HomeAnswer(None, reached=False)
         try:

@@ -63,7 +63,8 @@ class Pipeline:
         self.sink = sink
         words = runner.engines.wake
         follow_up_s = runner.settings.activation.follow_up_s
-        self.wake = WakeGate(words, follow_up_s) if words is not None else None
+        asked = runner.router.asked_back
+        self.wake = WakeGate(words, follow_up_s, asked) if words is not None else None
         self.listener = Listener(runner.settings, vad, sink, echo, runner.reference, self.wake)
         self.on_wake = on_wake
         self._woken: Wake | None = None

@@ -3,16 +3,19 @@
 In wake mode (wake_source = "acoustic") the wake word models hear every frame; nothing
 else does until one fires. Awake: for LISTEN_S after a wake word (the request may follow
 in the same breath, or after a moment), for as long as the user then speaks, while the
-assistant speaks and for follow_up_s after it (follow-ups need no wake word). The rest of
+assistant speaks and for follow_up_s after it (follow-ups need no wake word; at least
+ANSWER_S when the reply asked something). The rest of
 the time the voice activity detector and the recogniser never see the room's sound.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 
+from voiced.activation import answer_window
 from voiced.engines import Wake, WakeWords
 
 log = logging.getLogger(__name__)
@@ -24,9 +27,13 @@ ALONE_S = 0.7
 
 
 class WakeGate:
-    def __init__(self, words: WakeWords, follow_up_s: float) -> None:
+    def __init__(
+        self, words: WakeWords, follow_up_s: float, asked: Callable[[], bool] = lambda: False
+    ) -> None:
         self.words = words
         self.follow_up_s = follow_up_s
+        self.asked = asked
+        """Whether the last reply asked something (its answer is awaited, follow-ups or not)."""
         self.wakes = 0
         """Wake words heard since the start."""
         self.last: Wake | None = None
@@ -46,6 +53,7 @@ class WakeGate:
     def awake(self, now_s: float, speaking_until_s: float) -> bool:
         """Whether what is heard at now_s may be the user's turn; speaking_until_s: when
         the assistant's sound ends (or ended; 0: it has said nothing yet)."""
-        if speaking_until_s > 0 and now_s < speaking_until_s + self.follow_up_s:
+        window_s = answer_window(self.follow_up_s, self.asked())
+        if speaking_until_s > 0 and now_s < speaking_until_s + window_s:
             return True
         return now_s < self._awake_until_s

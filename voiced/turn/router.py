@@ -113,7 +113,9 @@ class Router:
         if request.origin.addressed:
             said, woke = text, False
         else:
-            admission = self.activation.admit(text, request.started_s, self.replied_until)
+            admission = self.activation.admit(
+                text, request.started_s, self.replied_until, self.asked_back()
+            )
             if not admission.admitted:
                 return Route(Outcome.IGNORED, waits=on_pause)
             said, woke = admission.request, admission.woke
@@ -131,7 +133,15 @@ class Router:
         return self.here(request, said, on_pause)
 
     def _for_home(self, said: str) -> bool:
-        return self.settings.home_assistant.prefer == "home" or looks_like_command(said)
+        return (
+            self.settings.home_assistant.prefer == "home"
+            or looks_like_command(said)
+            or self.asked_back()
+        )
+
+    def asked_back(self) -> bool:
+        """Home Assistant's last answer asked something: the next request answers it."""
+        return self.home is not None and self.home.asked_back
 
     def here(self, request: Request, said: str, on_pause: bool = False) -> Route:
         """The route without Home Assistant: a skill, a one-word stop, the memory, the
