@@ -139,6 +139,15 @@ class HomeAssistant:
                 self.process.wait()
         self.process = None
 
+    def freeze(self) -> None:
+        """Hung: it still accepts connections, and answers nothing (SIGSTOP)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        if self.process is not None:
+            self.process.send_signal(signal.SIGCONT)
+
     def _onboard(self) -> str:
         """The first user, through the onboarding API, and an access token for it."""
         client = f"{self.url}/"

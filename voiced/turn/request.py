@@ -94,13 +94,21 @@ class Outcome(enum.Enum):
     """The language model writes the reply."""
     HOME = "home_assistant"
     """Home Assistant's conversation API: it did something in the house, or knew it."""
+    HOME_DOWN = "home_unreachable"
+    """A device command while Home Assistant cannot be reached: one clear sentence."""
     CANCEL = "cancel"
     """Cancelled from outside (`voiced cancel`, push-to-talk) while it was answering."""
 
     @property
     def exact(self) -> bool:
         """Answered with known words, no model needed (Home Assistant's, once asked)."""
-        return self in (Outcome.WAKE, Outcome.SKILL, Outcome.MEMORY, Outcome.HOME)
+        return self in (
+            Outcome.WAKE,
+            Outcome.SKILL,
+            Outcome.MEMORY,
+            Outcome.HOME,
+            Outcome.HOME_DOWN,
+        )
 
 
 @dataclass

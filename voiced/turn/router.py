@@ -207,7 +207,7 @@ class Router:
         a fact forgotten)."""
         if route.outcome is Outcome.WAKE:
             return self.settings.activation.acknowledgement
-        if route.outcome is Outcome.HOME:
+        if route.outcome in (Outcome.HOME, Outcome.HOME_DOWN):
             return route.answer
         if route.outcome is Outcome.SKILL:
             assert route.skill is not None

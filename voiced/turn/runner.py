@@ -348,7 +348,7 @@ class TurnRunner:
         if answer.speech is not None:
             return replace(route, answer=answer.speech)
         if not answer.reached and looks_like_command(route.request):
-            return replace(route, answer=UNREACHABLE)
+            return replace(route, outcome=Outcome.HOME_DOWN, answer=UNREACHABLE)
         return self.router.here(request, route.request)
 
     async def _mood(self, request: Request, route: Route) -> Affect | None:
