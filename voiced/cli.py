@@ -548,7 +548,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
             loop.add_signal_handler(sig, task.cancel)
         jobs = [listening(serve(runner, uri, Path(settings.tts.voice).stem), "--wyoming", uri)]
         if satellite_uri:
-            job = satellite(settings, runner, satellite_uri, input_audio, args.output_file)
+            from voiced.satellite import serve_satellite
+
+            rate = runner.engines.tts.sample_rate_hz
+            job = serve_satellite(settings, rate, satellite_uri, input_audio, args.output_file)
             jobs.append(listening(job, "--satellite", satellite_uri))
         running = [asyncio.ensure_future(job) for job in jobs]
         try:  # until cancelled, or the satellite's input file has been heard
@@ -573,29 +576,6 @@ async def listening(job: Any, option: str, uri: str) -> None:
         await job
     except OSError as exc:
         raise UsageError(f"{option}: cannot listen on {uri}: {exc.strerror}") from None
-
-
-async def satellite(
-    settings: Settings, runner: Any, uri: str, input_audio: Any, output_file: Path | None
-) -> None:
-    """voiced's microphone and speaker (or files) for Home Assistant's pipeline."""
-    from voiced.audio import StreamClock, open_audio
-    from voiced.audio.devices import MicrophoneSource
-    from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords
-    from voiced.satellite import Satellite, run_satellite
-
-    clock = StreamClock()
-    rate = runner.engines.tts.sample_rate_hz
-    source, sink = open_audio(settings, clock, input_audio, output_file, rate)
-    names = settings.activation.wake_words
-    node = Satellite(source, sink, MicroWakeWords(names), clock)
-    try:
-        if isinstance(source, MicrophoneSource):
-            source.open()
-        await run_satellite(node, uri, {name: WAKE_WORDS[name] for name in names})
-    finally:
-        source.close()
-        sink.close()
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:

@@ -260,6 +260,28 @@ def satellite_handler(satellite: Satellite, wake_phrases: dict[str, str]) -> Any
     return Handler
 
 
+async def serve_satellite(
+    settings: Any, rate: int, uri: str, input_audio: np.ndarray | None, output_file: Any
+) -> None:
+    """voiced's microphone and speaker (or a recording and a file), its wake words from
+    [activation], for Home Assistant's pipeline at uri; the speaker plays at rate."""
+    from voiced.audio import open_audio
+    from voiced.audio.devices import MicrophoneSource
+    from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords
+
+    clock = StreamClock()
+    source, sink = open_audio(settings, clock, input_audio, output_file, rate)
+    names = settings.activation.wake_words
+    satellite = Satellite(source, sink, MicroWakeWords(names), clock)
+    try:
+        if isinstance(source, MicrophoneSource):
+            source.open()
+        await run_satellite(satellite, uri, {name: WAKE_WORDS[name] for name in names})
+    finally:
+        source.close()
+        sink.close()
+
+
 async def run_satellite(satellite: Satellite, uri: str, wake_phrases: dict[str, str]) -> None:
     """Serve Home Assistant and listen, until the input ends or this is cancelled."""
     from wyoming.server import AsyncServer
