@@ -47,9 +47,10 @@ def test_the_wake_word_over_a_reply_stops_it_and_streams_the_next_request(tmp_pa
         node.attach(link)
         await asyncio.sleep(0.8)
         node.end_request("transcribed")
-        replied_at.append(node.clock.now())
         node.reply_start(RATE)  # another rate than the speaker's: resampled
+        replied_at.append(node.clock.now())
         node.reply_chunk(np.full(round(1.5 * RATE), 8000, np.int16))
+        replied_at.append(node.clock.now())  # (the first resampling may take 40 ms)
         await node.reply_end()
 
     async def main() -> None:
@@ -74,7 +75,7 @@ def test_the_wake_word_over_a_reply_stops_it_and_streams_the_next_request(tmp_pa
     loud = np.flatnonzero(np.abs(heard) > 0.1) / RATE
     # the reply sounded from when it came until the wake word was said over it
     woken_again = link.sent[second][0]
-    assert abs(loud[0] - replied_at[0]) < 0.05, (loud[0], replied_at)
+    assert replied_at[0] - 0.02 < loud[0] < replied_at[1] + 0.02, (loud[0], replied_at)
     assert abs(loud[-1] - woken_again) < 0.05 and woken_again < replied_at[0] + 1.4
 
 
@@ -89,3 +90,40 @@ def test_a_wake_while_home_assistant_is_not_running_it_sends_nothing(tmp_path):
     asyncio.run(main())
     node.sink.close()
     assert link.sent == [] and node.requests == 0
+
+
+def own_voice_wakes(tmp_path, tts, cancel: bool) -> int:
+    """Home Assistant's reply is voiced saying the wake word three times, and it comes
+    back into the microphone (a room, at 0.3): the requests it started."""
+    from voiced.audio.echo import EchoCanceller
+    from voiced.engines.wakeword import MicroWakeWords
+
+    clock = StreamClock()
+    source = FileSource(np.zeros(6 * RATE, np.int16), 30, clock)
+    sink = FileSink(tmp_path / f"speaker-{cancel}.wav", tts.sample_rate_hz, clock)
+    echo = EchoCanceller(0) if cancel else None
+    node = Satellite(source, sink, MicroWakeWords(["hey_jarvis"]), clock, echo)
+    source.simulate_echo(node.reference, 0.3, 0.0)
+    reply = np.concatenate(list(tts.synthesize("Hey Jarvis, hey Jarvis. Hey Jarvis!")))
+    link = Link()
+    link.clock = clock
+
+    async def home_assistant() -> None:
+        node.attach(link)
+        await asyncio.sleep(0.5)
+        node.reply_start(tts.sample_rate_hz)
+        node.reply_chunk(reply)
+        await node.reply_end()
+
+    async def main() -> None:
+        await asyncio.gather(node.run(), home_assistant())
+
+    asyncio.run(main())
+    sink.close()
+    return node.requests
+
+
+def test_its_own_voice_saying_the_wake_word_does_not_wake_it_with_the_echo_taken_out(tmp_path, tts):
+    assert own_voice_wakes(tmp_path, tts, cancel=True) == 0
+    # the same room without the canceller: its own voice wakes it (the test can fail)
+    assert own_voice_wakes(tmp_path, tts, cancel=False) >= 1

@@ -7,7 +7,9 @@ Home Assistant's wyoming integration, given this address, connects, asks what th
                └ its audio, streamed until Home Assistant has the transcript (or an error)
     Home Assistant's spoken reply (audio-start, chunks, audio-stop) ─ speaker ─ `played`
 
-The wake word said over a reply stops it (barge-in) and starts the next request. One
+The wake word said over a reply stops it (barge-in) and starts the next request; while a
+reply may be in the microphone, the wake words hear it with the reply's echo taken out
+([audio] echo_cancel), so its own voice does not wake it. One
 Home Assistant at a time: the last to say `run-satellite` (a reconnect replaces the old
 connection). Home Assistant pings every few seconds; the handler answers.
 """
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from voiced.audio import AudioSink, AudioSource, Resampler, StreamClock
+from voiced.audio.echo import EchoCanceller, PlaybackReference
 from voiced.engines import WakeWords
 from voiced.types import SAMPLE_RATE_HZ
 
@@ -29,6 +32,9 @@ log = logging.getLogger(__name__)
 MAX_REQUEST_S = 15.0
 """A request streamed this long without a transcript is ended here (Home Assistant's own
 voice activity detection normally ends it within a second of the words)."""
+ECHO_S = 0.5
+"""How long after a reply's last sound the room may still echo it: the canceller runs
+until then (and not at all while nothing plays: it costs CPU and has nothing to take out)."""
 
 
 class Satellite:
@@ -40,9 +46,13 @@ class Satellite:
         sink: AudioSink,
         words: WakeWords,
         clock: StreamClock,
+        echo: EchoCanceller | None = None,
         name: str = "voiced",
     ) -> None:
         self.source, self.sink, self.words, self.clock = source, sink, words, clock
+        self.echo = echo
+        self.reference = PlaybackReference()
+        """What the speaker plays, for the canceller (and a file source's simulated room)."""
         self.name = name
         self.link: Any = None
         """The connection of the Home Assistant that said `run-satellite`, if any."""
@@ -79,12 +89,17 @@ class Satellite:
 
     def reply_chunk(self, audio: np.ndarray) -> None:
         """16-bit mono audio of the reply, at the rate its audio-start gave."""
-        self.sink.play(self._resampler.process(audio) if self._resampler else audio)
+        self._play(self._resampler.process(audio) if self._resampler else audio)
+
+    def _play(self, audio: np.ndarray) -> None:
+        start_s = self.sink.play(audio)
+        if start_s is not None:
+            self.reference.add(start_s, audio, self.sink.sample_rate_hz)
 
     async def reply_end(self) -> None:
         """The reply is all here: wait until it has been heard."""
         if self._resampler is not None:
-            self.sink.play(self._resampler.flush())
+            self._play(self._resampler.flush())
             self._resampler = None
         await self._heard()
         self.replies += 1
@@ -104,7 +119,7 @@ class Satellite:
         async for frame, start_s in self.source.frames():
             # the wake words hear every frame (a model that skipped the request would wake
             # on the wake word still in its window), but a request is not interrupted
-            wake = self.words.hear(frame, start_s)
+            wake = self.words.hear(self._without_echo(frame, start_s), start_s)
             if self.streaming_since is None:
                 if wake is not None:
                     await self._woken(wake.name, wake.phrase, wake.at_s)
@@ -118,6 +133,12 @@ class Satellite:
             self.end_request("the input ended")
         await self._heard()  # a reply still playing is heard out
 
+    def _without_echo(self, frame: np.ndarray, start_s: float) -> np.ndarray:
+        """The frame with what the speaker played taken out, while a reply may echo."""
+        if self.echo is None or start_s > self.sink.busy_until() + ECHO_S:
+            return frame
+        return self.echo.process(frame, self.reference.read(start_s, len(frame)))
+
     async def _woken(self, name: str, phrase: str, at_s: float) -> None:
         from wyoming.pipeline import PipelineStage, RunPipeline
         from wyoming.wake import Detection
@@ -126,7 +147,8 @@ class Satellite:
             log.info("satellite: heard %r, but Home Assistant is not running it", phrase)
             return
         if self.sink.busy_until() > self.clock.now():
-            self.sink.flush()  # said over a reply: the reply stops, the new request starts
+            # said over a reply: the reply stops, the new request starts
+            self.reference.cut(self.sink.flush())
             log.info("satellite: %r over the reply: stopped it", phrase)
         log.info("satellite: heard %r at %.2f s: streaming to Home Assistant", phrase, at_s)
         run = RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS)
@@ -266,13 +288,19 @@ async def serve_satellite(
     """voiced's microphone and speaker (or a recording and a file), its wake words from
     [activation], for Home Assistant's pipeline at uri; the speaker plays at rate."""
     from voiced.audio import open_audio
-    from voiced.audio.devices import MicrophoneSource
+    from voiced.audio.devices import MicrophoneSource, SpeakerSink
     from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords
 
     clock = StreamClock()
     source, sink = open_audio(settings, clock, input_audio, output_file, rate)
     names = settings.activation.wake_words
-    satellite = Satellite(source, sink, MicroWakeWords(names), clock)
+    audio = settings.audio
+    echo = None
+    if audio.echo_cancel and not audio.half_duplex:
+        echo = EchoCanceller(audio.echo_delay_ms)
+    satellite = Satellite(source, sink, MicroWakeWords(names), clock, echo)
+    if isinstance(sink, SpeakerSink):  # its readings of the device move the reference
+        sink.on_moved = satellite.reference.move
     try:
         if isinstance(source, MicrophoneSource):
             source.open()
