@@ -855,23 +855,25 @@ def measure_wake(out_dir: Path, idle_s: float) -> dict[str, Any]:
     report = wake_figures(calls, room, stats.stderr, replies, rate)
     report["idle_cpu_percent"] = None
     if idle_s:
-        noise = recorded(NOISE_CLIPS[0], False).audio
-        room_noise = out_dir / "room-noise.wav"
-        write_wav(room_noise, np.resize(noise, int(idle_s * SAMPLE_RATE_HZ)), SAMPLE_RATE_HZ)
-        idle = run_loop(
-            [
-                "--input-file",
-                str(room_noise),
-                "--output-file",
-                str(out_dir / "idle-wake.wav"),
-                *wake,
-            ]
-        )
-        if idle.listening_wall_s:
-            report["idle_cpu_percent"] = round(
-                100 * idle.listening_cpu_s / idle.listening_wall_s, 2
-            )
+        noise = np.resize(recorded(NOISE_CLIPS[0], False).audio, int(idle_s * SAMPLE_RATE_HZ))
+        idle = idle_cpu_percent(out_dir, "room-noise", "idle-wake", noise, wake)
+        report["idle_cpu_percent"] = idle
     return report
+
+
+def idle_cpu_percent(
+    out_dir: Path, heard: str, said: str, audio: np.ndarray, args: list[str]
+) -> float | None:
+    """CPU while the loop listens to audio (written as heard.wav; its replies as
+    said.wav), in % of one core (None: it never got to listening)."""
+    source = out_dir / f"{heard}.wav"
+    write_wav(source, audio, SAMPLE_RATE_HZ)
+    idle = run_loop(
+        ["--input-file", str(source), "--output-file", str(out_dir / f"{said}.wav"), *args]
+    )
+    if not idle.listening_wall_s:
+        return None
+    return round(100 * idle.listening_cpu_s / idle.listening_wall_s, 2)
 
 
 def format_wake(run: dict[str, Any]) -> list[str]:
@@ -919,13 +921,8 @@ def bench(
         report[f"{name}_minus_files_s"] = round(here - fast, 3) if here and fast else None
     report["idle_cpu_percent"] = None
     if idle_s:
-        silence = out_dir / "silence.wav"
-        write_wav(silence, np.zeros(int(idle_s * SAMPLE_RATE_HZ), dtype=np.int16), SAMPLE_RATE_HZ)
-        idle = run_loop(["--input-file", str(silence), "--output-file", str(out_dir / "idle.wav")])
-        if idle.listening_wall_s:
-            report["idle_cpu_percent"] = round(
-                100 * idle.listening_cpu_s / idle.listening_wall_s, 2
-            )
+        silence = np.zeros(int(idle_s * SAMPLE_RATE_HZ), dtype=np.int16)
+        report["idle_cpu_percent"] = idle_cpu_percent(out_dir, "silence", "idle", silence, [])
     (out_dir / "bench.json").write_text(json.dumps(report, indent=2) + "\n")
     if any(name in report for name in PROMPT_RUNS):
         chart(report, out_dir / "bench.png")

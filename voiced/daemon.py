@@ -133,7 +133,7 @@ class Daemon:
 
     async def _main(self, runner: TurnRunner, input_audio: np.ndarray | None) -> None:
         from voiced.audio.devices import MicrophoneSource, SpeakerSink
-        from voiced.audio.echo import EchoCanceller, PlaybackReference
+        from voiced.audio.echo import PlaybackReference, echo_canceller
         from voiced.audio.files import FileSource
 
         settings, options = self.settings, self.options
@@ -150,9 +150,7 @@ class Daemon:
             sink.on_moved = runner.reference.move
         if isinstance(source, FileSource) and options.echo_gain > 0:
             source.simulate_echo(runner.reference, options.echo_gain, options.echo_delay_ms)
-        echo = None
-        if not settings.audio.half_duplex and settings.audio.echo_cancel:
-            echo = EchoCanceller(settings.audio.echo_delay_ms)
+        echo = echo_canceller(settings.audio)
         assert runner.engines.vad is not None
         pipeline = self.pipeline = Pipeline(
             runner,

@@ -9,9 +9,9 @@ Home Assistant's wyoming integration, given this address, connects, asks what th
 
 The wake word said over a reply stops it (barge-in) and starts the next request; while a
 reply may be in the microphone, the wake words hear it with the reply's echo taken out
-([audio] echo_cancel), so its own voice does not wake it. One
-Home Assistant at a time: the last to say `run-satellite` (a reconnect replaces the old
-connection). Home Assistant pings every few seconds; the handler answers.
+([audio] echo_cancel), so its own voice does not wake it. One Home Assistant at a time:
+the last to say `run-satellite` (a reconnect replaces the old connection). Home Assistant
+pings every few seconds; the handler answers.
 """
 
 from __future__ import annotations
@@ -23,8 +23,9 @@ from typing import Any
 import numpy as np
 
 from voiced.audio import AudioSink, AudioSource, Resampler, StreamClock
-from voiced.audio.echo import EchoCanceller, PlaybackReference
-from voiced.engines import WakeWords
+from voiced.audio.echo import EchoCanceller, PlaybackReference, echo_canceller
+from voiced.engines import Wake, WakeWords
+from voiced.turn.speaker import played_out
 from voiced.types import SAMPLE_RATE_HZ
 
 log = logging.getLogger(__name__)
@@ -101,12 +102,8 @@ class Satellite:
         if self._resampler is not None:
             self._play(self._resampler.flush())
             self._resampler = None
-        await self._heard()
+        await played_out(self.sink, self.clock)
         self.replies += 1
-
-    async def _heard(self) -> None:
-        while (left_s := self.sink.busy_until() - self.clock.now()) > 0:
-            await asyncio.sleep(min(left_s, 0.1))
 
     # -- the microphone's side ---------------------------------------------------------
 
@@ -122,7 +119,7 @@ class Satellite:
             wake = self.words.hear(self._without_echo(frame, start_s), start_s)
             if self.streaming_since is None:
                 if wake is not None:
-                    await self._woken(wake.name, wake.phrase, wake.at_s)
+                    await self._woken(wake)
                 continue
             await self._send_audio(frame, start_s)
             if start_s - self.streaming_since > MAX_REQUEST_S:
@@ -131,7 +128,7 @@ class Satellite:
         if self.streaming_since is not None:  # the input ended mid-request
             await self._send_stop()
             self.end_request("the input ended")
-        await self._heard()  # a reply still playing is heard out
+        await played_out(self.sink, self.clock)  # a reply still playing is heard out
 
     def _without_echo(self, frame: np.ndarray, start_s: float) -> np.ndarray:
         """The frame with what the speaker played taken out, while a reply may echo."""
@@ -139,23 +136,24 @@ class Satellite:
             return frame
         return self.echo.process(frame, self.reference.read(start_s, len(frame)))
 
-    async def _woken(self, name: str, phrase: str, at_s: float) -> None:
+    async def _woken(self, wake: Wake) -> None:
         from wyoming.pipeline import PipelineStage, RunPipeline
         from wyoming.wake import Detection
 
         if self.link is None:
-            log.info("satellite: heard %r, but Home Assistant is not running it", phrase)
+            log.info("satellite: heard %r, but Home Assistant is not running it", wake.phrase)
             return
         if self.sink.busy_until() > self.clock.now():
             # said over a reply: the reply stops, the new request starts
             self.reference.cut(self.sink.flush())
-            log.info("satellite: %r over the reply: stopped it", phrase)
+            log.info("satellite: %r over the reply: stopped it", wake.phrase)
+        phrase, at_s = wake.phrase, wake.at_s
         log.info("satellite: heard %r at %.2f s: streaming to Home Assistant", phrase, at_s)
         run = RunPipeline(start_stage=PipelineStage.ASR, end_stage=PipelineStage.TTS)
         self.requests += 1
-        self.streaming_since = at_s
+        self.streaming_since = wake.at_s
         await self._write(run.event())
-        await self._write(Detection(name=name, timestamp=round(at_s * 1000)).event())
+        await self._write(Detection(name=wake.name, timestamp=round(wake.at_s * 1000)).event())
 
     async def _send_audio(self, frame: np.ndarray, start_s: float) -> None:
         from wyoming.audio import AudioChunk
@@ -185,36 +183,28 @@ class Satellite:
             self.detach(link)
 
 
-def satellite_info(satellite: Satellite, wake_phrases: dict[str, str]) -> Any:
+def satellite_info(satellite: Satellite) -> Any:
     """What Home Assistant's `describe` gets: a satellite, and the wake words it hears."""
-    from wyoming.info import Attribution, Info, WakeModel, WakeProgram
+    from wyoming.info import Info
     from wyoming.info import Satellite as SatelliteInfo
 
-    from voiced import __version__
-    from voiced.serve import ATTRIBUTION
+    from voiced.serve import artifact, wake_program
 
-    by = Attribution(*ATTRIBUTION)
-    common: dict[str, Any] = {"attribution": by, "installed": True, "version": __version__}
-    program: dict[str, Any] = {"name": "voiced-wake", "description": "microWakeWord"}
-    models = [
-        WakeModel(name=name, description=phrase, phrase=phrase, languages=["en"], **common)
-        for name, phrase in wake_phrases.items()
-    ]
+    names = satellite.words.names
+    described = artifact(satellite.name, "voiced: its microphone and speaker, its wake word")
     return Info(
         satellite=SatelliteInfo(
-            name=satellite.name,
-            description="voiced: its microphone and speaker, with its own wake word",
+            **described,
             has_vad=False,
-            active_wake_words=list(wake_phrases),
-            max_active_wake_words=len(wake_phrases),
+            active_wake_words=names,
+            max_active_wake_words=len(names),
             supports_trigger=False,
-            **common,
         ),
-        wake=[WakeProgram(models=models, **program, **common)],
+        wake=[wake_program(names)],
     )
 
 
-def satellite_handler(satellite: Satellite, wake_phrases: dict[str, str]) -> Any:
+def satellite_handler(satellite: Satellite) -> Any:
     from wyoming.asr import Transcript
     from wyoming.audio import AudioChunk, AudioChunkConverter, AudioStart, AudioStop
     from wyoming.error import Error
@@ -244,7 +234,7 @@ def satellite_handler(satellite: Satellite, wake_phrases: dict[str, str]) -> Any
 
         async def handle_event(self, event: Event) -> bool:
             if Describe.is_type(event.type):
-                await self.write_event(satellite_info(satellite, wake_phrases).event())
+                await self.write_event(satellite_info(satellite).event())
             elif Ping.is_type(event.type):
                 await self.write_event(Pong(text=Ping.from_event(event).text).event())
             elif RunSatellite.is_type(event.type):
@@ -289,33 +279,29 @@ async def serve_satellite(
     [activation], for Home Assistant's pipeline at uri; the speaker plays at rate."""
     from voiced.audio import open_audio
     from voiced.audio.devices import MicrophoneSource, SpeakerSink
-    from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords
+    from voiced.engines.wakeword import MicroWakeWords
 
     clock = StreamClock()
     source, sink = open_audio(settings, clock, input_audio, output_file, rate)
-    names = settings.activation.wake_words
-    audio = settings.audio
-    echo = None
-    if audio.echo_cancel and not audio.half_duplex:
-        echo = EchoCanceller(audio.echo_delay_ms)
-    satellite = Satellite(source, sink, MicroWakeWords(names), clock, echo)
+    words = MicroWakeWords(settings.activation.wake_words)
+    satellite = Satellite(source, sink, words, clock, echo_canceller(settings.audio))
     if isinstance(sink, SpeakerSink):  # its readings of the device move the reference
         sink.on_moved = satellite.reference.move
     try:
         if isinstance(source, MicrophoneSource):
             source.open()
-        await run_satellite(satellite, uri, {name: WAKE_WORDS[name] for name in names})
+        await run_satellite(satellite, uri)
     finally:
         source.close()
         sink.close()
 
 
-async def run_satellite(satellite: Satellite, uri: str, wake_phrases: dict[str, str]) -> None:
+async def run_satellite(satellite: Satellite, uri: str) -> None:
     """Serve Home Assistant and listen, until the input ends or this is cancelled."""
     from wyoming.server import AsyncServer
 
     server = AsyncServer.from_uri(uri)
-    await server.start(satellite_handler(satellite, wake_phrases))
+    await server.start(satellite_handler(satellite))
     log.info("satellite: waiting for Home Assistant on %s", uri)
     try:
         await satellite.run()

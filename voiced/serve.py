@@ -40,6 +40,35 @@ def check_uri(uri: str, allow_lan: bool, option: str = "--wyoming") -> str:
     return uri
 
 
+def artifact(name: str, description: str) -> dict[str, Any]:
+    """What every program and model in an `info` says of itself."""
+    from wyoming.info import Attribution
+
+    return {
+        "name": name,
+        "description": description,
+        "attribution": Attribution(*ATTRIBUTION),
+        "installed": True,
+        "version": __version__,
+    }
+
+
+def wake_program(names: list[str]) -> Any:
+    """The wake words (by model name) as an `info` lists them, with what each listens for."""
+    from wyoming.info import WakeModel, WakeProgram
+
+    models = [
+        WakeModel(
+            **artifact(name, f"{WAKE_WORDS[name]} (microWakeWord)"),
+            languages=["en"],
+            phrase=WAKE_WORDS[name],
+        )
+        for name in names
+    ]
+    described = artifact("voiced-wake", "voiced wake words (microWakeWord)")
+    return WakeProgram(**described, models=models)
+
+
 class Service:
     """What the handlers share: the loaded models, one conversation, a turn lock."""
 
@@ -52,7 +81,6 @@ class Service:
         from wyoming.info import (
             AsrModel,
             AsrProgram,
-            Attribution,
             HandleModel,
             HandleProgram,
             Info,
@@ -60,23 +88,10 @@ class Service:
             IntentProgram,
             TtsProgram,
             TtsVoice,
-            WakeModel,
-            WakeProgram,
         )
 
         settings = self.runner.settings
         languages = [settings.stt.language or "en"]
-        by = Attribution(*ATTRIBUTION)
-
-        def artifact(name: str, description: str) -> dict[str, Any]:
-            return {
-                "name": name,
-                "description": description,
-                "attribution": by,
-                "installed": True,
-                "version": __version__,
-            }
-
         return Info(
             asr=[
                 AsrProgram(
@@ -100,19 +115,7 @@ class Service:
                     models=[HandleModel(**artifact("voiced", "voiced"), languages=languages)],
                 )
             ],
-            wake=[
-                WakeProgram(
-                    **artifact("voiced-wake", "voiced wake words (microWakeWord)"),
-                    models=[
-                        WakeModel(
-                            **artifact(name, f"{phrase} (microWakeWord)"),
-                            languages=["en"],
-                            phrase=phrase,
-                        )
-                        for name, phrase in WAKE_WORDS.items()
-                    ],
-                )
-            ],
+            wake=[wake_program(list(WAKE_WORDS))],
             intent=[
                 IntentProgram(
                     **artifact("voiced-intent", "voiced's reply as the intent's text"),

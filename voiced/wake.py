@@ -4,8 +4,8 @@ In wake mode (wake_source = "acoustic") the wake word models hear every frame; n
 else does until one fires. Awake: for LISTEN_S after a wake word (the request may follow
 in the same breath, or after a moment), for as long as the user then speaks, while the
 assistant speaks and for follow_up_s after it (follow-ups need no wake word; at least
-ANSWER_S when the reply asked something). The rest of
-the time the voice activity detector and the recogniser never see the room's sound.
+ANSWER_S when the reply asked something). The rest of the time the voice activity detector
+and the recogniser never see the room's sound.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ from collections import deque
 import numpy as np
 
 from voiced.audio import resample, to_int16
+from voiced.config import AudioSettings
 from voiced.types import SAMPLE_RATE_HZ
 
 
@@ -69,6 +70,14 @@ class EchoCanceller:
 
     def process(self, near: np.ndarray, far: np.ndarray) -> np.ndarray:
         return np.asarray(self._aec.process(near, far), dtype=np.int16)
+
+
+def echo_canceller(audio: AudioSettings) -> EchoCanceller | None:
+    """The canceller the [audio] settings ask for (none in half duplex: the microphone is
+    deaf while the speaker plays)."""
+    if audio.half_duplex or not audio.echo_cancel:
+        return None
+    return EchoCanceller(audio.echo_delay_ms)
 
 
 def rms(frame: np.ndarray) -> float:

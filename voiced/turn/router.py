@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from voiced.activation import Activation
@@ -21,7 +21,7 @@ from voiced.alarms import Alarms
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
 from voiced.dialogue import Conversation, Message
-from voiced.home import HomeAssistant, looks_like_command
+from voiced.home import UNREACHABLE, HomeAnswer, HomeAssistant, looks_like_command
 from voiced.memory import Memory
 from voiced.numbers import comparable_words
 from voiced.skills import Context as SkillContext
@@ -142,6 +142,15 @@ class Router:
     def asked_back(self) -> bool:
         """Home Assistant's last answer asked something: the next request answers it."""
         return self.home is not None and self.home.asked_back
+
+    def after_home(self, request: Request, route: Route, answer: HomeAnswer) -> Route:
+        """Where Home Assistant's answer leads: its words, said as they came; for a device
+        command it could not be asked about, one clear sentence; else the route without it."""
+        if answer.speech is not None:
+            return replace(route, answer=answer.speech)
+        if not answer.reached and looks_like_command(route.request):
+            return replace(route, outcome=Outcome.HOME_DOWN, answer=UNREACHABLE)
+        return self.here(request, route.request)
 
     def here(self, request: Request, said: str, on_pause: bool = False) -> Route:
         """The route without Home Assistant: a skill, a one-word stop, the memory, the

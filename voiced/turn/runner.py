@@ -13,7 +13,7 @@ import itertools
 import logging
 import threading
 from collections.abc import Awaitable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +31,6 @@ from voiced.engines import (
     VoiceActivity,
     WakeWords,
 )
-from voiced.home import UNREACHABLE, looks_like_command
 from voiced.memory import Memory
 from voiced.text import settled_words
 from voiced.turn.reply import Reply
@@ -340,16 +339,11 @@ class TurnRunner:
         return mood, route
 
     async def _ask_home(self, request: Request, route: Route) -> Route:
-        """Home Assistant's answer, to be said as it came; when it has none, the route
-        without it. A device command it cannot be asked about gets one clear sentence."""
+        """Home Assistant asked (off the loop), and the route its answer leads to."""
         home = self.router.home
         assert home is not None
         answer = await self.workers.run("home", home.ask, route.request)
-        if answer.speech is not None:
-            return replace(route, answer=answer.speech)
-        if not answer.reached and looks_like_command(route.request):
-            return replace(route, outcome=Outcome.HOME_DOWN, answer=UNREACHABLE)
-        return self.router.here(request, route.request)
+        return self.router.after_home(request, route, answer)
 
     async def _mood(self, request: Request, route: Route) -> Affect | None:
         """How the user sounds (None: no affect, or nothing heard); it is learnt from only
