@@ -53,6 +53,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check voiced tests scripts
 	$(VENV)/bin/ruff format --check voiced tests scripts
 	$(VENV)/bin/mypy voiced
+	$(VENV)/bin/lint-imports --no-cache
 
 system-deps:
 	@scripts/system_deps.sh runtime

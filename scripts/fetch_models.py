@@ -34,8 +34,8 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from voiced.digest import cache_root, matches, sha256_of  # noqa: E402  (the checkout's own)
-from voiced.manifest import ModelEntry, load  # noqa: E402
+from voiced.models.digest import cache_root, matches, sha256_of  # noqa: E402  (the checkout's own)
+from voiced.models.manifest import ModelEntry, load  # noqa: E402
 
 
 class FetchError(Exception):
@@ -158,7 +158,7 @@ def install_assembled(model: dict[str, Any], models_dir: Path, python: str) -> N
 def configured_llm() -> str:
     """The named language model the configuration asks for ("" for a path of its own)."""
     from voiced.config import LlmSettings, load_settings
-    from voiced.manifest import named
+    from voiced.models.manifest import named
 
     try:
         model = load_settings().llm.model

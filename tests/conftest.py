@@ -23,7 +23,7 @@ ROOT = Path(__file__).parent.parent
 
 # The tests whose subject is not what the model says (the loop, barge-in, the service,
 # memory's plumbing, bad input ...) run on the small model: with the 1.5B default, `make
-# test` would take twice as long. The tests of what it says (tests/test_brain.py) and
+# test` would take twice as long. The tests of what it says (tests/measure/test_brain.py) and
 # the default's own loading ask for the default by name. Every `voiced` child process
 # reads this layer as the user's configuration.
 TEST_LLM = "small"

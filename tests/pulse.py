@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 
 from tests.conftest import ROOT
-from voiced.soundroom import SoundRoom
+from voiced.measure.soundroom import SoundRoom
 
 TOOLS = ("pulseaudio", "pactl", "paplay", "parecord")
 
@@ -24,7 +24,7 @@ def wait_until(predicate, timeout_s, what, log=None):
 
 def start_pulse(env):
     """Start PulseAudio (XDG_RUNTIME_DIR from env) with its virtual microphone and speaker
-    (voiced.soundroom); the server's process."""
+    (voiced.measure.soundroom); the server's process."""
     room = SoundRoom("pulseaudio", Path(env["XDG_RUNTIME_DIR"]))
     room.start()
     return room.process

@@ -19,7 +19,7 @@ from tests.fakes import (
 from tests.fakes import speech_and_silence as audio_of
 from voiced.audio.files import FileSink
 from voiced.config import AudioSettings, Settings, VadSettings
-from voiced.dialogue import Conversation
+from voiced.mind.conversation import Conversation
 from voiced.pipeline import Pipeline
 from voiced.turn.runner import Engines, TurnRunner
 from voiced.turn.workers import Workers
@@ -389,7 +389,7 @@ def test_a_reply_the_device_dropped_is_not_stamped_as_played(tmp_path):
 def test_the_words_are_transcribed_once_the_speaker_is_quiet_and_the_pause_takes_them(tmp_path):
     """The pause (150 ms) would start the transcription 90 ms after the speaker went quiet
     (QUIET_MS): it is started then, and the pause takes it rather than making another."""
-    from voiced.turns import QUIET_MS
+    from voiced.turn.taking import QUIET_MS
 
     class Clocked(DraftingStt):
         def transcribe(self, audio):
@@ -416,7 +416,7 @@ def test_reading_ahead_stops_when_the_speaker_goes_quiet_and_starts_again_on_wor
     """A step of reading ahead beside the transcription of the turn's pause slows it: the
     reading stops once the speaker is quiet for QUIET_MS (before the pause, at 150 ms); when
     they go on, it starts again at once."""
-    from voiced.turns import QUIET_MS
+    from voiced.turn.taking import QUIET_MS
 
     class Reading(ScriptedLlm):
         """Reads the words so far until it is told to stop; notes when it was told."""

@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import DATA, voiced
 from voiced.audio.files import write_wav
-from voiced.bench import speech_end_s
 from voiced.engines.whisper import read_audio_file
+from voiced.measure.recording import speech_end_s
 
 pytestmark = pytest.mark.slow
 RATE = 16000
@@ -93,7 +93,7 @@ def test_two_spoken_questions_get_two_spoken_replies_in_place(tmp_path):
 def test_told_in_one_session_recalled_in_the_next(tmp_path, tts):
     """Spoken, through the real models: a name and a sister's name, the daemon restarted,
     then asked for both."""
-    from voiced.facts import spoken
+    from voiced.mind.facts import spoken
 
     def said(text):
         audio = np.concatenate(list(tts.synthesize(text)))

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import logging
 import os
 import sys
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -20,7 +18,6 @@ from voiced.config import Settings, load_settings
 from voiced.errors import (
     EXIT_FAILURE,
     EXIT_OK,
-    AudioDeviceError,
     AudioFileError,
     UsageError,
     VoicedError,
@@ -262,8 +259,9 @@ def cmd_transcribe(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_wake(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.engines.wakeword import WAKE_WORDS, MicroWakeWords, wakes_in
+    from voiced.engines.wakeword import MicroWakeWords, wakes_in
     from voiced.engines.whisper import read_audio_file
+    from voiced.models.wake_words import WAKE_WORDS
 
     names = args.wake_word or list(WAKE_WORDS)
     unknown = [n for n in names if n not in WAKE_WORDS]
@@ -299,7 +297,7 @@ def cmd_wake(args: argparse.Namespace, settings: Settings) -> int:
 
 def _request(args: argparse.Namespace, cmd: str, **fields: object) -> dict[str, Any]:
     """One request to the running daemon; its refusal is a one-line error."""
-    from voiced.control import ControlClient, Refused
+    from voiced.service.control import ControlClient, Refused
 
     client = ControlClient(args.socket or find_control_socket())
     try:
@@ -345,7 +343,7 @@ def cmd_control(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.control import ControlClient, ControlError, Refused
+    from voiced.service.control import ControlClient, ControlError, Refused
 
     client = ControlClient(args.socket or find_control_socket(), timeout_s=None)
     try:
@@ -373,9 +371,9 @@ def cmd_events(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_affect(args: argparse.Namespace, settings: Settings) -> int:
     """Each file judged against the speaker's baseline: the --baseline files, then every
     file before it (as the daemon does over a conversation)."""
-    from voiced.affect import AffectEstimator
     from voiced.engines.loader import make_stt
     from voiced.engines.whisper import read_audio_file
+    from voiced.mind.affect import AffectEstimator
 
     stt = make_stt(settings)
     estimator = AffectEstimator()
@@ -407,28 +405,9 @@ def cmd_say(args: argparse.Namespace, settings: Settings) -> int:
     if args.daemon:
         _request(args, "say", text=args.text)
         return EXIT_OK
-    from voiced.engines.loader import make_tts
-    from voiced.text import speakable
+    from voiced.turn import once
 
-    tts = make_tts(settings)
-    chunks = list(tts.synthesize(speakable(args.text)))
-    audio = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.int16)
-    if args.out:
-        from voiced.audio.files import write_wav
-
-        write_wav(args.out, audio, tts.sample_rate_hz)
-        return EXIT_OK
-    from voiced.audio import StreamClock
-    from voiced.audio.devices import SpeakerSink
-
-    clock = StreamClock()
-    sink = SpeakerSink(settings.audio.output_device, tts.sample_rate_hz, clock)
-    try:
-        sink.play(audio)
-        time.sleep(max(0.0, sink.busy_until() - clock.now()))
-        sink.drain()
-    finally:
-        sink.close()
+    once.say(settings, args.text, args.out)
     return EXIT_OK
 
 
@@ -439,32 +418,20 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
     if args.daemon:
         print(_request(args, "ask", text=args.text)["reply"])
         return EXIT_OK
-    from voiced.turn.load import load_runner, skills_router
-    from voiced.turn.request import Origin, Request
-    from voiced.turn.runner import text_turn
+    from voiced.turn import once
 
-    if skills_router(settings).decide(Request.typed(args.text, Origin.TEXT)).needs_ringer:
+    if once.needs_ringer(settings, args.text):
         handed = _hand_to_daemon(args)
         if handed is not None:
             print(handed)
             return EXIT_OK
-    runner = load_runner(settings, rings=False)
-
-    async def turn() -> str:
-        try:
-            result = await text_turn(runner, args.text)
-            await runner.settle()  # the facts the model reads after the reply are kept
-            return result.reply
-        finally:
-            runner.workers.shutdown()
-
-    print(asyncio.run(turn()))
+    print(once.ask(settings, args.text))
     return EXIT_OK
 
 
 def _hand_to_daemon(args: argparse.Namespace) -> str | None:
     """The running daemon's reply to the request, or None when no daemon answers."""
-    from voiced.control import ControlError
+    from voiced.service.control import ControlError
 
     if not (args.socket or find_control_socket()).exists():
         return None
@@ -479,28 +446,12 @@ def _hand_to_daemon(args: argparse.Namespace) -> str | None:
 
 def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
     """One spoken turn from a file, through the router; it cannot ring a timer either."""
-    from voiced.audio.files import BufferSink, write_wav
+    from voiced.audio.files import write_wav
     from voiced.engines.whisper import read_audio_file
-    from voiced.turn.load import load_runner
-    from voiced.turn.request import TurnResult
-    from voiced.types import TurnTimings
+    from voiced.turn import once
 
-    audio = read_audio_file(args.input)
-    runner = load_runner(settings, rings=False)
-    sink = BufferSink(runner.engines.tts.sample_rate_hz, runner.clock)
-
-    async def turn() -> TurnResult:
-        runner.clock.restart()
-        timings = TurnTimings(speech_end_s=0.0, endpoint_s=0.0)
-        try:
-            result = await runner.respond(runner.hear(audio, 0.0), sink, timings)
-            await runner.settle()
-            return result
-        finally:
-            runner.workers.shutdown()
-
-    result = asyncio.run(turn())
-    write_wav(args.out, sink.audio(), sink.sample_rate_hz)
+    result, reply, rate = once.respond(settings, read_audio_file(args.input))
+    write_wav(args.out, reply, rate)
     if args.json:
         print(
             json.dumps(
@@ -520,10 +471,8 @@ def cmd_respond(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
-    import signal
-
-    from voiced.serve import check_uri, serve
-    from voiced.turn.load import load_runner
+    from voiced.network.servers import serve_until_stopped
+    from voiced.network.wyoming import check_uri
 
     lan = settings.wyoming.lan
     uri = check_uri(args.wyoming or settings.wyoming.uri, lan)
@@ -537,49 +486,12 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         from voiced.engines.whisper import read_audio_file
 
         input_audio = read_audio_file(args.input_file)
-    runner = load_runner(settings, rings=False)  # no speaker to say a timer when due
-    runner.warm_up()
-
-    async def main() -> None:
-        loop = asyncio.get_running_loop()
-        task = asyncio.current_task()
-        assert task is not None
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, task.cancel)
-        jobs = [listening(serve(runner, uri, Path(settings.tts.voice).stem), "--wyoming", uri)]
-        if satellite_uri:
-            from voiced.satellite import serve_satellite
-
-            rate = runner.engines.tts.sample_rate_hz
-            job = serve_satellite(settings, rate, satellite_uri, input_audio, args.output_file)
-            jobs.append(listening(job, "--satellite", satellite_uri))
-        running = [asyncio.ensure_future(job) for job in jobs]
-        try:  # until cancelled, or the satellite's input file has been heard
-            done, _ = await asyncio.wait(running, return_when=asyncio.FIRST_COMPLETED)
-            for finished in done:
-                finished.result()
-        except asyncio.CancelledError:
-            log.info("wyoming: stopping")
-        finally:
-            for unfinished in running:
-                unfinished.cancel()
-            await asyncio.gather(*running, return_exceptions=True)
-            runner.workers.shutdown()
-
-    asyncio.run(main())
+    serve_until_stopped(settings, uri, satellite_uri, input_audio, args.output_file)
     return EXIT_OK
 
 
-async def listening(job: Any, option: str, uri: str) -> None:
-    """A server's address that cannot be listened on is the user's to fix: one line."""
-    try:
-        await job
-    except OSError as exc:
-        raise UsageError(f"{option}: cannot listen on {uri}: {exc.strerror}") from None
-
-
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.daemon import Daemon, RunOptions
+    from voiced.service.daemon import Daemon, RunOptions
 
     options = RunOptions(
         config=args.config,
@@ -609,7 +521,7 @@ def cmd_devices(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_soak(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.soak import format_summary, soak, verdicts
+    from voiced.measure.soak import format_summary, soak, verdicts
 
     if args.turns < 1:
         raise UsageError("soak: --turns must be at least 1")
@@ -620,35 +532,11 @@ def cmd_soak(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.bench import (
-        DEVICE_RUNS,
-        RUNS,
-        bench,
-        bench_barge_in,
-        format_barge_in_report,
-        format_report,
-    )
+    from voiced.measure.bench import bench, chosen_runs, format_barge_in_report, format_report
+    from voiced.measure.devices import bench_barge_in
 
-    runs = tuple(name.strip() for name in args.runs.split(",") if name.strip())
-    unknown = [name for name in runs if name not in RUNS]
-    if unknown or not runs:
-        raise UsageError(
-            f"--runs: unknown run {', '.join(unknown) or '(none)'}; choose from {', '.join(RUNS)}"
-        )
-    from voiced.soundroom import missing_tools
-
-    for name in runs:
-        if name in DEVICE_RUNS and (missing := missing_tools(name)):
-            raise AudioDeviceError(
-                f"--runs {name}: {name} is not installed (missing {', '.join(missing)}); "
-                "scripts/system_deps.sh test installs it"
-            )
+    runs = chosen_runs(args.runs, args.barge_in_only)
     if args.barge_in_only:
-        if files := [name for name in runs if name not in DEVICE_RUNS]:
-            raise UsageError(
-                f"--barge-in-only: {', '.join(files)} is not a device run; choose from "
-                f"{', '.join(DEVICE_RUNS)}"
-            )
         report = bench_barge_in(args.out, echo_gain=args.echo_gain, runs=runs)
         print(format_barge_in_report(report))
         print(f"written: {args.out / 'bench.json'}")
@@ -660,8 +548,8 @@ def cmd_bench(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_dialogue(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced import manifest
-    from voiced.quality import dialogue, format_report
+    from voiced.measure.dialogue import dialogue, format_report
+    from voiced.models import manifest
 
     names = list(manifest.language_models())
     unknown = [m for m in args.model or [] if m not in names]
@@ -675,7 +563,7 @@ def cmd_dialogue(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_doctor(args: argparse.Namespace) -> int:
     from dataclasses import asdict
 
-    from voiced.doctor import EXIT_BLOCKED, FAIL, diagnose
+    from voiced.service.doctor import EXIT_BLOCKED, FAIL, diagnose
 
     findings = diagnose(args.config, args.overrides)
     if args.json:
@@ -691,8 +579,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.facts import statements
-    from voiced.memory import MemoryStore
+    from voiced.mind.memory import MemoryStore
     from voiced.paths import state_dir
 
     store = MemoryStore(state_dir() / "memory.db")
@@ -709,12 +596,8 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
         elif action == "export":
             print(json.dumps({"facts": [f.as_dict() for f in store.facts()]}, indent=2))
         elif action == "add":
-            found = statements(args.text)
-            if found:
-                for s in found:
-                    print(f"{store.remember(s.kind, s.text, s.key).id:4d}  {s.text}")
-            else:
-                print(f"{store.remember('note', args.text.strip()).id:4d}  {args.text.strip()}")
+            for fact in store.remember_said(args.text):
+                print(f"{fact.id:4d}  {fact.text}")
         elif args.all:
             print(f"forgot {store.forget_all()} fact(s); the memory file is wiped")
         elif args.id is None:
@@ -733,9 +616,9 @@ def cmd_timers(args: argparse.Namespace, settings: Settings) -> int:
     from dataclasses import asdict
     from datetime import datetime
 
-    from voiced.alarms import Alarms
-    from voiced.numbers import spoken_duration
     from voiced.paths import state_dir
+    from voiced.skills.alarms import Alarms
+    from voiced.skills.numbers import spoken_duration
     from voiced.skills.timers import timer_name
 
     alarms = Alarms(state_dir() / "alarms.json")
@@ -761,7 +644,7 @@ def cmd_config(args: argparse.Namespace, settings: Settings) -> int:
         print("configuration is valid: " + ", ".join(str(f) for f in files))
         return EXIT_OK
     if args.action == "drop-in":
-        from voiced.systemd import network_drop_in
+        from voiced.service.systemd import network_drop_in
 
         print(network_drop_in(settings), end="")
         return EXIT_OK

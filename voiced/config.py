@@ -17,8 +17,9 @@ from typing import Any
 
 import tomllib
 
-from voiced import manifest
 from voiced.errors import ConfigError
+from voiced.models import manifest
+from voiced.models.wake_words import WAKE_WORDS
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_FILE = ROOT / "config" / "voiced.toml"
@@ -358,8 +359,6 @@ class ActivationSettings:
         problems = []
         if self.mode not in ACTIVATION_MODES:
             problems.append(("mode", f"must be one of {', '.join(ACTIVATION_MODES)}"))
-        from voiced.engines.wakeword import WAKE_WORDS
-
         for word in self.wake_words:
             if word not in WAKE_WORDS:
                 problems.append(("wake_word", f"{word!r} is not one of {', '.join(WAKE_WORDS)}"))
@@ -385,8 +384,6 @@ class ActivationSettings:
     @property
     def spoken_name(self) -> str:
         """The name it answers to: as configured, else its wake word's."""
-        from voiced.engines.wakeword import WAKE_WORDS
-
         if self.name.strip():
             return self.name.strip()
         if self.acoustic and self.wake_words and self.wake_words[0] in WAKE_WORDS:

@@ -22,15 +22,15 @@ from collections.abc import Callable
 from voiced.audio import AudioSink, AudioSource
 from voiced.audio.echo import EchoCanceller
 from voiced.config import Settings
-from voiced.endpoint import EndOfTurn
 from voiced.engines import VoiceActivity, Wake
-from voiced.listen import Listener
-from voiced.ringer import Ringer
-from voiced.segmenter import Event, Segment
+from voiced.listen.endpoint import EndOfTurn
+from voiced.listen.listener import Listener
+from voiced.listen.segmenter import Event, Segment
+from voiced.listen.wake import ALONE_S, WakeGate
 from voiced.turn.request import Request, TurnResult
+from voiced.turn.ringer import Ringer
 from voiced.turn.runner import TurnRunner
-from voiced.turns import Turns
-from voiced.wake import ALONE_S, WakeGate
+from voiced.turn.taking import Turns
 
 log = logging.getLogger(__name__)
 

@@ -11,8 +11,8 @@ import time
 import pytest
 
 from tests.conftest import ROOT, voiced
-from voiced.alarms import Alarms
-from voiced.memory import Memory, MemoryStore
+from voiced.mind.memory import Memory, MemoryStore
+from voiced.skills.alarms import Alarms
 
 
 @pytest.mark.slow
@@ -45,8 +45,8 @@ FULL_DISK = """
 import logging, resource, signal, sys
 from pathlib import Path
 logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
-from voiced.alarms import Alarms
-from voiced.memory import Memory, MemoryStore
+from voiced.skills.alarms import Alarms
+from voiced.mind.memory import Memory, MemoryStore
 state = Path(sys.argv[1])
 store = MemoryStore(state / "memory.db")
 alarms = Alarms(state / "alarms.json")
@@ -97,8 +97,8 @@ def test_a_full_disk_does_not_fail_the_turn(tmp_path):
 KILLED = """
 import sys, time
 from pathlib import Path
-from voiced.alarms import Alarms
-from voiced.memory import MemoryStore
+from voiced.skills.alarms import Alarms
+from voiced.mind.memory import MemoryStore
 state = Path(sys.argv[1])
 store, alarms = MemoryStore(state / "memory.db"), Alarms(state / "alarms.json")
 print("ready", flush=True)

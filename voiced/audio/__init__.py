@@ -3,6 +3,7 @@
 Sources yield (frame, stream time) pairs of 16 kHz mono int16; sinks take int16
 audio at their own rate and say at which stream time it starts to play. Both
 share one StreamClock, so the output file can be time-aligned with the input.
+Uses config and the leaves only.
 """
 
 from __future__ import annotations

@@ -1,4 +1,6 @@
-"""Engine interfaces: the small seams between the pipeline and the real models.
+"""Engines: the real models and peers that do the work (speech to text, the language
+model, the voice, voice activity, wake words, Home Assistant's conversation API), each
+behind a small interface here. Uses audio, config, the model files and the leaves.
 
 Each real engine lives in its own module and imports its heavy library inside,
 so the rest of voiced (and its unit tests) loads without them.

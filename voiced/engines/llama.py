@@ -9,11 +9,11 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from voiced import manifest
 from voiced.config import LlmSettings
 from voiced.engines import Message
 from voiced.engines.whisper import FETCH_HINT
 from voiced.errors import ModelError
+from voiced.models import manifest
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ class SmartTurn:
         import onnxruntime as ort
         from faster_whisper.feature_extractor import FeatureExtractor
 
-        from voiced import manifest
+        from voiced.models import manifest
 
         entry = manifest.for_file(model_path)
         hint = entry.fetch_hint() if entry is not None else "run `make models` to fetch it"

@@ -13,16 +13,9 @@ import numpy as np
 
 from voiced.engines import Wake, WakeWords
 from voiced.errors import ModelError
+from voiced.models.wake_words import WAKE_WORDS
 from voiced.types import SAMPLE_RATE_HZ
 
-WAKE_WORDS = {
-    "hey_jarvis": "Hey Jarvis",
-    "hey_mycroft": "Hey Mycroft",
-    "okay_nabu": "Okay Nabu",
-    "alexa": "Alexa",
-}
-"""The models pymicro-wakeword ships, with what each listens for (its last word is the
-name the assistant answers to)."""
 CHUNK = SAMPLE_RATE_HZ // 100
 """The features' step: 10 ms."""
 REFIRE_S = 1.5

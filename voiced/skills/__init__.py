@@ -5,6 +5,8 @@ Each skill module offers `match(text) -> Handler | None`: a cheap look at the tr
 that decides, and a handler that does the work (set a timer, change the volume) and
 returns what to say. The pipeline runs the handler only once the user's turn has really
 ended, so a pause in "set a timer for five ... minutes" sets nothing early.
+alarms.py keeps the timers and reminders; numbers.py reads and says numbers, times and
+durations. Uses only the leaves.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from voiced.alarms import Alarms
+from voiced.skills.alarms import Alarms
 from voiced.text import normalize_words
 
 

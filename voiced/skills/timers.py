@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from voiced.alarms import Alarm
-from voiced.numbers import find_clock_time, find_duration, spoken_clock, spoken_duration
 from voiced.skills import Context, Handler, whole, words
+from voiced.skills.alarms import Alarm
+from voiced.skills.numbers import find_clock_time, find_duration, spoken_clock, spoken_duration
 
 _TIMER = re.compile(r"\btimers?\b")
 _CANCEL = re.compile(r"\b(?:cancel|stop|delete|remove|clear|turn off|kill|forget|get rid of)\b")

@@ -6,17 +6,17 @@ import logging
 import sqlite3
 import time
 
-from voiced.affect import AffectEstimator
-from voiced.alarms import Alarms
 from voiced.audio import StreamClock
 from voiced.config import Settings
-from voiced.dialogue import Conversation
 from voiced.engines import ChatModel
-from voiced.extract import Completer, LlmExtractor
-from voiced.home import HomeAssistant, read_token
-from voiced.memory import Memory, MemoryStore
+from voiced.engines.home_assistant import HomeAssistant, read_token
+from voiced.mind.affect import AffectEstimator
+from voiced.mind.conversation import Conversation
+from voiced.mind.extract import Completer, LlmExtractor
+from voiced.mind.memory import Memory, MemoryStore
 from voiced.paths import state_dir
 from voiced.skills import default_skills
+from voiced.skills.alarms import Alarms
 from voiced.turn.router import Router
 from voiced.turn.runner import Engines, TurnRunner
 from voiced.turn.workers import Workers

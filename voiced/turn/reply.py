@@ -12,8 +12,8 @@ import threading
 from collections.abc import Callable, Iterator
 
 from voiced.audio import StreamClock
-from voiced.dialogue import reply_sentences
 from voiced.engines import ChatModel
+from voiced.mind.conversation import reply_sentences
 from voiced.text import split_sentences
 from voiced.turn.request import LlmError
 from voiced.turn.router import Prompt

@@ -15,17 +15,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from voiced.activation import Activation
-from voiced.affect import Affect, AffectEstimator
-from voiced.alarms import Alarms
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
-from voiced.dialogue import Conversation, Message
-from voiced.home import UNREACHABLE, HomeAnswer, HomeAssistant, looks_like_command
-from voiced.memory import Memory
-from voiced.numbers import comparable_words
+from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant, looks_like_command
+from voiced.listen.activation import Activation
+from voiced.mind.affect import Affect, AffectEstimator
+from voiced.mind.conversation import Conversation, Message
+from voiced.mind.memory import Memory
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
+from voiced.skills.alarms import Alarms
+from voiced.skills.numbers import comparable_words
 from voiced.text import is_stop_command, looks_finished, whole_sentences
 from voiced.turn.request import Origin, Outcome, Request, TurnResult
 

@@ -17,12 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from voiced.affect import Affect
 from voiced.audio import AudioSink, StreamClock
 from voiced.audio.echo import PlaybackReference
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
-from voiced.dialogue import Conversation
 from voiced.engines import (
     ChatModel,
     SpeechToText,
@@ -31,7 +29,9 @@ from voiced.engines import (
     VoiceActivity,
     WakeWords,
 )
-from voiced.memory import Memory
+from voiced.mind.affect import Affect
+from voiced.mind.conversation import Conversation
+from voiced.mind.memory import Memory
 from voiced.text import settled_words
 from voiced.turn.reply import Reply
 from voiced.turn.request import Origin, Outcome, Request, SttError, TurnResult
