@@ -86,8 +86,8 @@ def test_remote_engines_are_checked_for_reach():
 
 
 def test_a_machine_too_small_for_the_model_is_told_the_smaller_one(monkeypatch):
-    from voiced.service import doctor
     from voiced.config import Settings
+    from voiced.service import doctor
 
     sizes = {"MemTotal": 1900.0, "MemAvailable": 1500.0}  # a 2 GB Raspberry Pi
     monkeypatch.setattr(doctor, "_meminfo_mb", sizes.get)
