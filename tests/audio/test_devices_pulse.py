@@ -215,11 +215,18 @@ def test_a_user_talking_over_the_reply_interrupts_it(echoing_room, tmp_path, tts
                 60, "an answer to the question", log_path,
             )  # fmt: skip
             story_turn, question_turn = turns_in(log_path)[before : before + 2]
-            # talked over: it must have been interrupted (a reply that ended by itself just
-            # after the question began, "I'm sorry," alone, was not a scene)
-            if story_turn["interrupted"] or (
+            # a scene: the question began while the story was sounding. Not one: a reply that
+            # ended by itself just after the question began ("I'm sorry," alone), or one whose
+            # next sentence was still being written when the question came (interrupted, but
+            # nothing sounded to be talked over): then try again. A reply that sounded on
+            # over the question without being interrupted is a failure, not a retry.
+            talked_over = story_turn["interrupted"] and story_turn["interrupt_s"] <= (
+                story_turn.get("stopped_s") or 0
+            )
+            sounded_on = (
                 story_turn["reply_done_s"] > question_turn["speech_start_s"] + TALKED_OVER_S
-            ):
+            )
+            if talked_over or (sounded_on and not story_turn["interrupted"]):
                 break
     finally:
         daemon.send_signal(signal.SIGTERM)
