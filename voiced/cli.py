@@ -162,7 +162,11 @@ def _parser() -> argparse.ArgumentParser:
 
     memory = sub.add_parser("memory", help="what it remembers about you")
     memory_sub = memory.add_subparsers(dest="action", required=True, metavar="ACTION")
-    listing = memory_sub.add_parser("list", parents=[common], help="every fact, with its id")
+    listing = memory_sub.add_parser(
+        "list",
+        parents=[common],
+        help="every fact: its id, when it was learnt, the words it came from",
+    )
     listing.add_argument("--json", action="store_true")
     add = memory_sub.add_parser("add", parents=[common], help="remember a fact, as you say it")
     add.add_argument("text", metavar="TEXT")
@@ -579,6 +583,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import datetime
+
     from voiced.mind.memory import MemoryStore
     from voiced.paths import state_dir
 
@@ -591,6 +597,11 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
                 print(json.dumps([f.as_dict() for f in facts], indent=2))
             for fact in facts if not args.json else []:
                 print(f"{fact.id:4d}  {fact.text}")
+                learnt = datetime.fromtimestamp(fact.updated).strftime("%Y-%m-%d %H:%M")
+                print(
+                    f"      learnt {learnt}"
+                    + (f" from {json.dumps(fact.source)}" if fact.source else "")
+                )
             if not facts and not args.json:
                 print("(nothing remembered)")
         elif action == "export":

@@ -55,7 +55,7 @@ def test_a_fact_read_by_the_model_never_replaces_one_stated_plainly(tmp_path):
     memory.learn("My name is Anna.")
     memory.extractor = LlmExtractor(ReadingLlm([], ["name: Maria\nwife name: Maria"]))
     said = "Honestly, my wife Maria is the best."
-    learnt = memory.keep_read(memory.extractor.extract(said))
+    learnt = memory.keep_read(memory.extractor.extract(said), said)
     assert [f.key for f in learnt] == ["person:wife"]
     assert store.by_key("name").text == "The user's name is Anna."
 

@@ -158,6 +158,46 @@ def test_facts_reach_the_prompt_within_the_budget(store):
     assert "never to be read out" in note and "the user" not in note.lower()
 
 
+def test_each_fact_keeps_the_words_it_came_from(store):
+    memory = Memory(store, lambda text: len(text.split()), 100)
+    memory.learn("Hi, my name's John and I live in Lyon.")
+    memory.keep_read([statements("I love jazz.")[0]], "Jazz on a Sunday, I love it.")
+    assert [f.source for f in store.facts()] == [
+        "Hi, my name's John and I live in Lyon.",
+        "Hi, my name's John and I live in Lyon.",
+        "Jazz on a Sunday, I love it.",
+    ]
+    assert [f.text for f in memory.recall("where do I live")] == [
+        "The user's name is John.",  # always (a core fact)
+        "The user lives in Lyon.",
+    ]
+
+
+def test_a_memory_file_from_before_the_words_were_kept_is_read_and_written(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "memory.db"
+    old = sqlite3.connect(path)
+    old.executescript(
+        "CREATE TABLE facts (id INTEGER PRIMARY KEY, kind TEXT NOT NULL,"
+        " key TEXT NOT NULL DEFAULT '', text TEXT NOT NULL, created REAL NOT NULL,"
+        " updated REAL NOT NULL);"
+        "CREATE VIRTUAL TABLE facts_fts USING fts5(text, content='', tokenize='porter');"
+        "INSERT INTO facts VALUES (1, 'name', 'name', 'The user''s name is Anna.', 1.0, 1.0);"
+        "INSERT INTO facts_fts (rowid, text) VALUES (1, 'The user''s name is Anna.');"
+    )
+    old.commit()
+    old.close()
+    store = MemoryStore(path)
+    try:
+        assert [(f.text, f.source) for f in store.facts()] == [("The user's name is Anna.", "")]
+        store.remember("home", "The user lives in Lyon.", "home", "I live in Lyon.")
+        assert [f.source for f in store.facts()] == ["", "I live in Lyon."]
+        assert [f.id for f in store.relevant("Lyon")] == [1, 2]
+    finally:
+        store.close()
+
+
 def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
     """Told in one run of the loop, asked in the next: the same store, a new conversation."""
     from tests.fakes import ScriptedStt, speech_and_silence
@@ -173,15 +213,18 @@ def test_a_new_session_answers_from_memory_without_the_model(tmp_path):
         pipeline.runner.router.memory = Memory(store, llm.count_tokens, 100)
         run(pipeline)
         store.close()
-        return tts.spoken, llm.prompts
+        return tts.spoken, llm.prompts, pipeline.turns
 
     session(["My sister is called Marie."], ["Nice to meet her."])
-    spoken, prompts = session(
+    spoken, prompts, turns = session(
         ["What is my sister's name?", "Plan a party for my sister."], ["Sure."]
     )
     assert spoken[0] == "Your sister is called Marie."
     assert len(prompts) == 1  # only the second turn needed the model, and it knew
     assert "Their sister is called Marie." in prompts[0][-2]["content"]
+    # the turn line names the remembered facts that went into the prompt, by id
+    assert "memories" not in turns[0].timings.as_dict()  # answered from memory, no prompt
+    assert turns[1].timings.as_dict()["memories"] == [1]
 
 
 @pytest.mark.slow
@@ -195,6 +238,11 @@ def test_memory_from_the_command_line(tmp_path):
     ]
     listed = json.loads(voiced("memory", "list", "--json", env=env).stdout)
     assert [f["key"] for f in listed] == ["name", "home"]
+    assert {f["source"] for f in listed} == {"My name is Anna and I live in Lyon."}
+    shown = voiced("memory", "list", env=env).stdout.splitlines()
+    assert shown[0] == "   1  The user's name is Anna."
+    assert shown[1].startswith("      learnt 20")
+    assert shown[1].endswith(' from "My name is Anna and I live in Lyon."')
     assert voiced("memory", "forget", "1", env=env).returncode == 0
     missing = voiced("memory", "forget", "1", env=env)
     assert missing.returncode == 2 and missing.stderr.startswith("voiced: memory forget: no fact 1")

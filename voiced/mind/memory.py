@@ -36,7 +36,8 @@ CREATE TABLE IF NOT EXISTS facts (
     key TEXT NOT NULL DEFAULT '',
     text TEXT NOT NULL,
     created REAL NOT NULL,
-    updated REAL NOT NULL
+    updated REAL NOT NULL,
+    source TEXT NOT NULL DEFAULT ''
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(text, content='', tokenize='porter');
 CREATE TABLE IF NOT EXISTS history (
@@ -58,6 +59,8 @@ class Fact:
     text: str
     created: float
     updated: float
+    source: str = ""
+    """The user's words it was learnt from ("" when not known: a file from before)."""
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -90,6 +93,9 @@ class MemoryStore:
             db = sqlite3.connect(str(path), isolation_level=None)
             db.execute("PRAGMA secure_delete = ON")
             db.executescript(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(facts)")}
+            if "source" not in columns:  # a file from before the words were kept
+                db.execute("ALTER TABLE facts ADD COLUMN source TEXT NOT NULL DEFAULT ''")
             (verdict,) = db.execute("PRAGMA quick_check").fetchone()
             if verdict != "ok":
                 raise sqlite3.DatabaseError(f"quick_check: {verdict}")
@@ -119,23 +125,25 @@ class MemoryStore:
         fact the patterns find in it, or else the whole sentence as a note."""
         found = statements(text)
         if not found:
-            return [self.remember("note", text.strip())]
-        return [self.remember(s.kind, s.text, s.key) for s in found]
+            return [self.remember("note", text.strip(), source=text.strip())]
+        return [self.remember(s.kind, s.text, s.key, text.strip()) for s in found]
 
-    def remember(self, kind: str, text: str, key: str = "") -> Fact:
-        """Store a fact; one with the same non-empty key is replaced (a correction)."""
+    def remember(self, kind: str, text: str, key: str = "", source: str = "") -> Fact:
+        """Store a fact, with the user's words it came from; one with the same non-empty key
+        is replaced (a correction)."""
         now = time.time()
         with self._transaction() as db:
             if key:
                 for fact in self._select("WHERE key = ?", (key,)):
                     self._delete(db, fact)
             cursor = db.execute(
-                "INSERT INTO facts (kind, key, text, created, updated) VALUES (?, ?, ?, ?, ?)",
-                (kind, key, text, now, now),
+                "INSERT INTO facts (kind, key, text, created, updated, source)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (kind, key, text, now, now, source),
             )
             fact_id = int(cursor.lastrowid or 0)
             db.execute("INSERT INTO facts_fts (rowid, text) VALUES (?, ?)", (fact_id, text))
-        return Fact(fact_id, kind, key, text, now, now)
+        return Fact(fact_id, kind, key, text, now, now, source)
 
     def facts(self) -> list[Fact]:
         return self._select("ORDER BY id", ())
@@ -202,7 +210,7 @@ class MemoryStore:
 
     def _select(self, clause: str, args: tuple[object, ...]) -> list[Fact]:
         rows = self._db.execute(
-            f"SELECT id, kind, key, text, created, updated FROM facts {clause}", args
+            f"SELECT id, kind, key, text, created, updated, source FROM facts {clause}", args
         ).fetchall()
         return [Fact(*row) for row in rows]
 
@@ -276,12 +284,12 @@ class Memory:
     def learn(self, utterance: str) -> list[Fact]:
         """Store the facts stated in a finished turn (a failed write, say a full disk, is
         reported and the turn goes on)."""
-        return self._keep(statements(utterance), replace=True)
+        return self._keep(statements(utterance), utterance, replace=True)
 
-    def _keep(self, found: list[Statement], replace: bool) -> list[Fact]:
+    def _keep(self, found: list[Statement], said: str, replace: bool) -> list[Fact]:
         try:
             learnt = [
-                self.store.remember(s.kind, s.text, s.key)
+                self.store.remember(s.kind, s.text, s.key, said.strip())
                 for s in found
                 if replace or not s.key or self.store.by_key(s.key) is None
             ]
@@ -294,19 +302,23 @@ class Memory:
             log.debug("remembered %s", [f.text for f in learnt])
         return learnt
 
-    def keep_read(self, read: list[Statement]) -> list[Fact]:
-        """Store facts the model read (`extractor`, run on the LLM's worker). They add to
-        the memory; they never replace one the user stated plainly."""
-        return self._keep(read, replace=False)
+    def keep_read(self, read: list[Statement], said: str) -> list[Fact]:
+        """Store facts the model read in what was said (`extractor`, run on the LLM's
+        worker). They add to the memory; they never replace one the user stated plainly."""
+        return self._keep(read, said, replace=False)
 
     def context(self, utterance: str) -> str:
         """The relevant facts, as many as fit the token budget, for the system prompt."""
-        lines: list[str] = []
+        return " ".join(fact.text for fact in self.recall(utterance))
+
+    def recall(self, utterance: str) -> list[Fact]:
+        """The relevant facts that fit the token budget, best first."""
+        chosen: list[Fact] = []
         room = self._budget
         for fact in self.store.relevant(utterance):
             cost = self._count(fact.text) + 1
             if cost > room:
                 break
             room -= cost
-            lines.append(fact.text)
-        return " ".join(lines)
+            chosen.append(fact)
+        return chosen

@@ -67,6 +67,8 @@ class Prompt:
     messages: list[Message]
     max_sentences: int
     pace: float = 1.0
+    memories: tuple[int, ...] = ()
+    """The remembered facts in it, by id (the turn line names them)."""
 
 
 class Router:
@@ -228,13 +230,15 @@ class Router:
 
     def prompt(self, route: Route, mood: Affect | None) -> Prompt:
         """The language model's prompt: persona, history, the notes for this turn, the turn."""
-        known = self.memory.context(route.request) if self.memory is not None else ""
+        recalled = self.memory.recall(route.request) if self.memory is not None else []
+        known = " ".join(fact.text for fact in recalled)
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
         tone = mood.tone() if mood is not None else ""
         messages = self.conversation.messages_for(route.request, known, tone)
-        return Prompt(messages, max_sentences, mood.pace if mood is not None else 1.0)
+        pace = mood.pace if mood is not None else 1.0
+        return Prompt(messages, max_sentences, pace, tuple(fact.id for fact in recalled))
 
     def skill_context(self) -> SkillContext:
         now = datetime.fromtimestamp(self.alarms.clock())

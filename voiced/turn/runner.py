@@ -330,6 +330,8 @@ class TurnRunner:
             # how the whole turn sounds either way (its pace)
             noted = self._noted_mood(request) if self.reads_ahead else mood
             prompt = self.router.prompt(route, noted)
+            if prompt.memories:
+                timings.extra["memories"] = list(prompt.memories)
             pipeline = self.settings.pipeline
             first_clause = pipeline.first_clause_words
             reply.generate(self.engines.llm, prompt, first_clause, whole=pipeline.sequential)
@@ -399,7 +401,7 @@ class TurnRunner:
 
         async def read() -> None:
             try:
-                memory.keep_read(await self.workers.run("llm", extractor.extract, text))
+                memory.keep_read(await self.workers.run("llm", extractor.extract, text), text)
             except Exception as exc:  # a misreading model must not harm the loop
                 log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
             if self.reads_ahead:
