@@ -47,14 +47,16 @@ class Conversation:
     def _cost(self, message: Message) -> int:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
-    def messages_for(self, user_text: str, known: str = "", mood: str = "") -> list[Message]:
+    def messages_for(
+        self, user_text: str, known: str = "", mood: str = "", about_them: bool = False
+    ) -> list[Message]:
         """The prompt for a new user turn: the persona, as much recent history as fits, the
         notes for this turn (what is known about the user that matters for it, the tone
         their voice calls for), then the turn. The persona and the history come first and
         stay the same from turn to turn, so the model's cache of them is reused; the notes
         and the words are read ahead while the user is still speaking (runner.read_ahead),
         so that only the last words are left to read when the turn ends."""
-        notes = private_notes(known, mood)
+        notes = private_notes(known, mood, about_them)
         system = {"role": "system", "content": self.persona}
         before = [{"role": "system", "content": notes}] if notes else []
         user = {"role": "user", "content": user_text}
@@ -110,6 +112,14 @@ class Conversation:
                 low = middle + 1
         return " ".join(words[low:])
 
+    def mentioned(self, words: list[str]) -> bool:
+        """Whether the user said any of these words in the conversation so far."""
+        said = set()
+        for message in self.history:
+            if message["role"] == "user":
+                said.update(re.findall(r"[a-z0-9]+", message["content"].lower()))
+        return any(w in said or w.removesuffix("s") in said for w in words)
+
     def add_exchange(self, user_text: str, reply_text: str) -> None:
         """Record a finished turn; reply_text is what was actually said."""
         if reply_text:
@@ -138,7 +148,7 @@ TONES = {
 }
 
 
-def private_notes(known: str, mood: str) -> str:
+def private_notes(known: str, mood: str, asked_about_them: bool = False) -> str:
     """What the reply should take into account but never say: the facts the user told
     (in the third person, as "they", so the model neither speaks of "the user" nor takes
     the user's name for its own) and the tone their voice calls for, as an instruction,
@@ -151,6 +161,11 @@ def private_notes(known: str, mood: str) -> str:
         notes.append(
             "Private notes, never to be read out: what the person you are talking with has "
             f"told you before (use it only when it helps, in your own words): {about_them(known)}"
+        )
+    if asked_about_them:
+        notes.append(
+            "They are asking about their own life: answer only from what they have told you; "
+            "if it does not say, tell them they have not told you that yet. Never guess."
         )
     if mood:
         tone = TONES.get(mood, "kind")

@@ -219,6 +219,68 @@ def memory_request(utterance: str) -> MemoryRequest | None:
     return None
 
 
+NOT_TOLD = "You haven't told me that yet."
+"""Said to a question about the user's own life that nothing they said answers."""
+
+_ABOUT_ME = re.compile(
+    r"^(?:(?:and|so|hey|ok|okay|now|then|sam)[, ]+)*"
+    r"(?:(?:do you (?:know|remember)|can you (?:tell|remind) me|tell me|remind me) )?"
+    r"(?P<rest>(?:what|which|where|when|who|whose|how old|"
+    r"(?:do|did|does|am|is|are|was|were|have|has) (?:i|my|our)\b).*)$",
+    re.I,
+)
+_FIRST_PERSON = re.compile(rf"\b(?:i|i'm|i've|my|our|ours|me|mine|(?:{PEOPLE})'s)\b", re.I)
+_YOU_ASKED = re.compile(
+    r"^(?:what|which|where|when|who|whose|how)\b(?: \w+)? "
+    r"(?:do|did|does|can|could|would|will|are|were|have|had) you\b"
+    r"|^(?:do|did|does|can|could|would|will|are|were|have|had) you\b",
+    re.I,
+)
+"""A question about the assistant, or asking it to do something ("what do you think of
+my plan?", "can you help my son?")."""
+_NOT_A_FACT = re.compile(
+    r"\b(?:should|could|can|would|shall|might|must|ought|going to|gonna|supposed|think|"
+    r"suggest|recommend|need|want|feel|feeling|mean|wrong|right|better|best|worse|"
+    r"just|say|said|where was i|where were we)\b",
+    re.I,
+)
+"""Advice, plans, feelings and the conversation itself, not facts to recall: "what should
+I cook tonight?", "what am I going to do?", "what did I just say?"."""
+QUESTION_FILLER = frozenset(
+    """what which where when who whose how old many much long do did does am is are was were
+    have has had i i'm my our we me us the a an of in on at to for now still again called name
+    named tell told remember know you your about it that this there any anything something
+    """.split()  # noqa: SIM905 (a list of words, read as one)
+)
+"""Words of a question about the user that say nothing of what it is about."""
+
+
+def asks_about_user(utterance: str) -> bool:
+    """A question for a fact of the user's own life ("Which instrument am I learning?",
+    "What is our cat called?", "When is Mum's birthday?"); not one asking for advice, for
+    something to be done, about the assistant, or about how they feel."""
+    text = utterance.strip()
+    match = _ABOUT_ME.match(text.rstrip(" ?.!"))
+    if match is None:
+        return False
+    rest = match.group("rest")
+    if not text.endswith("?") and rest.lower().startswith(("do", "di", "am", "is", "ar", "wa")):
+        return False  # "Do I ..." said without asking
+    return bool(
+        _FIRST_PERSON.search(rest)
+        and not _YOU_ASKED.search(rest)
+        and not _NOT_A_FACT.search(rest)
+        and subject_words(rest)
+    )
+
+
+def subject_words(question: str) -> list[str]:
+    """What a question is about: its words less the question's own ("cat" in "what is our
+    cat called?")."""
+    words = [w.removesuffix("'s") for w in re.findall(r"[a-z0-9']+", question.lower())]
+    return [w for w in words if w not in QUESTION_FILLER and len(w) > 2]
+
+
 ASK_KEYS = {
     "ask_name": lambda s: "name",
     "ask_person": lambda s: f"person:{s}",

@@ -281,6 +281,10 @@ class Memory:
             what = "your birthday"
         return f"You haven't told me {what} yet."
 
+    def knows_of(self, words: list[str]) -> bool:
+        """Whether any fact, beyond the ones in every prompt, shares a word with these."""
+        return any(f.kind not in CORE_KINDS for f in self.store.relevant(" ".join(words)))
+
     def learn(self, utterance: str) -> list[Fact]:
         """Store the facts stated in a finished turn (a failed write, say a full disk, is
         reported and the turn goes on)."""

@@ -21,6 +21,7 @@ from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant
 from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
 from voiced.mind.conversation import Conversation, Message
+from voiced.mind.facts import NOT_TOLD, asks_about_user, subject_words
 from voiced.mind.memory import Memory
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
@@ -52,7 +53,8 @@ class Route:
     confirmed (a mid-sentence pause, a command with effects, an exact answer)."""
     skill: Handler | None = field(default=None, repr=False)
     answer: str = ""
-    """Home Assistant's words, once it was asked."""
+    """Known words decided with the route: Home Assistant's, once it was asked; that the
+    user never said what they ask about."""
 
     @property
     def needs_ringer(self) -> bool:
@@ -164,7 +166,18 @@ class Router:
             return Route(Outcome.STOP, waits=on_pause)
         if self.memory is not None and self.memory.wants(said):
             return Route(Outcome.MEMORY, said, on_pause)
+        if self._never_told(said):
+            return Route(Outcome.MEMORY, said, on_pause, answer=NOT_TOLD)
         return Route(Outcome.GENERATE, said, on_pause and not looks_finished(said))
+
+    def _never_told(self, said: str) -> bool:
+        """A question about the user's own life that nothing they said answers, neither a
+        remembered fact nor the conversation: said plainly, never left to a model that
+        would make an answer up ("Our cat is called Whiskers.")."""
+        if self.memory is None or not asks_about_user(said):
+            return False
+        about = subject_words(said)
+        return not self.memory.knows_of(about) and not self.conversation.mentioned(about)
 
     def own_voice(self, text: str, started_s: float) -> bool:
         """Whether words heard from started_s on were the assistant's own, not the user's:
@@ -226,7 +239,7 @@ class Router:
             log.debug("answered by a skill: %r", said)
             return said
         assert route.outcome is Outcome.MEMORY and self.memory is not None
-        return self.memory.answer(route.request) or ""
+        return route.answer or self.memory.answer(route.request) or ""
 
     def prompt(self, route: Route, mood: Affect | None) -> Prompt:
         """The language model's prompt: persona, history, the notes for this turn, the turn."""
@@ -236,7 +249,8 @@ class Router:
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
         tone = mood.tone() if mood is not None else ""
-        messages = self.conversation.messages_for(route.request, known, tone)
+        about_them = self.memory is not None and asks_about_user(route.request)
+        messages = self.conversation.messages_for(route.request, known, tone, about_them)
         pace = mood.pace if mood is not None else 1.0
         return Prompt(messages, max_sentences, pace, tuple(fact.id for fact in recalled))
 

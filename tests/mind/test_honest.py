@@ -1,0 +1,121 @@
+"""Honest about the person: a question about the user's own life that nothing they said
+answers gets "You haven't told me that yet." instead of a model's guess; one that something
+answers goes to the model with what it was told, and the note not to guess."""
+
+import pytest
+
+from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
+from voiced.mind.facts import NOT_TOLD, asks_about_user, subject_words
+from voiced.mind.memory import Memory, MemoryStore
+
+ABOUT_THE_USER = [
+    "Which instrument am I learning?",
+    "What is our cat called?",
+    "Which city do I live in now?",
+    "What does my husband do for work?",
+    "When is Mum's birthday?",
+    "What do I like to drink?",
+    "Am I allergic to anything?",
+    "Where are my keys?",
+    "How old is my daughter?",
+    "What did I tell you about my doctor?",
+    "Do you remember what my dog is called?",
+    "What's my husband's job?",
+    "Which team do I support?",
+]
+NOT_ABOUT_THE_USER = [
+    "Can you suggest a snack I could take on a hike?",
+    "What should I cook for dinner tonight?",
+    "What should I do this weekend?",
+    "What time is it?",
+    "How do I make pancakes?",
+    "What do you think of my plan?",
+    "What am I going to do?",
+    "What did I just say?",
+    "How are you?",
+    "What is the capital of France?",
+    "I have a thousand thoughts about that thing.",
+    "How am I doing?",
+    "Where was I?",
+    "What do I need for the trip?",
+    "Can you help my son with his homework?",
+    "Why do I feel so tired?",
+    "What would you do in my place?",
+    "My cat is called Pebble.",
+    "What do I do now?",
+    # general knowledge, asked as "we" and "I" ask it
+    "Which planet do we live on?",
+    "How many bones do I have?",
+    "How many days are in a leap year?",
+]
+
+
+@pytest.mark.parametrize("question", ABOUT_THE_USER)
+def test_questions_about_the_users_own_life_are_recognised(question):
+    assert asks_about_user(question)
+    assert subject_words(question)
+
+
+@pytest.mark.parametrize("said", NOT_ABOUT_THE_USER)
+def test_advice_feelings_requests_and_other_questions_are_not(said):
+    assert not asks_about_user(said)
+
+
+def test_what_a_question_is_about():
+    assert subject_words("What is our cat called?") == ["cat"]
+    assert subject_words("What's my husband's job?") == ["husband", "job"]
+
+
+def converse(tmp_path, heard, replies, store):
+    from tests.test_pipeline import make_pipeline, run
+
+    stt, llm = ScriptedStt(heard), ScriptedLlm(replies)
+    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * len(heard))
+    pipeline, tts, _ = make_pipeline(stt, llm, audio, tmp_path)
+    pipeline.runner.router.memory = Memory(store, llm.count_tokens, 100)
+    run(pipeline)
+    return tts.spoken, llm.prompts
+
+
+@pytest.fixture
+def store(tmp_path):
+    store = MemoryStore(tmp_path / "memory.db")
+    yield store
+    store.close()
+
+
+def test_never_told_is_said_plainly_and_the_model_is_not_asked(tmp_path, store):
+    store.remember("person", "The user's sister is called Marie.", "person:sister")
+    spoken, prompts = converse(
+        tmp_path, ["What is our cat called?", "Which instrument am I learning?"], [], store
+    )
+    assert spoken == [NOT_TOLD, NOT_TOLD]
+    assert prompts == []  # no model was there to guess ("Our cat is called Whiskers.")
+
+
+def test_told_in_this_conversation_the_model_answers_from_it_with_the_note(tmp_path, store):
+    told = "We adopted a grey cat last weekend and called her Pebble."
+    spoken, prompts = converse(
+        tmp_path, [told, "What is our cat called?"], ["How lovely!", "She is called Pebble."], store
+    )
+    assert spoken[-1] == "She is called Pebble."
+    asked = prompts[-1]
+    assert any(m["role"] == "user" and m["content"] == told for m in asked)
+    assert "never guess" in asked[-2]["content"].lower()
+
+
+def test_remembered_from_before_the_model_answers_with_the_fact(tmp_path, store):
+    store.remember_said("Remember that our cat is called Pebble.")
+    spoken, prompts = converse(tmp_path, ["What is our cat called?"], ["Pebble."], store)
+    assert spoken == ["Pebble."]
+    (asked,) = prompts
+    assert "our cat is called Pebble" in asked[-2]["content"]
+    assert "never guess" in asked[-2]["content"].lower()
+
+
+def test_an_ordinary_question_is_not_touched(tmp_path, store):
+    spoken, prompts = converse(
+        tmp_path, ["What should I cook for dinner tonight?"], ["A risotto."], store
+    )
+    assert spoken == ["A risotto."]
+    assert len(prompts) == 1 and "never guess" not in str(prompts[0])
