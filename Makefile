@@ -17,7 +17,7 @@ LLAMA_KEY := $(shell echo "$(LLAMA_VERSION) $(LLAMA_ARGS)" | sha256sum | cut -c1
 WHEELS := $(CACHE)/wheels/$(LLAMA_KEY)
 STAMP := $(VENV)/.installed-$(LLAMA_KEY)
 
-.PHONY: install install-service run test home-assistant bench dialogue soak lint unit system-deps system-deps-test models models-all clean
+.PHONY: install install-service run test home-assistant bench dialogue memory-check soak lint unit system-deps system-deps-test models models-all clean
 
 install: system-deps $(STAMP) models
 
@@ -42,6 +42,10 @@ bench: install models-all
 # what each language model tier says, typed and spoken (both models are fetched)
 dialogue: install models-all
 	$(VENV)/bin/voiced dialogue --spoken --out bench-out
+
+# does it get to know you: things said in passing, asked after a restart (the default model)
+memory-check: install
+	$(VENV)/bin/voiced memory check --out bench-out
 
 soak: install
 	$(VENV)/bin/voiced soak --out soak-out

@@ -174,6 +174,15 @@ def _parser() -> argparse.ArgumentParser:
     memory_forget.add_argument("id", nargs="?", type=int, metavar="ID")
     memory_forget.add_argument("--all", action="store_true", help="everything, erased from disk")
     memory_sub.add_parser("export", parents=[common], help="every fact as JSON, to stdout")
+    memory_check = memory_sub.add_parser(
+        "check",
+        parents=[common],
+        help="does it get to know you: things said in passing, asked after a restart "
+        "(in a memory of its own; yours is not touched)",
+    )
+    memory_check.add_argument("--model", metavar="NAME", help="a named language model")
+    memory_check.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
+    memory_check.add_argument("--json", action="store_true")
     forget = sub.add_parser("forget", parents=[common], help="forget --all: erase the memory")
     forget.add_argument("--all", action="store_true", required=True)
 
@@ -588,6 +597,9 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
     from voiced.mind.memory import MemoryStore
     from voiced.paths import state_dir
 
+    if args.command == "memory" and args.action == "check":
+        return cmd_memory_check(args, settings)
+
     store = MemoryStore(state_dir() / "memory.db")
     try:
         action = "forget" if args.command == "forget" else args.action
@@ -619,6 +631,19 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
             print(f"forgot fact {args.id}")
     finally:
         store.close()
+    return EXIT_OK
+
+
+def cmd_memory_check(args: argparse.Namespace, settings: Settings) -> int:
+    from voiced.measure.memory import format_report, memory_check
+    from voiced.models import manifest
+
+    names = list(manifest.language_models())
+    model = args.model or settings.llm.model
+    if args.model and args.model not in names:
+        raise UsageError(f"no model named {args.model!r}: there are {', '.join(names)}")
+    reports = memory_check(model, args.out)
+    print(json.dumps(reports) if args.json else format_report(reports))
     return EXIT_OK
 
 

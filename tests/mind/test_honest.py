@@ -22,6 +22,7 @@ ABOUT_THE_USER = [
     "Do you remember what my dog is called?",
     "What's my husband's job?",
     "Which team do I support?",
+    "Which food can't I stand?",
 ]
 NOT_ABOUT_THE_USER = [
     "Can you suggest a snack I could take on a hike?",
@@ -91,6 +92,21 @@ def test_never_told_is_said_plainly_and_the_model_is_not_asked(tmp_path, store):
     )
     assert spoken == [NOT_TOLD, NOT_TOLD]
     assert prompts == []  # no model was there to guess ("Our cat is called Whiskers.")
+
+
+def test_what_is_known_of_someone_else_does_not_answer_for_them(tmp_path, store):
+    store.remember("home", "The user lives in Leeds.", "home")
+    spoken, prompts = converse(tmp_path, ["Where does my brother live?"], [], store)
+    assert spoken == [NOT_TOLD] and prompts == []  # not "They live in Leeds."
+
+
+def test_asked_about_someone_only_what_is_known_of_them_is_in_the_prompt(tmp_path, store):
+    store.remember("home", "The user lives in Leeds.", "home")
+    store.remember("person", "The user's brother is called Sam.", "person:brother")
+    _, prompts = converse(tmp_path, ["Where does my brother live?"], ["I don't know."], store)
+    (asked,) = prompts
+    assert "brother is called Sam" in asked[-2]["content"]
+    assert "Leeds" not in asked[-2]["content"]
 
 
 def test_told_in_this_conversation_the_model_answers_from_it_with_the_note(tmp_path, store):

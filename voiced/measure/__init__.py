@@ -12,5 +12,7 @@ devices.py    the prompts and scenes through a real sound server
 wake.py       the acoustic wake word: calls answered, the room never heard, idle CPU
 soak.py       `voiced soak`: hundreds of turns, memory and latency over time
 dialogue.py   `voiced dialogue`: what each model says, typed and spoken
+memory.py     `voiced memory check`: things said in passing, asked after a restart
+child.py      a check's part in a process of its own, as after a restart
 soundroom.py  a private PulseAudio or PipeWire with null sinks, for the device runs
 """

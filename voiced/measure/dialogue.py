@@ -21,10 +21,8 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import re
 import statistics
-import subprocess
 import sys
 import tempfile
 from dataclasses import replace
@@ -32,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from voiced.config import Settings
+from voiced.measure.child import print_rows, run_part
 from voiced.mind.conversation import leaks_notes, reply_sentences
 from voiced.text import normalize_words
 
@@ -217,12 +216,7 @@ def _noted(runner: Any, caught: _Caught) -> list[dict[str, Any]]:
 
 
 def _child(model: str, part: str, state: Path) -> list[dict[str, Any]]:
-    env = {**os.environ, "XDG_STATE_HOME": str(state)}
-    cmd = [sys.executable, "-m", "voiced.measure.dialogue", model, part]
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
-    if done.returncode != 0:
-        raise RuntimeError(f"the dialogue check on {model} failed:\n{done.stderr[-2000:]}")
-    return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    return run_part(__name__, [model, part], state, f"the dialogue check on {model}")
 
 
 def check(model: str) -> dict[str, Any]:
@@ -333,9 +327,7 @@ def main(argv: list[str]) -> int:
     model, part = argv
     base = load_settings()
     settings = replace(base, llm=replace(base.llm, model=model))
-    for row in _session(settings, part):
-        print(json.dumps(row), flush=True)
-    return 0
+    return print_rows(_session(settings, part))
 
 
 if __name__ == "__main__":

@@ -239,7 +239,7 @@ _YOU_ASKED = re.compile(
 """A question about the assistant, or asking it to do something ("what do you think of
 my plan?", "can you help my son?")."""
 _NOT_A_FACT = re.compile(
-    r"\b(?:should|could|can|would|shall|might|must|ought|going to|gonna|supposed|think|"
+    r"\b(?:should|could|can(?!')|would|shall|might|must|ought|going to|gonna|supposed|think|"
     r"suggest|recommend|need|want|feel|feeling|mean|wrong|right|better|best|worse|"
     r"just|say|said|where was i|where were we)\b",
     re.I,
@@ -272,6 +272,15 @@ def asks_about_user(utterance: str) -> bool:
         and not _NOT_A_FACT.search(rest)
         and subject_words(rest)
     )
+
+
+def people_in(words: list[str]) -> list[str]:
+    """The people (and pets) among a question's words: "brother" in "where does my brother
+    live?" (what the question is about, more than "live")."""
+    return [w for w in words if w in _PEOPLE_WORDS]
+
+
+_PEOPLE_WORDS = frozenset(PEOPLE.split("|"))
 
 
 def subject_words(question: str) -> list[str]:

@@ -21,7 +21,7 @@ from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant
 from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
 from voiced.mind.conversation import Conversation, Message
-from voiced.mind.facts import NOT_TOLD, asks_about_user, subject_words
+from voiced.mind.facts import NOT_TOLD, asks_about_user, people_in, subject_words
 from voiced.mind.memory import Memory
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
@@ -176,8 +176,16 @@ class Router:
         would make an answer up ("Our cat is called Whiskers.")."""
         if self.memory is None or not asks_about_user(said):
             return False
-        about = subject_words(said)
-        return not self.memory.knows_of(about) and not self.conversation.mentioned(about)
+        focus = self._focus(said)
+        return not self.memory.knows_of(focus) and not self.conversation.mentioned(focus)
+
+    @staticmethod
+    def _focus(question: str) -> list[str]:
+        """What a question about the user's life is about: the person (or pet) it names,
+        else its words (only what is known of the brother answers "where does my brother
+        live?", not "they live in Leeds")."""
+        about = subject_words(question)
+        return people_in(about) or about
 
     def own_voice(self, text: str, started_s: float) -> bool:
         """Whether words heard from started_s on were the assistant's own, not the user's:
@@ -243,13 +251,16 @@ class Router:
 
     def prompt(self, route: Route, mood: Affect | None) -> Prompt:
         """The language model's prompt: persona, history, the notes for this turn, the turn."""
-        recalled = self.memory.recall(route.request) if self.memory is not None else []
+        about_them = self.memory is not None and asks_about_user(route.request)
+        # asked about someone, only what is known of them: beside "they live in Leeds", the
+        # 1.5B answered "where does my brother live?" with Leeds
+        looked_up = " ".join(self._focus(route.request)) if about_them else route.request
+        recalled = self.memory.recall(looked_up) if self.memory is not None else []
         known = " ".join(fact.text for fact in recalled)
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
         tone = mood.tone() if mood is not None else ""
-        about_them = self.memory is not None and asks_about_user(route.request)
         messages = self.conversation.messages_for(route.request, known, tone, about_them)
         pace = mood.pace if mood is not None else 1.0
         return Prompt(messages, max_sentences, pace, tuple(fact.id for fact in recalled))
