@@ -112,13 +112,9 @@ class Conversation:
                 low = middle + 1
         return " ".join(words[low:])
 
-    def mentioned(self, words: list[str]) -> bool:
-        """Whether the user said any of these words in the conversation so far."""
-        said = set()
-        for message in self.history:
-            if message["role"] == "user":
-                said.update(re.findall(r"[a-z0-9]+", message["content"].lower()))
-        return any(w in said or w.removesuffix("s") in said for w in words)
+    def said_by_user(self) -> list[str]:
+        """What the user said in the conversation so far."""
+        return [m["content"] for m in self.history if m["role"] == "user"]
 
     def add_exchange(self, user_text: str, reply_text: str) -> None:
         """Record a finished turn; reply_text is what was actually said."""

@@ -247,7 +247,7 @@ _NOT_A_FACT = re.compile(
 """Advice, plans, feelings and the conversation itself, not facts to recall: "what should
 I cook tonight?", "what am I going to do?", "what did I just say?"."""
 QUESTION_FILLER = frozenset(
-    """what which where when who whose how old many much long do did does am is are was were
+    """what which where when who whose how many much long do did does am is are was were
     have has had i i'm my our we me us the a an of in on at to for now still again called name
     named tell told remember know you your about it that this there any anything something
     """.split()  # noqa: SIM905 (a list of words, read as one)
@@ -272,6 +272,24 @@ def asks_about_user(utterance: str) -> bool:
         and not _NOT_A_FACT.search(rest)
         and subject_words(rest)
     )
+
+
+def could_answer(text: str, about: list[str]) -> bool:
+    """Whether something the user said (or a fact kept from it) may answer a question about
+    these words: it names the person the question names, if any, and shares one of the
+    question's other words, if it has any. "Their sister is called Marie." does not answer
+    "where does my sister live?"; "Their sister lives in Lyon." does."""
+    said = {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+    people = people_in(about)
+    rest = [w for w in about if w not in people]
+    if people and not any(_stem(p) in said for p in people):
+        return False
+    return not rest or any(_stem(w) in said for w in rest)
+
+
+def _stem(word: str) -> str:
+    """Enough of a word to match its forms ("lives", "live"; "learning", "learn")."""
+    return word[:4]
 
 
 def people_in(words: list[str]) -> list[str]:

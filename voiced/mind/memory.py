@@ -21,7 +21,14 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from voiced.mind.facts import ASK_KEYS, Statement, memory_request, spoken, statements
+from voiced.mind.facts import (
+    ASK_KEYS,
+    Statement,
+    could_answer,
+    memory_request,
+    spoken,
+    statements,
+)
 from voiced.paths import private_dir
 
 if TYPE_CHECKING:
@@ -281,9 +288,9 @@ class Memory:
             what = "your birthday"
         return f"You haven't told me {what} yet."
 
-    def knows_of(self, words: list[str]) -> bool:
-        """Whether any fact, beyond the ones in every prompt, shares a word with these."""
-        return any(f.kind not in CORE_KINDS for f in self.store.relevant(" ".join(words)))
+    def may_answer(self, about: list[str]) -> bool:
+        """Whether a kept fact may answer a question about these words (`could_answer`)."""
+        return any(could_answer(f.text, about) for f in self.store.facts())
 
     def learn(self, utterance: str) -> list[Fact]:
         """Store the facts stated in a finished turn (a failed write, say a full disk, is

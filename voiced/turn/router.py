@@ -21,7 +21,7 @@ from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant
 from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
 from voiced.mind.conversation import Conversation, Message
-from voiced.mind.facts import NOT_TOLD, asks_about_user, people_in, subject_words
+from voiced.mind.facts import NOT_TOLD, asks_about_user, could_answer, people_in, subject_words
 from voiced.mind.memory import Memory
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
@@ -176,8 +176,11 @@ class Router:
         would make an answer up ("Our cat is called Whiskers.")."""
         if self.memory is None or not asks_about_user(said):
             return False
-        focus = self._focus(said)
-        return not self.memory.knows_of(focus) and not self.conversation.mentioned(focus)
+        about = subject_words(said)
+        said_before = self.conversation.said_by_user()
+        return not self.memory.may_answer(about) and not any(
+            could_answer(text, about) for text in said_before
+        )
 
     @staticmethod
     def _focus(question: str) -> list[str]:
