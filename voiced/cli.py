@@ -592,13 +592,12 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
+    if args.command == "memory" and args.action == "check":
+        return cmd_memory_check(args, settings)  # a memory of its own, not the user's
     from datetime import datetime
 
     from voiced.mind.memory import MemoryStore
     from voiced.paths import state_dir
-
-    if args.command == "memory" and args.action == "check":
-        return cmd_memory_check(args, settings)
 
     store = MemoryStore(state_dir() / "memory.db")
     try:

@@ -140,11 +140,10 @@ def test_spoken_requests_are_answered_and_obeyed(store):
 def test_facts_reach_the_prompt_within_the_budget(store):
     memory = Memory(store, lambda text: len(text.split()), 13)
     memory.learn("My name is Anna. My sister is called Marie. I live in Lyon.")
-    known = memory.context("what should I get my sister")
+    known = " ".join(f.text for f in memory.recall("what should I get my sister"))
     assert known == "The user's name is Anna. The user's sister is called Marie."  # 6 + 7 tokens
-    assert Memory(store, lambda text: len(text.split()), 8).context("my sister") == (
-        "The user's name is Anna."
-    )
+    small = Memory(store, lambda text: len(text.split()), 8)
+    assert [f.text for f in small.recall("my sister")] == ["The user's name is Anna."]
     conversation = Conversation("You are Sam.", lambda text: len(text.split()), 500)
     conversation.add_exchange("Hi.", "Hello!")
     messages = conversation.messages_for("Hello", known)

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
 
 from voiced.engines import Message
-from voiced.mind.facts import PEOPLE, Statement, statement_of
+from voiced.mind.facts import PEOPLE_WORDS, Statement, statement_of
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ EXAMPLES: list[tuple[str, str]] = [
 _LINE = re.compile(r"^\s*[-*]?\s*([a-z][a-z ]*?)\s*:\s*(.+?)\s*$", re.I)
 _WORD = re.compile(r"[\w']+")
 _FILLER = {"the", "a", "an", "my", "to", "of", "in", "at", "on", "is", "and", "user", "user's"}
-_PEOPLE = set(PEOPLE.split("|"))
 
 
 @runtime_checkable
@@ -90,7 +89,7 @@ def _statement(field: str, value: str) -> Statement | None:
         return statement_of("preference", [field[:-1], value])
     if field.startswith(("favourite ", "favorite ")):
         return statement_of("favourite", [field.split(" ", 1)[1], value])
-    if field.endswith(" name") and field[: -len(" name")] in _PEOPLE:
+    if field.endswith(" name") and field[: -len(" name")] in PEOPLE_WORDS:
         return statement_of("person", [field[: -len(" name")], value])
     return None
 

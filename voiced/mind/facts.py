@@ -17,6 +17,7 @@ PEOPLE = (
     "son|daughter|friend|best friend|boss|cat|dog|grandmother|grandma|grandfather|grandpa|"
     "aunt|uncle|cousin|neighbour|neighbor|roommate|colleague"
 )
+PEOPLE_WORDS = frozenset(PEOPLE.split("|"))
 _NAME = r"([A-Z][\w'-]*(?: [A-Z][\w'-]*)?|[a-z][\w'-]*)"
 _THING = r"([^.!?,]+?)"
 _END = r"\s*(?:[.!?,]|$)"
@@ -295,10 +296,7 @@ def _stem(word: str) -> str:
 def people_in(words: list[str]) -> list[str]:
     """The people (and pets) among a question's words: "brother" in "where does my brother
     live?" (what the question is about, more than "live")."""
-    return [w for w in words if w in _PEOPLE_WORDS]
-
-
-_PEOPLE_WORDS = frozenset(PEOPLE.split("|"))
+    return [w for w in words if w in PEOPLE_WORDS]
 
 
 def subject_words(question: str) -> list[str]:

@@ -318,12 +318,8 @@ class Memory:
         worker). They add to the memory; they never replace one the user stated plainly."""
         return self._keep(read, said, replace=False)
 
-    def context(self, utterance: str) -> str:
-        """The relevant facts, as many as fit the token budget, for the system prompt."""
-        return " ".join(fact.text for fact in self.recall(utterance))
-
     def recall(self, utterance: str) -> list[Fact]:
-        """The relevant facts that fit the token budget, best first."""
+        """The relevant facts that fit the token budget, best first, for the prompt."""
         chosen: list[Fact] = []
         room = self._budget
         for fact in self.store.relevant(utterance):

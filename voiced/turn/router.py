@@ -55,6 +55,9 @@ class Route:
     answer: str = ""
     """Known words decided with the route: Home Assistant's, once it was asked; that the
     user never said what they ask about."""
+    about_user: tuple[str, ...] = ()
+    """A question about the user's own life: what it is about ("cat" in "what is our cat
+    called?"); empty for anything else."""
 
     @property
     def needs_ringer(self) -> bool:
@@ -166,29 +169,22 @@ class Router:
             return Route(Outcome.STOP, waits=on_pause)
         if self.memory is not None and self.memory.wants(said):
             return Route(Outcome.MEMORY, said, on_pause)
-        if self._never_told(said):
+        asked = self.memory is not None and asks_about_user(said)
+        about = subject_words(said) if asked else []
+        if about and self._never_told(about):
             return Route(Outcome.MEMORY, said, on_pause, answer=NOT_TOLD)
-        return Route(Outcome.GENERATE, said, on_pause and not looks_finished(said))
+        waits = on_pause and not looks_finished(said)
+        return Route(Outcome.GENERATE, said, waits, about_user=tuple(about))
 
-    def _never_told(self, said: str) -> bool:
+    def _never_told(self, about: list[str]) -> bool:
         """A question about the user's own life that nothing they said answers, neither a
         remembered fact nor the conversation: said plainly, never left to a model that
         would make an answer up ("Our cat is called Whiskers.")."""
-        if self.memory is None or not asks_about_user(said):
-            return False
-        about = subject_words(said)
+        assert self.memory is not None
         said_before = self.conversation.said_by_user()
         return not self.memory.may_answer(about) and not any(
             could_answer(text, about) for text in said_before
         )
-
-    @staticmethod
-    def _focus(question: str) -> list[str]:
-        """What a question about the user's life is about: the person (or pet) it names,
-        else its words (only what is known of the brother answers "where does my brother
-        live?", not "they live in Leeds")."""
-        about = subject_words(question)
-        return people_in(about) or about
 
     def own_voice(self, text: str, started_s: float) -> bool:
         """Whether words heard from started_s on were the assistant's own, not the user's:
@@ -254,17 +250,17 @@ class Router:
 
     def prompt(self, route: Route, mood: Affect | None) -> Prompt:
         """The language model's prompt: persona, history, the notes for this turn, the turn."""
-        about_them = self.memory is not None and asks_about_user(route.request)
-        # asked about someone, only what is known of them: beside "they live in Leeds", the
-        # 1.5B answered "where does my brother live?" with Leeds
-        looked_up = " ".join(self._focus(route.request)) if about_them else route.request
+        about = list(route.about_user)
+        # asked about someone (or something), only what is known of them: beside "they live
+        # in Leeds", the 1.5B answered "where does my brother live?" with Leeds
+        looked_up = " ".join(people_in(about) or about) if about else route.request
         recalled = self.memory.recall(looked_up) if self.memory is not None else []
         known = " ".join(fact.text for fact in recalled)
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
         tone = mood.tone() if mood is not None else ""
-        messages = self.conversation.messages_for(route.request, known, tone, about_them)
+        messages = self.conversation.messages_for(route.request, known, tone, bool(about))
         pace = mood.pace if mood is not None else 1.0
         return Prompt(messages, max_sentences, pace, tuple(fact.id for fact in recalled))
 
