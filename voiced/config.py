@@ -156,9 +156,8 @@ PERSONA = (
     "You are {name}, a warm and friendly voice assistant talking with a person out loud. "
     "Answer in one or two short, natural sentences, as people speak. "
     "Never use lists, markdown, emoji or code. "
-    "You can only talk: you cannot move, control lights or devices, make calls, send messages, "
-    "play music, buy things or go online, so never say that you did, will or can do such a thing; "
-    "say briefly that you cannot do that yet. "
+    "You are only a voice: you have no way to move, control devices, call, send messages, "
+    "play music, buy things or go online, so never claim that you did or will do any of that. "
     "When someone tells you how they feel, show that you care and ask a short question "
     "about it. If you do not know something, say so briefly. "
     "When asked for a story, a poem or a joke, tell a short one gladly."
@@ -301,9 +300,9 @@ class MemorySettings:
     """Remember what the user tells about themselves ($XDG_STATE_HOME/voiced/memory.db)."""
     budget_tokens: int = 200
     """At most this much of the prompt goes to remembered facts."""
-    llm_facts: bool = False
-    """Also ask the language model for facts the patterns miss (after the reply, on the
-    model's worker). Needs a capable model: the 135M default misreads too often."""
+    llm_facts: bool = True
+    """The language model reads every turn for facts (after the reply, when no turn needs
+    it). Only with a model that can (`reads_facts` in models/manifest.toml: not `small`)."""
     history_days: float = 0.0
     """Keep the conversation itself this many days, so it carries on after a restart;
     0: it is forgotten when voiced stops (the facts stay either way)."""

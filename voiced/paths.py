@@ -25,6 +25,11 @@ def state_dir() -> Path:
     return _dir("STATE_DIRECTORY", "XDG_STATE_HOME", Path.home() / ".local" / "state")
 
 
+def cache_dir() -> Path:
+    """What can be made again, kept to save time (a model's reading of a fixed prompt)."""
+    return _dir("CACHE_DIRECTORY", "XDG_CACHE_HOME", Path.home() / ".cache")
+
+
 def data_dir() -> Path:
     """Models and voices the user adds."""
     return _dir("", "XDG_DATA_HOME", Path.home() / ".local" / "share")

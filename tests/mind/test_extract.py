@@ -1,112 +1,294 @@
-"""Facts read by the language model: only checked ones are kept, and never over a plain one."""
+"""Facts read by the language model after the turn: checked, dated, keyed for corrections,
+read in pieces only while no turn wants the model."""
+
+import asyncio
+import datetime as dt
 
 import pytest
 
 from tests.fakes import ScriptedLlm, ScriptedStt, speech_and_silence
-from voiced.mind.extract import LlmExtractor, grounded, parse
+from voiced.mind.extract import FactReader, grounded, key_of, lines, parse, worth_reading
 from voiced.mind.memory import Memory, MemoryStore
 
+MONDAY = dt.datetime(2026, 12, 7, 19, 0)
 
-class ReadingLlm(ScriptedLlm):
-    """Talks like ScriptedLlm; reads facts from a script of its own."""
 
-    def __init__(self, replies, readings):
-        super().__init__(replies)
-        self.readings = list(readings)
+class ScriptedReading:
+    """A reading that takes `steps` pieces and then answers its script."""
+
+    def __init__(self, answer: str, steps: int, log: list[str]):
+        self.answer, self.left, self.log, self.text = answer, steps, log, ""
+
+    def step(self) -> bool:
+        self.log.append("step")
+        self.left -= 1
+        if self.left > 0:
+            return False
+        self.text = self.answer
+        return True
+
+
+class ScriptedReader:
+    """A Reader (logic only): each reading answers the next line of its script."""
+
+    def __init__(self, answers, steps=3):
+        self.answers, self.steps = list(answers), steps
         self.asked: list[str] = []
+        self.log: list[str] = []
 
-    def complete(self, messages, max_tokens):
+    def reading(self, messages, grammar, max_tokens):
         self.asked.append(messages[-1]["content"])
-        return self.readings.pop(0) if self.readings else "none"
+        answer = self.answers.pop(0) if self.answers else "none"
+        return ScriptedReading(answer, self.steps, self.log)
 
 
-def test_only_known_fields_with_the_users_own_words_are_kept():
+def test_only_facts_in_the_users_own_words_are_kept():
     said = "My brother Jack is visiting us in Porto on Sunday."
     answer = (
-        "brother name: Jack\n"
-        "lives in: Lisbon\n"  # invented: the user never said Lisbon
-        "mood: happy\n"  # not a field
-        "- likes: visiting\n"
+        "brother|name|Their brother is called Jack.\n"
+        "user|home|They live in Lisbon.\n"  # invented: the user never said Lisbon
+        "brother|plan|Their brother Jack is visiting them in Porto on Sunday.\n"
+        "mood|feeling|They are happy.\n"  # not a kind
         "just some chatter"
     )
-    assert [(s.key, s.text) for s in parse(answer, said)] == [
-        ("person:brother", "The user's brother is called Jack."),
-        ("likes:visiting", "The user likes visiting."),
+    assert [(s.key, s.text) for s in parse(answer, said, MONDAY)] == [
+        ("person:brother", "Their brother is called Jack."),
+        ("", "Their brother Jack is visiting them in Porto on Sunday 13 December 2026."),
     ]
-    assert parse("none", said) == []
+    assert parse("none", said, MONDAY) == []
+    assert parse("", said, MONDAY) == []
+    assert parse("{\x00garbage|||", said, MONDAY) == []
+
+
+def test_a_fact_longer_than_a_sentence_or_said_twice_is_kept_once_or_not_at_all():
+    said = "Our dog Biscuit is terrified of thunder."
+    answer = (
+        "dog|name|Their dog is called Biscuit.\n"
+        "dog|other|They dog Biscuit is terrified of thunder.\n"
+        "dog|other|Their dog Biscuit is terrified of thunder.\n"
+        "dog|other|Their dog Biscuit is terrified of thunder " + "and thunder " * 20 + "."
+    )
+    assert [s.text for s in parse(answer, said, MONDAY)] == [
+        "Their dog is called Biscuit.",
+        "Their dog Biscuit is terrified of thunder.",
+    ]
 
 
 @pytest.mark.parametrize(
-    ("value", "said", "expected"),
+    ("fact", "said", "expected"),
     [
-        ("Porto", "We moved to Porto.", True),
-        ("the hospital", "I'm at the hospital these days.", True),
-        ("Lisbon", "We moved to Porto.", False),
-        ("the", "the end", False),  # nothing that carries meaning
+        ("They moved to Porto.", "We moved to Porto.", True),
+        ("Their cat is called Whiskers.", "We adopted a grey cat last weekend.", False),
+        ("They live in New York City.", "I moved to Edinburgh.", False),
+        ("Their mother's birthday is in March.", "Mum's birthday is in March.", True),
+        ("They must not forget it again.", "I must not forget it again.", False),
     ],
 )
-def test_grounding(value, said, expected):
-    assert grounded(value, said) is expected
+def test_grounding(fact, said, expected):
+    assert grounded(fact, said) is expected
 
 
-def test_a_fact_read_by_the_model_never_replaces_one_stated_plainly(tmp_path):
-    store = MemoryStore(tmp_path / "memory.db")
-    memory = Memory(store, lambda text: len(text.split()), 100)
-    memory.learn("My name is Anna.")
-    memory.extractor = LlmExtractor(ReadingLlm([], ["name: Maria\nwife name: Maria"]))
-    said = "Honestly, my wife Maria is the best."
-    learnt = memory.keep_read(memory.extractor.extract(said), said)
-    assert [f.key for f in learnt] == ["person:wife"]
-    assert store.by_key("name").text == "The user's name is Anna."
+@pytest.mark.parametrize(
+    ("said", "worth"),
+    [
+        ("I've been learning the cello for three months.", True),
+        ("Which instrument am I learning?", False),
+        ("If I ever get a horse I'll call her Storm.", False),
+        ("The weather presenter said his wife is called Maria.", False),
+        ("Okay.", False),
+    ],
+)
+def test_what_is_worth_reading(said, worth):
+    assert worth_reading(said) is worth
 
 
-def test_the_loop_asks_the_model_for_facts_only_when_the_patterns_found_none(tmp_path):
+def test_one_value_kinds_get_a_key_only_when_the_fact_fits_the_kind():
+    (home,) = lines("user|home|They moved to York last month.")
+    (misfiled,) = lines("user|job|They drive an old blue Volvo.")
+    (sister,) = lines("my sister|name|Their sister is called Hannah.")
+    (mum,) = lines("mum|birthday|Their mum's birthday is on the fourteenth of March.")
+    assert key_of(home) == "home"
+    assert key_of(misfiled) == ""  # replaces no job
+    assert key_of(sister) == "person:sister"
+    assert key_of(mum) == "mother:birthday"
+
+
+def memory_with(tmp_path, reader=None):
+    memory = Memory(MemoryStore(tmp_path / "memory.db"), lambda text: len(text.split()), 100)
+    memory.reader = reader
+    return memory
+
+
+def test_a_correction_replaces_the_old_value_and_the_patterns_own_reading_is_not_doubled(
+    tmp_path,
+):
+    memory = memory_with(tmp_path)
+    memory.learn("I live in Leeds.")
+    said = "I live in Leeds."
+    memory.keep_read(parse("user|home|They live in Leeds.", said, MONDAY), said, 0)
+    assert [f.text for f in memory.store.facts()] == ["The user lives in Leeds."]
+    moved = "Actually, we moved to York last month."
+    memory.learn(moved)
+    memory.keep_read(parse("user|home|They moved to York last month.", moved, MONDAY), moved, 0)
+    assert [f.text for f in memory.store.facts()] == ["They moved to York in November 2026."]
+    assert memory.store.facts()[0].source == moved
+
+
+def test_the_same_fact_in_other_words_is_kept_once(tmp_path):
+    memory = memory_with(tmp_path)
+    memory.learn("I love green tea.")
+    again = "Honestly I love green tea."
+    memory.keep_read(parse("user|likes|They love green tea.", again, MONDAY), again, 0)
+    assert len(memory.store.facts()) == 1
+
+
+def test_what_was_forgotten_while_the_model_read_it_is_not_kept(tmp_path):
+    memory = memory_with(tmp_path)
+    said = "I'm saving up for a motorbike."
+    memory.learn(said)
+    ticket = memory.ticket()
+    assert memory.answer("Forget that.") == "There is nothing to forget."
+    read = parse("user|plan|They are saving up for a motorbike.", said, MONDAY)
+    assert memory.keep_read(read, said, ticket) == []
+    other = "My cat is called Pebble."
+    memory.learn(other)
+    ticket = memory.ticket()
+    memory.answer("Forget everything.")
+    assert (
+        memory.keep_read(
+            parse("cat|name|Their cat is called Pebble.", other, MONDAY), other, ticket
+        )
+        == []
+    )
+    assert memory.store.facts() == []
+
+
+@pytest.mark.parametrize(
+    ("told", "forget", "left"),
+    [
+        (
+            ["My doctor is called Dr Hughes.", "My sister is called Anna."],
+            "Forget what I told you about my doctor.",
+            ["The user's sister is called Anna."],
+        ),
+        (
+            ["I work as a nurse.", "I live in York."],
+            "Forget that I'm a nurse.",
+            ["The user lives in York."],
+        ),
+        (
+            ["My doctor is called Dr Hughes."],
+            "Please forget everything about my doctor",
+            [],
+        ),
+    ],
+)
+def test_forgetting_by_voice_deletes_the_matching_facts(tmp_path, told, forget, left):
+    memory = memory_with(tmp_path)
+    for said in told:
+        memory.learn(said)
+    assert memory.wants(forget)
+    assert "forgotten" in memory.answer(forget)
+    assert [f.text for f in memory.store.facts()] == left
+
+
+def test_what_it_remembers_is_said_briefly(tmp_path):
+    memory = memory_with(tmp_path)
+    for i, city in enumerate(["Leeds", "York", "Bath", "Ely", "Wells", "Ripon", "Truro", "Derby"]):
+        memory.store.remember("other", f"They visited {city}.", source=f"I visited {city} ({i}).")
+    summary = memory.answer("What do you remember about me?")
+    assert summary.startswith("Here is what I remember. You visited Bath.")
+    assert "You visited Derby." in summary
+    assert "Leeds" not in summary and summary.endswith(
+        "And 2 more things: ask me about anything you told me."
+    )
+
+
+def run_turns(tmp_path, heard, replies, reader):
     from tests.test_pipeline import make_pipeline, run
 
-    heard = ["We moved to Porto last year.", "My name is Anna.", "Where is Porto?"]
-    stt, llm = ScriptedStt(heard), ReadingLlm(["Lovely.", "Hello Anna.", "In Portugal."], [])
-    llm.readings = ["lives in: Porto"]
+    stt, llm = ScriptedStt(heard), ScriptedLlm(replies)
     audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)] * len(heard))
     pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path)
-    store = MemoryStore(tmp_path / "memory.db")
-    pipeline.runner.router.memory = Memory(store, llm.count_tokens, 100)
-    pipeline.runner.router.memory.extractor = LlmExtractor(llm)
+    memory = memory_with(tmp_path, FactReader(reader))
+    pipeline.runner.router.memory = memory
     run(pipeline)
-    # the second turn's facts came from the patterns; the question was never read for facts
-    assert llm.asked == ["We moved to Porto last year."]
-    assert sorted(f.key for f in store.facts()) == ["home", "name"]
-    # and the third turn's prompt knew where the user lives
-    assert "They live in Porto." in llm.prompts[-1][-2]["content"]
+    return pipeline, memory, llm
 
 
-def test_the_real_model_reads_a_plain_fact_and_nothing_from_a_request(llm):
-    extractor = LlmExtractor(llm)
-    assert [s.key for s in extractor.extract("My name is Anna.")] == ["name"]
-    assert extractor.extract("Tell me a joke.") == []
+def test_the_loop_has_every_statement_read_and_no_question(tmp_path):
+    heard = ["We moved to Porto last year.", "My name is Anna.", "Where is Porto?"]
+    reader = ScriptedReader(
+        ["user|home|They moved to Porto last year.", "user|name|Their name is Anna."]
+    )
+    _, memory, llm = run_turns(tmp_path, heard, ["Lovely.", "Hello Anna.", "In Portugal."], reader)
+    assert reader.asked == ["We moved to Porto last year.", "My name is Anna."]
+    assert sorted(f.text for f in memory.store.facts()) == [
+        "The user's name is Anna.",  # the patterns' (the model's reading of it was the same)
+        f"They moved to Porto in {dt.date.today().year - 1}.",
+    ]
 
 
-def test_the_history_is_read_again_after_the_model_read_facts(tmp_path):
-    """Reading facts is a prompt of its own: it takes the model's cache, so the history is
-    read into it again then, not at the start of the next reply."""
-    from tests.test_pipeline import make_pipeline, run
+def test_reading_waits_while_a_turn_wants_the_model(tmp_path):
+    """The reading is done in pieces on the model's worker, each only while no turn is
+    being answered and the user is not speaking."""
+    from tests.test_pipeline import make_pipeline
 
-    calls: list[str] = []
+    stt, llm = ScriptedStt([]), ScriptedLlm([])
+    pipeline, _, _ = make_pipeline(stt, llm, speech_and_silence([("silence", 0.1)]), tmp_path)
+    runner = pipeline.runner
+    reader = ScriptedReader(["user|hobby|They play chess."], steps=5)
+    memory = memory_with(tmp_path, FactReader(reader))
 
-    class CachingLlm(ReadingLlm):
-        def prefill(self, messages):
-            calls.append("history read")
-            return 1
+    async def scenario():
+        runner.heard_voice()  # the user is speaking
+        runner._read_later(memory, "I play chess on Sundays.")
+        await asyncio.sleep(0.3)
+        held = len(reader.log)
+        runner._responding = True  # then a turn is answered
+        await asyncio.sleep(0.8)
+        answering = len(reader.log)
+        runner._responding = False
+        await runner.settle()
+        return held, answering
 
-        def complete(self, messages, max_tokens):
-            calls.append("facts read")
-            return super().complete(messages, max_tokens)
+    held, answering = asyncio.run(scenario())
+    assert held == 0 and answering == 0
+    assert [f.text for f in memory.store.facts()] == ["They play chess."]
+    assert len(reader.log) == 5
+    runner.workers.shutdown()
 
-    llm = CachingLlm(["Lovely."], ["lives in: Porto"])
-    audio = speech_and_silence([("speech", 0.6), ("silence", 2.0)])
-    stt = ScriptedStt(["We moved to Porto last year."])
-    pipeline, _, _ = make_pipeline(stt, llm, audio, tmp_path)
-    pipeline.runner.router.memory = Memory(MemoryStore(tmp_path / "m.db"), llm.count_tokens, 100)
-    pipeline.runner.router.memory.extractor = LlmExtractor(llm)
-    run(pipeline)
-    assert "facts read" in calls
-    assert calls[-1] == "history read"
+
+def test_a_failing_reading_is_one_log_line_and_the_loop_goes_on(tmp_path, caplog):
+    class BrokenReader(ScriptedReader):
+        def reading(self, messages, grammar, max_tokens):
+            raise RuntimeError("the model fell over")
+
+    heard = ["I play chess on Sundays.", "My name is Anna."]
+    _, memory, _ = run_turns(tmp_path, heard, ["Nice.", "Hello Anna."], BrokenReader([]))
+    assert [f.key for f in memory.store.facts()] == ["name"]  # the patterns still work
+    assert len([r for r in caplog.records if "reading facts failed" in r.getMessage()]) == 2
+
+
+@pytest.mark.slow
+def test_the_default_model_reads_a_fact_in_passing_and_nothing_from_a_request(settings, tmp_path):
+    """On the 1.5B default (the tests' small model does not read facts); the reading of the
+    prompt's fixed start is kept, and a second reader (a new process) starts from it."""
+    from dataclasses import replace
+
+    from voiced.engines.llama import LlamaChat, LlamaReader
+
+    standard = replace(settings, llm=replace(settings.llm, model="standard"))
+    chat = LlamaChat(standard.llm, standard.llm_path)
+    reader = FactReader(LlamaReader(chat, tmp_path))
+    cat = reader.extract("We adopted a grey cat last weekend and called her Pebble.", MONDAY)
+    assert any("Pebble" in s.text and "cat" in s.text for s in cat), cat
+    assert list(tmp_path.glob("reader-*.npz"))
+
+    again = FactReader(LlamaReader(chat, tmp_path))
+    reading = again.reading("Tell me a joke about penguins.")
+    steps = 1
+    while not reading.step():
+        steps += 1
+    assert again.facts(reading, "Tell me a joke about penguins.", MONDAY) == []
+    assert steps < 40  # its words and the answer: the rest was read from the kept file

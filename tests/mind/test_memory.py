@@ -160,7 +160,7 @@ def test_facts_reach_the_prompt_within_the_budget(store):
 def test_each_fact_keeps_the_words_it_came_from(store):
     memory = Memory(store, lambda text: len(text.split()), 100)
     memory.learn("Hi, my name's John and I live in Lyon.")
-    memory.keep_read([statements("I love jazz.")[0]], "Jazz on a Sunday, I love it.")
+    memory.keep_read([statements("I love jazz.")[0]], "Jazz on a Sunday, I love it.", 0)
     assert [f.source for f in store.facts()] == [
         "Hi, my name's John and I live in Lyon.",
         "Hi, my name's John and I live in Lyon.",

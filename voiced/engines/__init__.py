@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,6 +42,32 @@ class ChatModel(Protocol):
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
         """Yield the reply as text pieces; blocking, so run it in a worker thread."""
+        ...
+
+
+class Reading(Protocol):
+    """A prompt being answered in small pieces, so that it can wait between them."""
+
+    text: str
+    """The answer so far (all of it once step() has said it is done)."""
+
+    def step(self) -> bool:
+        """Do one small piece (a few prompt tokens, or one token of the answer; about
+        0.1 s on 2 cores); True when the answer is complete. Blocking."""
+        ...
+
+
+@runtime_checkable
+class Completer(Protocol):
+    def complete(self, messages: Sequence[Message], max_tokens: int) -> str:
+        """The whole reply, greedily decoded; blocking."""
+        ...
+
+
+class Reader(Protocol):
+    def reading(self, messages: Sequence[Message], grammar: str, max_tokens: int) -> Reading:
+        """The greedy answer to these messages, held to a GBNF grammar, to be made
+        step by step."""
         ...
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from voiced.config import LlmSettings
 from voiced.engines import Message
@@ -85,23 +88,9 @@ class LlamaChat:
     def _prefix_tokens(self, messages: Sequence[Message]) -> list[int]:
         """The tokens a chat completion of these messages starts with, up to the end of the
         last user message's text ([] when the model's chat template is not at hand)."""
-        users = [i for i, m in enumerate(messages) if m["role"] == "user"]
-        if self._formatter is None or not users:
-            return []
-        marked = list(messages[: users[-1] + 1])  # anything after it comes at the end
-        marked[-1] = {**marked[-1], "content": marked[-1]["content"] + _MARK}
         if self._one_system:
-            marked = fold_system(marked)
-        prompt = self._formatter(messages=marked).prompt
-        if _MARK not in prompt:
-            return []
-        text = prompt[: prompt.index(_MARK)]
-        llm = self._llm
-        bos = [llm.token_bos()] if llm._model.add_bos_token() and llm.token_bos() >= 0 else []
-        tokens = llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
-        if bos and tokens[:1] == bos:
-            bos = []
-        return bos + tokens
+            messages = fold_system(messages)
+        return _tokens_before_last_words(self._llm, self._formatter, messages)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -187,6 +176,191 @@ class LlamaChat:
         return str(reply["choices"][0]["message"]["content"] or "")
 
 
+class LlamaReader:
+    """A second context on the conversation's model, for reading what was said after a
+    turn (the facts in it): its prompt never takes the conversation's cache, and the
+    prompt's fixed start (the instruction and examples) stays in its own cache from one
+    reading to the next, so only the new words are read. The weights are the
+    conversation's own, lent, not loaded again (a second load cost 670 MB)."""
+
+    def __init__(
+        self, chat: LlamaChat, kept: Path | None = None, context_tokens: int = 1024
+    ) -> None:
+        from llama_cpp import Llama, _internals
+
+        owner = chat._llm
+        loaded = _internals.LlamaModel
+
+        def lend(**_: Any) -> _Lent:
+            return _Lent(owner._model)
+
+        _internals.LlamaModel = lend  # type: ignore[assignment,misc]
+        try:
+            self._llm = Llama(
+                model_path=owner.model_path,
+                n_ctx=context_tokens,
+                n_batch=READER_BATCH,
+                n_ubatch=READER_BATCH,
+                n_threads=chat._settings.threads,
+                n_threads_batch=chat._settings.threads,
+                verbose=False,
+            )
+        finally:
+            _internals.LlamaModel = loaded  # type: ignore[misc]
+        self._owner = owner  # the weights live as long as it does
+        self._formatter = chat._formatter or _formatter(self._llm)
+        self._grammars: dict[str, Any] = {}
+        self._kept = kept
+        """Where the reading of the prompt's fixed start is kept between processes (a
+        `voiced ask` would otherwise read it again each time: 30 s on 2 cores)."""
+
+    def reading(self, messages: Sequence[Message], grammar: str, max_tokens: int) -> LlamaReading:
+        from llama_cpp import LlamaGrammar
+
+        if grammar not in self._grammars:
+            self._grammars[grammar] = LlamaGrammar.from_string(grammar, verbose=False)
+        messages = fold_system(messages)
+        llm = self._llm
+        tokens = _tokens(llm, self._formatter(messages=messages).prompt)
+        if len(tokens) + max_tokens > llm.n_ctx():
+            raise ValueError(f"a reading of {len(tokens)} tokens is over the context window")
+        start = _tokens_before_last_user(llm, self._formatter, messages)
+        start = start[
+            : next(
+                (i for i, (a, b) in enumerate(zip(start, tokens, strict=False)) if a != b),
+                len(start),
+            )
+        ]
+        kept = self._kept_for(start)
+        if kept is not None and llm.n_tokens == 0 and kept.is_file():
+            self._restore(kept, start)
+        save = (len(start), lambda: self._keep(kept)) if kept is not None else None
+        return LlamaReading(llm, tokens, self._grammars[grammar], max_tokens, save)
+
+    def _kept_for(self, start: list[int]) -> Path | None:
+        if self._kept is None or not start:
+            return None
+        digest = hashlib.sha256(np.asarray(start, dtype=np.int32).tobytes()).hexdigest()[:16]
+        return self._kept / f"reader-{digest}.npz"
+
+    def _restore(self, kept: Path, start: list[int]) -> None:
+        """The fixed start's reading, as kept by an earlier process (anything wrong with
+        the file: it is read again, and kept again)."""
+        from llama_cpp import LlamaState
+
+        try:
+            with np.load(kept) as saved:
+                state = LlamaState(
+                    input_ids=saved["input_ids"],
+                    scores=saved["scores"],
+                    n_tokens=int(saved["n_tokens"]),
+                    llama_state=saved["state"].tobytes(),
+                    llama_state_size=int(saved["state"].size),
+                    seed=int(saved["seed"]),
+                )
+            if state.input_ids[: len(start)].tolist() != start:
+                raise ValueError("it holds another prompt")
+            self._llm.load_state(state)
+        except Exception as exc:
+            log.info("the kept reading %s is not used (%s)", kept, exc)
+            self._llm.reset()
+
+    def _keep(self, kept: Path | None) -> None:
+        if kept is None:
+            return
+        try:
+            state = self._llm.save_state()
+            kept.parent.mkdir(parents=True, exist_ok=True)
+            partial = kept.with_suffix(".partial.npz")
+            np.savez(
+                partial,
+                input_ids=state.input_ids,
+                scores=state.scores,
+                n_tokens=state.n_tokens,
+                state=np.frombuffer(state.llama_state, dtype=np.uint8),
+                seed=state.seed,
+            )
+            partial.replace(kept)
+        except Exception as exc:  # a read-only home, a full disk: read again next time
+            log.info("the reading of the fixed prompt is not kept (%s)", exc)
+
+
+READER_BATCH = 8
+"""The reading context reads a few tokens at a time: its buffers are sized for that."""
+
+
+class _Lent:
+    """A loaded model lent to a second context: everything but closing it."""
+
+    def __init__(self, model: Any) -> None:
+        self._model = model
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._model, name)
+
+    def close(self) -> None:
+        pass
+
+
+class LlamaReading:
+    """One prompt answered by LlamaReader, a piece at a time (see Reading)."""
+
+    def __init__(
+        self,
+        llm: Any,
+        tokens: list[int],
+        grammar: Any,
+        max_tokens: int,
+        save: tuple[int, Callable[[], None]] | None = None,
+    ) -> None:
+        self._llm = llm
+        self._tokens = tokens
+        self._grammar = grammar
+        self._left = max_tokens
+        self._answer: list[int] = []
+        self._generating: Generator[int, Any, None] | None = None
+        self._end = {t for t in (llm.token_eos(), llm._model.token_eot()) if t >= 0}
+        self._read = self._cached()
+        llm.n_tokens = self._read
+        self._save = save if save is not None and self._read < save[0] else None
+        """Once the prompt's fixed start is read: where it is read, and how it is kept."""
+        self.text = ""
+
+    def _cached(self) -> int:
+        common = 0
+        for cached, token in zip(self._llm._input_ids.tolist(), self._tokens, strict=False):
+            if cached != token:
+                break
+            common += 1
+        return min(common, len(self._tokens) - 1)  # the last one is read by the answer
+
+    def step(self) -> bool:
+        llm = self._llm
+        last = len(self._tokens) - 1
+        if self._read < last:  # the prompt, a few tokens at a time
+            end = min(self._read + PREFILL_STEP, last)
+            if self._save is not None:
+                end = min(end, self._save[0]) if self._read < self._save[0] else end
+            llm.eval(self._tokens[self._read : end])
+            self._read = end
+            if self._save is not None and self._read == self._save[0]:
+                self._save[1]()
+                self._save = None
+            return False
+        if self._generating is None:
+            self._generating = llm.generate(
+                self._tokens, temp=0.0, top_k=1, repeat_penalty=1.0, grammar=self._grammar
+            )
+        token = next(self._generating, None)
+        if token is None or token in self._end or self._left <= 0:
+            self._generating.close()
+            self.text = llm.detokenize(self._answer).decode("utf-8", "replace")
+            return True
+        self._answer.append(token)
+        self._left -= 1
+        return False
+
+
 PREFILL_STEP = 4
 """Tokens read at a time ahead of a turn: a turn that wants the model waits at most this
 long, and the transcription of its last words shares the cores with it as long (measured
@@ -209,6 +383,36 @@ def _formatter(llm: Any) -> Any:
         return str(llm._model.token_get_text(token)) if token != -1 else ""
 
     return Jinja2ChatFormatter(template, text(llm.token_eos()), text(llm.token_bos()))
+
+
+def _tokens(llm: Any, prompt: str) -> list[int]:
+    """A formatted prompt's tokens, with the start-of-text token if the model wants one."""
+    bos = [llm.token_bos()] if llm._model.add_bos_token() and llm.token_bos() >= 0 else []
+    tokens: list[int] = llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+    return tokens if not bos or tokens[:1] == bos else bos + tokens
+
+
+def _tokens_before_last_words(llm: Any, formatter: Any, messages: Sequence[Message]) -> list[int]:
+    """The tokens a chat completion of these messages starts with, up to the end of the
+    last user message's text ([] when the model's chat template is not at hand)."""
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if formatter is None or not users:
+        return []
+    marked = list(messages[: users[-1] + 1])  # anything after it comes at the end
+    marked[-1] = {**marked[-1], "content": marked[-1]["content"] + _MARK}
+    prompt = formatter(messages=marked).prompt
+    if _MARK not in prompt:
+        return []
+    return _tokens(llm, prompt[: prompt.index(_MARK)])
+
+
+def _tokens_before_last_user(llm: Any, formatter: Any, messages: Sequence[Message]) -> list[int]:
+    """The tokens of the prompt's fixed start: up to the last user message's text."""
+    users = [i for i, m in enumerate(messages) if m["role"] == "user"]
+    if not users:
+        return []
+    marked = [*messages[: users[-1]], {"role": "user", "content": ""}]
+    return _tokens_before_last_words(llm, formatter, marked)
 
 
 def fold_system(messages: Sequence[Message]) -> list[Message]:

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+
 from voiced.config import Settings
 from voiced.engines import (
     ChatModel,
+    Completer,
+    Reader,
     SpeechToText,
     TextToSpeech,
     TurnJudge,
     VoiceActivity,
     WakeWords,
 )
+from voiced.paths import cache_dir
+
+log = logging.getLogger(__name__)
 
 
 def make_vad(settings: Settings) -> VoiceActivity:
@@ -61,6 +68,25 @@ def make_llm(settings: Settings) -> ChatModel:
 
         return remote_llm(settings.llm, local)
     return local
+
+
+def make_reader(settings: Settings, llm: ChatModel) -> Reader | Completer | None:
+    """What reads the facts in what is said ([memory] llm_facts), or None: off, or a
+    model too small for it. A remote model answers the reading whole (falling back to
+    the local one); the local one reads in a context of its own, in pieces."""
+    from voiced.engines.llama import LlamaChat, LlamaReader
+    from voiced.engines.remote import FallbackChat
+    from voiced.models import manifest
+
+    if not settings.memory.llm_facts:
+        return None
+    entry = manifest.for_file(settings.llm_path)
+    if entry is not None and not entry.reads_facts:
+        log.info("[memory] llm_facts is off with the %s model: it misreads facts", entry.name)
+        return None
+    if isinstance(llm, FallbackChat):
+        return llm  # the remote model reads it whole, or the local one if it is away
+    return LlamaReader(llm, cache_dir()) if isinstance(llm, LlamaChat) else None
 
 
 def make_tts(settings: Settings) -> TextToSpeech:

@@ -156,7 +156,8 @@ def private_notes(known: str, mood: str, asked_about_them: bool = False) -> str:
     if known:
         notes.append(
             "Private notes, never to be read out: what the person you are talking with has "
-            f"told you before (use it only when it helps, in your own words): {about_them(known)}"
+            "told you before (use it only where it bears on what they say, in your own words; "
+            f"never describe them or bring it up unasked): {about_them(known)}"
         )
     if asked_about_them:
         notes.append(

@@ -10,12 +10,13 @@ prompt for everything else.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 PEOPLE = (
     "sister|brother|mother|mom|mum|father|dad|wife|husband|partner|girlfriend|boyfriend|"
     "son|daughter|friend|best friend|boss|cat|dog|grandmother|grandma|grandfather|grandpa|"
-    "aunt|uncle|cousin|neighbour|neighbor|roommate|colleague"
+    "aunt|uncle|cousin|neighbour|neighbor|roommate|colleague|doctor|dentist|therapist|teacher"
 )
 PEOPLE_WORDS = frozenset(PEOPLE.split("|"))
 _NAME = r"([A-Z][\w'-]*(?: [A-Z][\w'-]*)?|[a-z][\w'-]*)"
@@ -174,8 +175,23 @@ _REQUESTS: list[tuple[re.Pattern[str], str]] = [
         "recall_all",
     ),
     (re.compile(r"^forget (?:about )?everything\b", re.I), "forget_all"),
+    (
+        re.compile(
+            r"^(?:please )?forget (?:that|the fact that) "
+            r"((?:i|i'm|i've|we|we're|my|our)\b.+?)[.!?]*$",
+            re.I,
+        ),
+        "forget_fact",
+    ),
     (re.compile(r"^(?:please )?forget (?:that|it|what i just said)\b", re.I), "forget_last"),
-    (re.compile(r"^(?:please )?forget (?:about )?my ([\w ]+?)[.!?]*$", re.I), "forget_about"),
+    (
+        re.compile(
+            r"^(?:please )?forget (?:about |what i (?:told|said to) you about |everything "
+            r"(?:i (?:told|said to) you )?about |anything about )?(?:my |our )([\w' ]+?)[.!?]*$",
+            re.I,
+        ),
+        "forget_about",
+    ),
     (
         re.compile(_ASKING + rf"what(?:'s| is) my ({PEOPLE})'s name\b", re.I),
         "ask_person",
@@ -280,17 +296,30 @@ def could_answer(text: str, about: list[str]) -> bool:
     these words: it names the person the question names, if any, and shares one of the
     question's other words, if it has any. "Their sister is called Marie." does not answer
     "where does my sister live?"; "Their sister lives in Lyon." does."""
-    said = {_stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+    said = {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
     people = people_in(about)
     rest = [w for w in about if w not in people]
-    if people and not any(_stem(p) in said for p in people):
+    if people and not any(stem(p) in said for p in people):
         return False
-    return not rest or any(_stem(w) in said for w in rest)
+    return not rest or any(stem(w) in said for w in rest)
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
     """Enough of a word to match its forms ("lives", "live"; "learning", "learn")."""
-    return word[:4]
+    return word.removesuffix("'s")[:4]
+
+
+SAME_SHARE = 0.75
+"""Two facts whose words (any forms) overlap this much say the same thing."""
+
+
+def same_fact(old: str, new: str) -> bool:
+    """Whether two kept facts say the same thing ("They love tea." and "The user loves
+    tea."): the same words, in any form, but the user's and the question's own."""
+    a, b = ({stem(w) for w in subject_words(t) if w != "user"} for t in (old, new))
+    if not a or not b:
+        return False
+    return len(a & b) / len(a | b) >= SAME_SHARE
 
 
 def people_in(words: list[str]) -> list[str]:
@@ -317,11 +346,30 @@ ASK_KEYS = {
 
 def spoken(fact_text: str) -> str:
     """A stored fact, said to the user: "The user's sister is called Anna." -> "Your sister
-    is called Anna." """
+    is called Anna."; "They moved to York." -> "You moved to York." """
     text = re.sub(r"^The user's ", "Your ", fact_text)
     text = re.sub(r"^The user asked to remember: ", "You asked me to remember: ", text)
     text = re.sub(r"^The user (\w+)", lambda m: "You " + _unthird(m.group(1)), text)
-    return re.sub(r"\btheir\b", "your", re.sub(r"\bthey are\b", "you are", text))
+    for third, second in (
+        (r"\bthey are\b", "you are"),
+        (r"\bthey're\b", "you're"),
+        (r"\bthey've\b", "you've"),
+        (r"\bthey\b", "you"),
+        (r"\btheir\b", "your"),
+        (r"\bthemselves\b", "yourself"),
+        (r"\bthem\b", "you"),
+    ):
+        text = re.sub(third, _in_case_of(second), text, flags=re.I)
+    return text
+
+
+def _in_case_of(word: str) -> Callable[[re.Match[str]], str]:
+    """The word, capitalised where what it replaces was."""
+
+    def replace(match: re.Match[str]) -> str:
+        return word.capitalize() if match.group(0)[:1].isupper() else word
+
+    return replace
 
 
 def _unthird(verb: str) -> str:

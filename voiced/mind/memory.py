@@ -10,6 +10,7 @@ an utterance. The file is 0600; deletion overwrites the bytes (secure_delete) an
 
 from __future__ import annotations
 
+import collections
 import logging
 import os
 import re
@@ -26,13 +27,16 @@ from voiced.mind.facts import (
     Statement,
     could_answer,
     memory_request,
+    same_fact,
     spoken,
     statements,
+    stem,
+    subject_words,
 )
 from voiced.paths import private_dir
 
 if TYPE_CHECKING:
-    from voiced.mind.extract import LlmExtractor
+    from voiced.mind.extract import FactReader
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +59,8 @@ CREATE TABLE IF NOT EXISTS history (
 );
 """
 CORE_KINDS = ("name",)
+SUMMARY_FACTS = 6
+""""What do you remember about me?" is answered with the newest this many."""
 """Facts that go into every prompt, relevant or not."""
 
 
@@ -240,8 +246,13 @@ class Memory:
         self._budget = budget
         self._last: list[Fact] = []
         """What the last turn stored: what "forget that" forgets."""
-        self.extractor: LlmExtractor | None = None
-        """Reads facts the patterns miss, when the model is up to it ([memory] llm_facts)."""
+        self._last_said = ""
+        self._withdrawn: collections.deque[str] = collections.deque(maxlen=20)
+        """What the user asked to forget as they said it: a reading of it still under way
+        keeps nothing."""
+        self._wipes = 0
+        self.reader: FactReader | None = None
+        """Reads every turn's facts with the model ([memory] llm_facts)."""
 
     def wants(self, utterance: str) -> bool:
         """Whether the utterance is a request to the memory (answered without the LLM)."""
@@ -254,27 +265,23 @@ class Memory:
             return None
         action, subject = request.action, request.subject
         if action == "recall_all":
-            facts = self.store.facts()
-            if not facts:
-                return "I don't know anything about you yet. Tell me about yourself!"
-            return "Here is what I remember. " + " ".join(spoken(f.text) for f in facts)
+            return self._summary()
         if action == "forget_all":
             self.store.forget_all()
-            self._last = []
+            self._last, self._wipes = [], self._wipes + 1
             return "Done. I have forgotten everything you told me."
         if action == "forget_last":
             forgotten = [f for f in self._last if self.store.forget(f.id)]
             self._last = []
+            if self._last_said:
+                self._withdrawn.append(self._last_said)
             return "Okay, I have forgotten that." if forgotten else "There is nothing to forget."
-        if action == "forget_about":
-            words = subject.split()
-            matching = [
-                f
-                for f in self.store.facts()
-                if any(w in f.key.lower() or w in f.text.lower().split() for w in words)
-            ]
+        if action in ("forget_about", "forget_fact"):
+            matching = self.matching(subject)
             for match in matching:
                 self.store.forget(match.id)
+            if action == "forget_fact":
+                return "Okay, I have forgotten that." if matching else "I didn't know that."
             if not matching:
                 return f"I don't remember anything about your {subject}."
             return f"Okay, I have forgotten about your {subject}."
@@ -288,35 +295,76 @@ class Memory:
             what = "your birthday"
         return f"You haven't told me {what} yet."
 
+    def matching(self, subject: str) -> list[Fact]:
+        """The facts about a subject the user named ("my doctor", "that I'm a nurse"): those
+        with one of its words (any form of it)."""
+        words = {stem(w) for w in subject_words(subject)}
+        return [
+            f
+            for f in self.store.facts()
+            if words & {stem(w) for w in subject_words(f.key.replace(":", " ") + " " + f.text)}
+        ]
+
+    def _summary(self) -> str:
+        """What it knows, said briefly: the newest few, and how many more."""
+        facts = self.store.facts()
+        if not facts:
+            return "I don't know anything about you yet. Tell me about yourself!"
+        said = " ".join(spoken(f.text) for f in facts[-SUMMARY_FACTS:])
+        more = len(facts) - SUMMARY_FACTS
+        if more > 0:
+            things = "thing" if more == 1 else "things"
+            said += f" And {more} more {things}: ask me about anything you told me."
+        return "Here is what I remember. " + said
+
     def may_answer(self, about: list[str]) -> bool:
         """Whether a kept fact may answer a question about these words (`could_answer`)."""
-        return any(could_answer(f.text, about) for f in self.store.facts())
+        return any(
+            could_answer(f"{f.text} {f.key.replace(':', ' ')}", about) for f in self.store.facts()
+        )
 
     def learn(self, utterance: str) -> list[Fact]:
         """Store the facts stated in a finished turn (a failed write, say a full disk, is
         reported and the turn goes on)."""
-        return self._keep(statements(utterance), utterance, replace=True)
+        self._last_said = utterance.strip()
+        self._last = []
+        return self._keep(statements(utterance), utterance)
 
-    def _keep(self, found: list[Statement], said: str, replace: bool) -> list[Fact]:
+    def ticket(self) -> int:
+        """Taken when the model starts reading a turn, handed back with what it read: a
+        "forget everything" in between keeps it from being stored."""
+        return self._wipes
+
+    def keep_read(self, read: list[Statement], said: str, ticket: int) -> list[Fact]:
+        """Store facts the model read in what was said (`reader`, after the turn): a fact
+        with a key replaces the one kept from other words (a correction), not one the
+        patterns took from these same words; one the memory holds already, in any words,
+        is not kept twice. Nothing is kept if the user asked meanwhile to forget it."""
+        said = said.strip()
+        if ticket != self._wipes or said in self._withdrawn:
+            log.debug("what the model read in %r was forgotten meanwhile", said)
+            return []
+        known = self.store.facts()
+        fresh = [
+            s
+            for s in read
+            if not any(f.key == s.key and f.source == said for f in known if s.key)
+            and not any(same_fact(f.text, s.text) for f in known)
+        ]
+        return self._keep(fresh, said)
+
+    def _keep(self, found: list[Statement], said: str) -> list[Fact]:
         try:
-            learnt = [
-                self.store.remember(s.kind, s.text, s.key, said.strip())
-                for s in found
-                if replace or not s.key or self.store.by_key(s.key) is None
-            ]
+            learnt = [self.store.remember(s.kind, s.text, s.key, said.strip()) for s in found]
         except sqlite3.Error as exc:
             log.error("could not save to the memory (%s): this fact is not kept", exc)
             return []
         if learnt:
-            self._last = learnt
+            if said.strip() == self._last_said:
+                self._last = [*self._last, *learnt]
             log.info("remembered %d fact(s)", len(learnt))
             log.debug("remembered %s", [f.text for f in learnt])
         return learnt
-
-    def keep_read(self, read: list[Statement], said: str) -> list[Fact]:
-        """Store facts the model read in what was said (`extractor`, run on the LLM's
-        worker). They add to the memory; they never replace one the user stated plainly."""
-        return self._keep(read, said, replace=False)
 
     def recall(self, utterance: str) -> list[Fact]:
         """The relevant facts that fit the token budget, best first, for the prompt."""

@@ -31,6 +31,12 @@ class ModelEntry:
     """The manifest's table, for the fetcher."""
 
     @property
+    def reads_facts(self) -> bool:
+        """Whether the language model reads the facts in what is said well enough to keep
+        them (`[memory] llm_facts`); the 135M `small` does not."""
+        return bool(self.raw.get("reads_facts", True)) if self.raw is not None else True
+
+    @property
     def main_file(self) -> str:
         return next(iter(self.files))
 

@@ -54,6 +54,9 @@ _CALL = re.compile(
     + r" (?!me\b|it\b|that\b|this\b|you\b)\w+"
     + r"|send (?:a |an )?(?:message|text|email|e mail|sms)"
     + r"|(?:make|place) a (?:phone |video )?call"
+    # a message for someone else, in other words: "let my wife know", "remind my son to"
+    + r"|(?:let|tell) (?!me\b|us\b)(?:my |our |the )?\w+(?: \w+)? know\b"
+    + r"|(?:tell|remind|ask|warn) (?:my|our) \w+(?: \w+)? (?:to|that|about)\b"
     + r")"
 )
 _MEDIA = re.compile(

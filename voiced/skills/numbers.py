@@ -52,7 +52,7 @@ _TOKEN_RE = re.compile(
     re.IGNORECASE,
 )
 
-_SMALL = {
+SMALL_NUMBERS = {
     "zero": 0,
     "one": 1,
     "two": 2,
@@ -134,12 +134,12 @@ def _below_100(toks: list[_Tok], i: int) -> tuple[int, int] | None:
     w = _w(toks, i)
     if w in _TENS:
         k = i + 2 if _w(toks, i + 1) == "-" else i + 1
-        unit = _SMALL.get(_w(toks, k))
+        unit = SMALL_NUMBERS.get(_w(toks, k))
         if unit is not None and 1 <= unit <= 9:
             return _TENS[w] + unit, k + 1
         return _TENS[w], i + 1
-    if w in _SMALL:
-        return _SMALL[w], i + 1
+    if w in SMALL_NUMBERS:
+        return SMALL_NUMBERS[w], i + 1
     return None
 
 
@@ -235,7 +235,7 @@ def _number_at(toks: list[_Tok], i: int) -> tuple[float, int] | None:
     return None
 
 
-_WORD_VALUES = {**_SMALL, **_TENS}
+_WORD_VALUES = {**SMALL_NUMBERS, **_TENS}
 
 
 def comparable_words(text: str) -> list[str]:
@@ -343,7 +343,7 @@ def _hour_at(toks: list[_Tok], i: int) -> tuple[int, int, bool] | None:
         if text.isdigit() and len(text) <= 2 and int(text) <= 23:
             return int(text), i + 1, False
         return None
-    value = _SMALL.get(_w(toks, i))
+    value = SMALL_NUMBERS.get(_w(toks, i))
     if value is not None and 1 <= value <= 12:
         return value, i + 1, True
     return None
@@ -353,7 +353,7 @@ def _minute_at(toks: list[_Tok], i: int, digits: bool) -> tuple[int, int] | None
     """The minutes after an hour: "thirty", "forty-five", "oh five", "30" (after a digit hour)."""
     w = _w(toks, i)
     if w in ("oh", "o"):
-        value = _SMALL.get(_w(toks, i + 1))
+        value = SMALL_NUMBERS.get(_w(toks, i + 1))
         return (value, i + 2) if value is not None and 1 <= value <= 9 else None
     if digits:
         if i < len(toks) and toks[i].kind == "num" and len(w) == 2 and w.isdigit():

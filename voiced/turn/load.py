@@ -12,7 +12,7 @@ from voiced.engines import ChatModel
 from voiced.engines.home_assistant import HomeAssistant, read_token
 from voiced.mind.affect import AffectEstimator
 from voiced.mind.conversation import Conversation
-from voiced.mind.extract import Completer, LlmExtractor
+from voiced.mind.extract import FactReader
 from voiced.mind.memory import Memory, MemoryStore
 from voiced.paths import state_dir
 from voiced.skills import default_skills
@@ -62,6 +62,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
     from voiced.engines.loader import (
         make_judge,
         make_llm,
+        make_reader,
         make_stt,
         make_tts,
         make_vad,
@@ -94,8 +95,9 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
         store = MemoryStore(state_dir() / "memory.db")
         if settings.memory.facts:
             router.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
-            if settings.memory.llm_facts and isinstance(llm, Completer):
-                router.memory.extractor = LlmExtractor(llm)
+            reader = make_reader(settings, llm)
+            if reader is not None:
+                router.memory.reader = FactReader(reader)
         if settings.memory.history_days:
             carry_on(runner.conversation, store, settings.memory.history_days)
     log.info("models loaded in %.2f s", time.monotonic() - started)

@@ -304,6 +304,7 @@ class Router:
             self.affect.baseline.update(mood.features)
 
     def _learn(self, memory: Memory, text: str) -> None:
-        """The facts the user stated; what the patterns miss, the model may read later."""
-        if not memory.learn(text) and self.read_later is not None:
+        """The facts the user stated, at once by the patterns, and later by the model."""
+        memory.learn(text)
+        if self.read_later is not None:
             self.read_later(memory, text)

@@ -9,10 +9,13 @@ cancels the carrying out; what was heard until then is what the history keeps.
 from __future__ import annotations
 
 import asyncio
+import collections
+import datetime
 import itertools
 import logging
 import threading
-from collections.abc import Awaitable
+import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +34,7 @@ from voiced.engines import (
 )
 from voiced.mind.affect import Affect
 from voiced.mind.conversation import Conversation
+from voiced.mind.extract import worth_reading
 from voiced.mind.memory import Memory
 from voiced.text import settled_words
 from voiced.turn.reply import Reply
@@ -82,6 +86,9 @@ class TurnRunner:
         self._interrupt_at_s: float | None = None
         self._ahead_stop = threading.Event()
         self._noted: tuple[float, Affect | None] | None = None
+        self._voice_at = float("-inf")
+        self.facts_cpu_s: collections.deque[float] = collections.deque(maxlen=1000)
+        """The CPU time the model took to read each turn's facts (for the bench)."""
         """The mood read ahead with an utterance's words: (when it started, the mood)."""
 
     @property
@@ -393,25 +400,61 @@ class TurnRunner:
         self._reading.add(reading)
         reading.add_done_callback(self._reading.discard)
 
+    def heard_voice(self) -> None:
+        """The user is speaking (called for every frame of an utterance): what the model
+        reads after a turn waits until they are done."""
+        self._voice_at = time.monotonic()
+
+    def model_wanted(self) -> bool:
+        """Whether a turn needs the language model now or soon: one is being answered, or
+        the user spoke within the last VOICE_HOLD_S (their words will be read ahead and
+        transcribed)."""
+        return self._responding or time.monotonic() - self._voice_at < VOICE_HOLD_S
+
+    async def _model_free(self) -> None:
+        while self.model_wanted() and not self.stopping.is_set():
+            await asyncio.sleep(FREE_POLL_S)
+
     def _read_later(self, memory: Memory, text: str) -> None:
-        """Facts the patterns missed, read by the model once it is free (off the turn)."""
-        extractor = memory.extractor
-        if extractor is None or text.rstrip().endswith("?"):
+        """The facts in what the user said, read by the model after the turn, in pieces of
+        about 0.1 s on the model's worker, each one only while no turn wants the model: a
+        turn that starts waits at most one piece."""
+        reader = memory.reader
+        if reader is None or not worth_reading(text):
             return
+        said_at, ticket = datetime.datetime.now(), memory.ticket()
 
         async def read() -> None:
+            cpu = 0.0
             try:
-                memory.keep_read(await self.workers.run("llm", extractor.extract, text), text)
+                reading = await self.workers.run("llm", reader.reading, text)
+                while True:
+                    await self._model_free()
+                    done, spent = await self.workers.run("llm", _timed, reading.step)
+                    cpu += spent
+                    if done:
+                        break
+                memory.keep_read(reader.facts(reading, text, said_at), text, ticket)
             except Exception as exc:  # a misreading model must not harm the loop
                 log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
-            if self.reads_ahead:
-                # that prompt took the model's cache: the history is read again now, not
-                # at the start of the next reply (a whole prompt's reading, 2-3 s)
-                self._read_history_ahead()
+            self.facts_cpu_s.append(cpu)
+            log.debug("facts read in %.2f s of the model's CPU time", cpu)
 
         task = asyncio.ensure_future(read())
         self._reading.add(task)
         task.add_done_callback(self._reading.discard)
+
+
+def _timed(step: Callable[[], bool]) -> tuple[bool, float]:
+    """A step's result and the CPU time its thread spent on it."""
+    started = time.thread_time()
+    done = step()
+    return done, time.thread_time() - started
+
+
+VOICE_HOLD_S = 0.6
+"""After the user's voice, the model's reading of facts waits this long for their turn."""
+FREE_POLL_S = 0.05
 
 
 _UNANSWERED = (Outcome.IGNORED, Outcome.NOTHING, Outcome.STOP)
