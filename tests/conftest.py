@@ -95,7 +95,14 @@ def voiced(*args: str, env: dict[str, str] | None = None, timeout: float = 300, 
     )
 
 
-MODEL_FIXTURES = {"stt", "tts", "llm", "daemon"}
+@pytest.fixture(scope="session")
+def embedder(settings):
+    from voiced.engines.loader import make_embedder
+
+    return make_embedder(settings)
+
+
+MODEL_FIXTURES = {"stt", "tts", "llm", "daemon", "embedder"}
 """Fixtures that load real models (`daemon`: a `voiced run` child process)."""
 
 

@@ -303,6 +303,9 @@ class MemorySettings:
     llm_facts: bool = True
     """The language model reads every turn for facts (after the reply, when no turn needs
     it). Only with a model that can (`reads_facts` in models/manifest.toml: not `small`)."""
+    embeddings: bool = True
+    """Find remembered facts by meaning as well as by their words (a small sentence
+    embedding model, models/minilm)."""
     history_days: float = 0.0
     """Keep the conversation itself this many days, so it carries on after a restart;
     0: it is forgotten when voiced stops (the facts stay either way)."""

@@ -82,7 +82,7 @@ def test_a_full_disk_does_not_fail_the_turn(tmp_path):
     from tests.test_pipeline import make_pipeline, run
 
     class FullStore(MemoryStore):
-        def remember(self, kind, text, key="", source=""):
+        def remember(self, kind, text, key="", source="", vector=None):
             raise sqlite3.OperationalError("database or disk is full")
 
     stt, llm = ScriptedStt(["My name is Anna."]), ScriptedLlm(["Nice to meet you, Anna."])

@@ -71,6 +71,14 @@ class Reader(Protocol):
         ...
 
 
+class Embedder(Protocol):
+    dimensions: int
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        """One unit-length float32 row per text: near rows, near meanings. Blocking."""
+        ...
+
+
 class TextToSpeech(Protocol):
     sample_rate_hz: int
 

@@ -8,6 +8,7 @@ from voiced.config import Settings
 from voiced.engines import (
     ChatModel,
     Completer,
+    Embedder,
     Reader,
     SpeechToText,
     TextToSpeech,
@@ -87,6 +88,21 @@ def make_reader(settings: Settings, llm: ChatModel) -> Reader | Completer | None
     if isinstance(llm, FallbackChat):
         return llm  # the remote model reads it whole, or the local one if it is away
     return LlamaReader(llm, cache_dir()) if isinstance(llm, LlamaChat) else None
+
+
+def make_embedder(settings: Settings) -> Embedder | None:
+    """The sentence embedding model that finds facts by meaning ([memory] embeddings); None
+    if off, or if its files are missing (one line: facts are then found by their words)."""
+    from voiced.engines.minilm import MiniLm
+    from voiced.errors import ModelError
+
+    if not settings.memory.embeddings:
+        return None
+    try:
+        return MiniLm(settings.model_path("minilm"))
+    except ModelError as exc:
+        log.warning("%s: remembered facts are found by their words alone", exc)
+        return None
 
 
 def make_tts(settings: Settings) -> TextToSpeech:

@@ -26,6 +26,7 @@ import numpy as np
 
 from voiced.measure.barge_in import format_barge_ins
 from voiced.measure.devices import measure_on_devices
+from voiced.measure.facts import format_facts, measure_facts
 from voiced.measure.files import STAGES, measure
 from voiced.measure.loop import idle_cpu_percent
 from voiced.measure.prompts import build_prompts, lay_out
@@ -36,10 +37,11 @@ PROMPT_RUNS = ("voiced", "small", "sequential", "pulseaudio", "pipewire")
 """The runs over the prompts, side by side."""
 
 
-RUNS = (*PROMPT_RUNS, "wake")
+RUNS = (*PROMPT_RUNS, "wake", "facts")
 """As configured; the same on the small model; the sequential baseline (configured model);
 as configured through real devices: a private PulseAudio, and PipeWire (its PulseAudio
-server, WirePlumber), each with a speaker that leaks into the microphone."""
+server, WirePlumber), each with a speaker that leaks into the microphone; the wake word; and
+what reading facts after each turn costs the next (measure/facts.py)."""
 
 
 DEVICE_RUNS = ("pulseaudio", "pipewire")
@@ -140,6 +142,8 @@ def bench(
     }
     if "wake" in runs:
         report["wake"] = measure_wake(out_dir, idle_s)
+    if "facts" in runs:
+        report["facts"] = measure_facts(out_dir)
     fast, slow = (report.get(k, {}).get("latency_median_s") for k in ("voiced", "sequential"))
     report["ratio"] = round(slow / fast, 2) if fast and slow else None
     report["echo_gain"] = echo_gain
@@ -223,6 +227,8 @@ def format_report(report: dict[str, Any]) -> str:
     ]
     if "wake" in report:
         lines += format_wake(report["wake"])
+    if "facts" in report:
+        lines += format_facts(report["facts"])
     lines += [
         f"baseline / voiced = {report['ratio']}×; room echo gain {report['echo_gain']}; "
         f"idle CPU while listening to silence {report['idle_cpu_percent']} %",

@@ -273,6 +273,7 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
     """One process: "tell" (everything said in passing, then what the store holds) or
     "ask" (every question)."""
     from voiced.turn.load import load_runner
+    from voiced.turn.request import StageError
     from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
@@ -282,10 +283,14 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
         for item in ITEMS:
             texts = item.said if part == "tell" else (item.question,) if item.question else ()
             for text in texts:
-                result = await text_turn(runner, text)
+                try:
+                    reply = (await text_turn(runner, text)).reply
+                except StageError as exc:  # counted as a reply that says nothing
+                    print(f"memory check: {text!r} failed: {exc}", file=sys.stderr)
+                    reply = ""
                 await runner.settle()  # what the model reads is kept before the next turn
                 if part == "ask":
-                    rows.append(score(item, result.reply))
+                    rows.append(score(item, reply))
             runner.conversation.history.clear()  # each a conversation of its own
 
     try:

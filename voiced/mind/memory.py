@@ -13,7 +13,6 @@ from __future__ import annotations
 import collections
 import logging
 import os
-import re
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -21,6 +20,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from voiced.mind.facts import (
     ASK_KEYS,
@@ -36,6 +37,7 @@ from voiced.mind.facts import (
 from voiced.paths import private_dir
 
 if TYPE_CHECKING:
+    from voiced.engines import Embedder
     from voiced.mind.extract import FactReader
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,10 @@ CREATE TABLE IF NOT EXISTS facts (
     source TEXT NOT NULL DEFAULT ''
 );
 CREATE VIRTUAL TABLE IF NOT EXISTS facts_fts USING fts5(text, content='', tokenize='porter');
+CREATE TABLE IF NOT EXISTS vectors (
+    id INTEGER PRIMARY KEY REFERENCES facts(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS history (
     id INTEGER PRIMARY KEY,
     at REAL NOT NULL,
@@ -59,6 +65,14 @@ CREATE TABLE IF NOT EXISTS history (
 );
 """
 CORE_KINDS = ("name",)
+MIN_SIMILARITY = 0.3
+"""A fact this near an utterance in meaning (cosine of their embeddings) is relevant to it:
+"What do I like to drink?" and "They like green tea." are 0.39 apart; unrelated facts 0.1."""
+FUSION_K = 60
+"""Reciprocal rank fusion of the word search and the meaning search: each ranking gives
+1 / (FUSION_K + rank), so a fact both find comes first."""
+BACKFILL = 16
+"""At most this many facts without an embedding get one per turn."""
 SUMMARY_FACTS = 6
 """"What do you remember about me?" is answered with the newest this many."""
 """Facts that go into every prompt, relevant or not."""
@@ -97,6 +111,7 @@ class MemoryStore:
                     sidecar.replace(aside.with_name(aside.name + extra))
             self._db = self._open(path)
         path.chmod(0o600)
+        self._matrix: tuple[np.ndarray, np.ndarray] | None = None
 
     @staticmethod
     def _open(path: Path) -> sqlite3.Connection:
@@ -141,9 +156,16 @@ class MemoryStore:
             return [self.remember("note", text.strip(), source=text.strip())]
         return [self.remember(s.kind, s.text, s.key, text.strip()) for s in found]
 
-    def remember(self, kind: str, text: str, key: str = "", source: str = "") -> Fact:
-        """Store a fact, with the user's words it came from; one with the same non-empty key
-        is replaced (a correction)."""
+    def remember(
+        self,
+        kind: str,
+        text: str,
+        key: str = "",
+        source: str = "",
+        vector: np.ndarray | None = None,
+    ) -> Fact:
+        """Store a fact, with the user's words it came from and what it means (its
+        embedding, if known); one with the same non-empty key is replaced (a correction)."""
         now = time.time()
         with self._transaction() as db:
             if key:
@@ -156,7 +178,44 @@ class MemoryStore:
             )
             fact_id = int(cursor.lastrowid or 0)
             db.execute("INSERT INTO facts_fts (rowid, text) VALUES (?, ?)", (fact_id, text))
+            if vector is not None:
+                db.execute(
+                    "INSERT INTO vectors (id, vector) VALUES (?, ?)",
+                    (fact_id, np.asarray(vector, dtype=np.float32).tobytes()),
+                )
+        self._matrix = None
         return Fact(fact_id, kind, key, text, now, now, source)
+
+    def set_vectors(self, vectors: dict[int, np.ndarray]) -> None:
+        """What facts kept without one mean (a file from before, a fact added by command)."""
+        with self._transaction() as db:
+            db.executemany(
+                "INSERT OR REPLACE INTO vectors (id, vector) VALUES (?, ?)",
+                [(i, np.asarray(v, dtype=np.float32).tobytes()) for i, v in vectors.items()],
+            )
+        self._matrix = None
+
+    def without_vectors(self) -> list[Fact]:
+        return self._select("WHERE id NOT IN (SELECT id FROM vectors) ORDER BY id", ())
+
+    def _vectors(self) -> tuple[np.ndarray, np.ndarray]:
+        """Every fact's id and embedding, as arrays, read once until the next change."""
+        if self._matrix is None:
+            rows = self._db.execute("SELECT id, vector FROM vectors ORDER BY id").fetchall()
+            ids = np.array([r[0] for r in rows], dtype=np.int64)
+            vectors = [np.frombuffer(r[1], dtype=np.float32) for r in rows]
+            self._matrix = (ids, np.stack(vectors) if vectors else np.zeros((0, 0), np.float32))
+        return self._matrix
+
+    def near(self, vector: np.ndarray, limit: int) -> list[int]:
+        """The facts nearest in meaning, nearest first (at least MIN_SIMILARITY): a brute
+        force product, a millisecond for a few thousand facts."""
+        ids, matrix = self._vectors()
+        if not len(ids) or matrix.shape[1] != len(vector):
+            return []
+        similarity = matrix @ vector
+        best = np.argsort(-similarity)[:limit]
+        return [int(ids[i]) for i in best if similarity[i] >= MIN_SIMILARITY]
 
     def facts(self) -> list[Fact]:
         return self._select("ORDER BY id", ())
@@ -177,6 +236,7 @@ class MemoryStore:
             self._delete(db, fact)
             # merge the index so its words are dropped now, not at some later merge
             db.execute("INSERT INTO facts_fts (facts_fts) VALUES ('optimize')")
+        self._matrix = None
         return True
 
     def add_exchange(self, user: str, reply: str) -> None:
@@ -199,25 +259,35 @@ class MemoryStore:
         count = len(self.facts())
         with self._transaction() as db:
             db.execute("DELETE FROM history")
+            db.execute("DELETE FROM vectors")
             db.execute("DELETE FROM facts")
             db.execute("INSERT INTO facts_fts (facts_fts) VALUES ('delete-all')")
         self._db.execute("VACUUM")
+        self._matrix = None
         return count
 
-    def relevant(self, utterance: str, limit: int = 8) -> list[Fact]:
-        """The facts that share words with the utterance, best first, plus the core ones."""
-        words = [w for w in re.findall(r"[a-z0-9']+", utterance.lower()) if len(w) > 2]
-        found: list[Fact] = []
+    def relevant(
+        self, utterance: str, limit: int = 8, vector: np.ndarray | None = None
+    ) -> list[Fact]:
+        """The facts that share words with the utterance or (given its embedding) are near
+        it in meaning, best first (the two rankings fused; newer first at a tie), plus the
+        core ones."""
+        words = [w.replace("'", "") for w in subject_words(utterance)]  # not "have", "what"
+        by_words: list[int] = []
         if words:
             query = " OR ".join('"' + w.replace('"', "") + '"' for w in words)
             rows = self._db.execute(
                 "SELECT rowid FROM facts_fts WHERE facts_fts MATCH ? ORDER BY rank LIMIT ?",
                 (query, limit),
             ).fetchall()
-            for (rowid,) in rows:
-                fact = self.get(rowid)
-                if fact is not None:
-                    found.append(fact)
+            by_words = [int(r[0]) for r in rows]
+        by_meaning = self.near(vector, limit) if vector is not None else []
+        score: dict[int, float] = {}
+        for ranking in (by_words, by_meaning):
+            for rank, fact_id in enumerate(ranking):
+                score[fact_id] = score.get(fact_id, 0.0) + 1.0 / (FUSION_K + rank)
+        best = sorted(score, key=lambda i: (score[i], i), reverse=True)[:limit]
+        found = [f for f in (self.get(i) for i in best) if f is not None]
         core = [f for f in self.facts() if f.kind in CORE_KINDS and f not in found]
         return core + found
 
@@ -233,6 +303,7 @@ class MemoryStore:
             "INSERT INTO facts_fts (facts_fts, rowid, text) VALUES ('delete', ?, ?)",
             (fact.id, fact.text),
         )
+        db.execute("DELETE FROM vectors WHERE id = ?", (fact.id,))
         db.execute("DELETE FROM facts WHERE id = ?", (fact.id,))
 
 
@@ -253,6 +324,8 @@ class Memory:
         self._wipes = 0
         self.reader: FactReader | None = None
         """Reads every turn's facts with the model ([memory] llm_facts)."""
+        self.embedder: Embedder | None = None
+        """What facts and questions mean, to find facts by meaning too (None: by words)."""
 
     def wants(self, utterance: str) -> bool:
         """Whether the utterance is a request to the memory (answered without the LLM)."""
@@ -354,8 +427,12 @@ class Memory:
         return self._keep(fresh, said)
 
     def _keep(self, found: list[Statement], said: str) -> list[Fact]:
+        vectors = self._embed([s.text for s in found])
         try:
-            learnt = [self.store.remember(s.kind, s.text, s.key, said.strip()) for s in found]
+            learnt = [
+                self.store.remember(s.kind, s.text, s.key, said.strip(), vectors[i])
+                for i, s in enumerate(found)
+            ]
         except sqlite3.Error as exc:
             log.error("could not save to the memory (%s): this fact is not kept", exc)
             return []
@@ -366,14 +443,42 @@ class Memory:
             log.debug("remembered %s", [f.text for f in learnt])
         return learnt
 
+    def _embed(self, texts: list[str]) -> list[np.ndarray | None]:
+        """What the texts mean (None for each if that cannot be known: they are found by
+        their words alone)."""
+        if self.embedder is None or not texts:
+            return [None] * len(texts)
+        try:
+            return list(self.embedder.embed(texts))
+        except Exception as exc:
+            log.warning("could not embed %d text(s): %s", len(texts), exc)
+            return [None] * len(texts)
+
     def recall(self, utterance: str) -> list[Fact]:
         """The relevant facts that fit the token budget, best first, for the prompt."""
+        vector = None
+        if self.embedder is not None:
+            self._embed_missing()
+            vector = self._embed([utterance])[0]
         chosen: list[Fact] = []
         room = self._budget
-        for fact in self.store.relevant(utterance):
+        for fact in self.store.relevant(utterance, vector=vector):
             cost = self._count(fact.text) + 1
             if cost > room:
                 break
             room -= cost
             chosen.append(fact)
         return chosen
+
+    def _embed_missing(self) -> None:
+        """Facts kept without their meaning (by `voiced memory add`, or before there were
+        embeddings) get it now, a few at a time."""
+        missing = self.store.without_vectors()[:BACKFILL]
+        if not missing:
+            return
+        vectors = self._embed([f.text for f in missing])
+        known = {f.id: v for f, v in zip(missing, vectors, strict=True) if v is not None}
+        try:
+            self.store.set_vectors(known)
+        except sqlite3.Error as exc:
+            log.error("could not save what %d fact(s) mean (%s)", len(known), exc)

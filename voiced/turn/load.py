@@ -60,6 +60,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
     here can say a timer when it is due (`voiced serve`, `voiced ask`, `voiced respond`):
     timers and reminders are declined, and the voice loop's alarms.json is left alone."""
     from voiced.engines.loader import (
+        make_embedder,
         make_judge,
         make_llm,
         make_reader,
@@ -95,6 +96,7 @@ def load_runner(settings: Settings, with_vad: bool = False, rings: bool = True) 
         store = MemoryStore(state_dir() / "memory.db")
         if settings.memory.facts:
             router.memory = Memory(store, llm.count_tokens, settings.memory.budget_tokens)
+            router.memory.embedder = make_embedder(settings)
             reader = make_reader(settings, llm)
             if reader is not None:
                 router.memory.reader = FactReader(reader)

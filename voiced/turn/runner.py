@@ -9,7 +9,6 @@ cancels the carrying out; what was heard until then is what the history keeps.
 from __future__ import annotations
 
 import asyncio
-import collections
 import datetime
 import itertools
 import logging
@@ -87,8 +86,6 @@ class TurnRunner:
         self._ahead_stop = threading.Event()
         self._noted: tuple[float, Affect | None] | None = None
         self._voice_at = float("-inf")
-        self.facts_cpu_s: collections.deque[float] = collections.deque(maxlen=1000)
-        """The CPU time the model took to read each turn's facts (for the bench)."""
         """The mood read ahead with an utterance's words: (when it started, the mood)."""
 
     @property
@@ -434,11 +431,11 @@ class TurnRunner:
                     cpu += spent
                     if done:
                         break
-                memory.keep_read(reader.facts(reading, text, said_at), text, ticket)
+                kept = memory.keep_read(reader.facts(reading, text, said_at), text, ticket)
             except Exception as exc:  # a misreading model must not harm the loop
                 log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)
-            self.facts_cpu_s.append(cpu)
-            log.debug("facts read in %.2f s of the model's CPU time", cpu)
+                return
+            log.info("facts read: %d kept, %.2f s of CPU", len(kept), cpu)
 
         task = asyncio.ensure_future(read())
         self._reading.add(task)
