@@ -292,3 +292,27 @@ def test_the_default_model_reads_a_fact_in_passing_and_nothing_from_a_request(se
         steps += 1
     assert again.facts(reading, "Tell me a joke about penguins.", MONDAY) == []
     assert steps < 40  # its words and the answer: the rest was read from the kept file
+
+
+def test_a_fact_about_someone_says_whom_it_is_about():
+    said = "My brother Sam lives in Toronto with his wife."
+    (fact,) = parse("brother|home|They live in Toronto with his wife.", said, MONDAY)
+    assert fact.text == "Their brother lives in Toronto with his wife."
+    assert fact.key == "brother:home"
+
+
+def test_a_negation_or_a_name_nobody_gave_is_not_kept():
+    tea = "Green tea is more my thing than coffee these days."
+    assert parse("user|dislikes|They don't like coffee these days.", tea, MONDAY) == []
+    seville = "I speak Spanish fairly well, my mother is from Seville."
+    kept = parse(
+        "mother|name|Their mother is called Seville.\nmother|other|Their mother is from Seville.",
+        seville,
+        MONDAY,
+    )
+    assert [s.text for s in kept] == ["Their mother is from Seville."]
+
+
+def test_what_someone_watches_is_theirs_and_what_a_presenter_said_is_not():
+    assert worth_reading("Honestly, the only thing I watch on telly is snooker.")
+    assert not worth_reading("The man on the radio said his son is called Felix.")

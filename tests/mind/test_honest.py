@@ -79,6 +79,17 @@ def test_what_a_question_is_about():
         ("We adopted a grey cat and called her Pebble.", "What is our cat called?", True),
         ("They are learning the cello.", "Which instrument am I learning?", True),
         ("The user loves jazz.", "Which instrument am I learning?", False),
+        # any form of the word, or a word asking for the same thing
+        ("They grew up in a village near Cork.", "Where did I grow up?", True),
+        ("Their daughter Lily just turned seven.", "How old is my daughter?", True),
+        ("Their husband Tom is a chef. husband job", "What does my husband do for work?", True),
+        # someone else's fact does not answer a question about the user
+        ("Their brother lives in Toronto.", "Which city do I live in now?", False),
+        (
+            "Their partner teaches maths at the secondary school.",
+            "Which school did I go to?",
+            False,
+        ),
     ],
 )
 def test_what_may_answer_a_question_names_its_person_and_what_it_asks(known, question, answers):

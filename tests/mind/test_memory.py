@@ -50,6 +50,12 @@ def test_common_statements_become_facts(said, key, text):
     assert (found.key, found.text) == (key, text)
 
 
+def test_a_place_is_not_a_name():
+    assert statements("My mother is from Seville.") == []
+    (found,) = statements("My sister is Anna.")
+    assert found.text == "The user's sister is called Anna."
+
+
 def test_several_statements_in_one_breath_and_none_in_a_question():
     found = statements("Hi, my name's john and I live in Lyon.")
     assert [s.key for s in found] == ["name", "home"]
@@ -66,6 +72,9 @@ def test_several_statements_in_one_breath_and_none_in_a_question():
         ("Forget that.", "forget_last", ""),
         ("Forget my sister.", "forget_about", "sister"),
         ("Forget everything.", "forget_all", ""),
+        ("Forget what I told you about my doctor.", "forget_about", "doctor"),
+        ("Forget that I'm a nurse.", "forget_fact", "i'm a nurse"),
+        ("What is my job?", "ask_job", ""),
         ("Where do I live?", "ask_home", ""),
     ],
 )
@@ -75,7 +84,12 @@ def test_requests_to_the_memory(said, action, subject):
 
 
 def test_ordinary_questions_are_not_requests_to_the_memory():
-    for said in ("What time is it?", "Tell me a joke.", "What is the capital of France?"):
+    for said in (
+        "What time is it?",
+        "Tell me a joke.",
+        "What is the capital of France?",
+        "What is my son studying?",
+    ):
         assert memory_request(said) is None
 
 

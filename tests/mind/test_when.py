@@ -56,3 +56,8 @@ def test_a_weekday_said_on_that_day_is_the_next_one():
         dated("They have a match on Friday.", friday)
         == "They have a match on Friday 18 December 2026."
     )
+
+
+def test_a_weekday_every_week_is_kept_as_said():
+    said = "They play football every Tuesday evening."
+    assert dated(said, MONDAY) == said

@@ -15,7 +15,9 @@ Counted, from the replies and the store:
   forgotten) that got an answer rather than "you haven't told me";
 - wrong facts kept: facts stored from sentences that state nothing about the user.
 
-The sentences were written for this check; none comes from elsewhere.
+The sentences were written for this check; none comes from elsewhere. They are one
+person's life, told to one memory: a later move or job would rightly replace an earlier one,
+so the corrections are the only facts that change.
 """
 
 from __future__ import annotations
@@ -65,8 +67,8 @@ ITEMS: list[Item] = [
         "pebble",
     ),
     _fact(
-        "I moved to Edinburgh in the summer for a new job.",
-        "Which city did I move to?",
+        "My mum moved to Edinburgh in the summer for a new job.",
+        "Which city did my mum move to?",
         "edinburgh",
     ),
     _fact(
@@ -184,8 +186,8 @@ ITEMS: list[Item] = [
         kind="hedge",
     ),
     Item(
-        ("I sort of work in marketing, mostly social media stuff.",),
-        "What field do I work in?",
+        ("My dad sort of works in marketing, mostly social media stuff.",),
+        "What field does my dad work in?",
         ("marketing", "social media"),
         kind="hedge",
     ),

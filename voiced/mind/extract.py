@@ -67,15 +67,16 @@ fact ::= ("They " | "Their ") [^|\n.?!]{3,150} "."
 MAX_TOKENS = 96
 
 INSTRUCTION = (
-    "You keep notes about the person you talk with. Note every lasting fact in what they "
-    "just said about themselves and the people, pets, places, work, plans, health and "
-    "likes in their life, one per line as who|what|fact. who is 'user' or the one it is "
-    "about, as they call them (sister, husband, cat, boss). what is one of: "
+    "You keep notes about the person you talk with. Note every fact worth remembering in "
+    "what they just said about themselves and the people, pets, places, work, plans, "
+    "appointments, health and likes in their life, one per line as who|what|fact. who is "
+    "'user' or the one it is about, as they call them (sister, husband, cat, boss). what is "
+    "one of: "
     + ", ".join(KINDS)
     + ". fact is one short sentence in the third person, starting with They or Their, "
-    "with every name, place, time and number they gave. Write none only when they state "
-    "nothing about their life: a question, a request, small talk, something imagined or "
-    "wished, or what someone else said on television or the radio."
+    "with every name, place, date, time and number they gave. Write none only when they "
+    "state nothing about their life: a question, a request, small talk, something imagined "
+    "or wished, or what someone else said on television or the radio."
 )
 EXAMPLES: list[tuple[str, str]] = [
     (
@@ -104,6 +105,14 @@ EXAMPLES: list[tuple[str, str]] = [
     ),
     ("If I won the lottery I'd buy a boat called Freedom.", "none"),
     (
+        "We're flying to Crete for a week in August, I can't wait.",
+        "user|plan|They are flying to Crete for a week in August.",
+    ),
+    (
+        "My uncle is from Galway and speaks Irish.",
+        "uncle|other|Their uncle is from Galway and speaks Irish.",
+    ),
+    (
         "My wife has a job interview on Thursday, she's a pharmacist.",
         "wife|plan|Their wife has a job interview on Thursday.\n"
         "wife|job|Their wife is a pharmacist.",
@@ -119,11 +128,23 @@ _IMAGINED = re.compile(
     r"|\bif (?:i|we) (?:ever|had|were|was|could|won|get|got)\b",
     re.I,
 )
-_OTHERS_SAID = re.compile(
+_ON_THE_AIR = re.compile(
     r"\b(?:on|in) (?:the )?(?:tv|telly|television|radio|news|film|movie|show|podcast|book)\b"
-    r"|\b(?:presenter|newsreader|reporter|actor|announcer|character)\b",
+    r"|\b(?:presenter|newsreader|reporter|actor|announcer|character|somebody|someone)\b",
     re.I,
 )
+_REPORTED = re.compile(r"\b(?:said|says|told|tells|reckons|reported|announced|claimed)\b", re.I)
+"""Someone else's words: "The weather presenter said his wife is called Maria." (but "the
+only thing I watch on telly is snooker" is theirs)."""
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|don't|doesn't|didn't|can't|cannot|won't|isn't|aren't)\b|n't\b", re.I
+)
+_NAMING = re.compile(
+    rf"\b(?i:call|called|calls|named|name|name's)\b|\b(?i:my|our) (?i:{PEOPLE}),? [A-Z]"
+    r"|\b(?:Dr|Mr|Mrs|Ms|Miss)\b",
+)
+"""Words that give someone's name: without them, "my mother is from Seville" does not name
+her Seville."""
 _WORD = re.compile(r"[a-z0-9']+")
 _SAME = {
     "mum": "mother",
@@ -150,7 +171,7 @@ _FILLER = frozenset(
     get got""".split()  # noqa: SIM905
 )
 GROUNDED_SHARE = 0.5
-"""At least this share of a fact's own words must be the user's."""
+"""More than this share of a fact's own words must be the user's."""
 
 
 def worth_reading(utterance: str) -> bool:
@@ -161,7 +182,7 @@ def worth_reading(utterance: str) -> bool:
         len(_WORD.findall(text.lower())) >= 3
         and not _QUESTION.search(text)
         and not _IMAGINED.search(text)
-        and not _OTHERS_SAID.search(text)
+        and not (_ON_THE_AIR.search(text) and _REPORTED.search(text))
     )
 
 
@@ -196,7 +217,9 @@ def grounded(fact: str, utterance: str) -> bool:
     ]
     if not own:
         return False
-    return sum(stem(w) in stems for w in own) / len(own) >= GROUNDED_SHARE
+    if _NEGATION.search(fact) and not _NEGATION.search(utterance.replace("’", "'")):
+        return False  # "They don't like coffee." from "green tea is more my thing"
+    return sum(stem(w) in stems for w in own) / len(own) > GROUNDED_SHARE
 
 
 @dataclass(frozen=True)
@@ -233,6 +256,25 @@ def key_of(line: Line) -> str:
     return f"{who}:{line.what}"
 
 
+_PLURAL_VERBS = {"are": "is", "were": "was", "have": "has", "do": "does", "don't": "doesn't"}
+
+
+def about_whom(line: Line) -> str:
+    """The fact, saying whom it is about: "They live in Toronto." about their brother is
+    "Their brother lives in Toronto." (else it reads as the user's own home)."""
+    fact = re.sub(rf"^They (?=(?:{PEOPLE})\b)", "Their ", line.fact)
+    if line.who == "user" or not fact.startswith("They ") or " " in line.who:
+        return fact
+    if line.who not in PEOPLE_WORDS and line.who not in _SAME:
+        return fact
+    verb, _, rest = fact[len("They ") :].partition(" ")
+    if verb in _PLURAL_VERBS:
+        verb = _PLURAL_VERBS[verb]
+    elif re.fullmatch(r"[a-z]+", verb) and not verb.endswith(("ed", "s", "ly")):
+        verb = verb + ("es" if verb.endswith(("sh", "ch", "o", "x")) else "s")
+    return f"Their {line.who} {verb} {rest}".rstrip()
+
+
 def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
     """The checked facts in the model's answer, dated; anything else is dropped (logged)."""
     found: list[Statement] = []
@@ -243,7 +285,10 @@ def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
         if not grounded(line.fact, utterance):
             log.debug("dropped %r: not what the user said", line.fact)
             continue
-        text = re.sub(rf"^They (?=(?:{PEOPLE})\b)", "Their ", line.fact)
+        if line.what == "name" and not _NAMING.search(utterance):
+            log.debug("dropped %r: nobody was named", line.fact)
+            continue
+        text = about_whom(line)
         statement = Statement(line.what, key_of(line), dated(text, now))
         if all(statement.text != f.text for f in found):
             found.append(statement)

@@ -71,7 +71,17 @@ _STATEMENTS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            _LEAD + rf"my ({PEOPLE})(?:'s name)? is (?:called |named )?" + _NAME + _END, re.I
+            _LEAD + rf"my ({PEOPLE})(?:'s name)? is (?:called |named )" + _NAME + _END, re.I
+        ),
+        "person",
+    ),
+    # "my sister's name is Anna", "my sister is Anna": a name as Whisper writes one, capitalised
+    (
+        re.compile(
+            _LEAD
+            + rf"my ({PEOPLE})(?:'s name)? is (?-i:(?!I\b)([A-Z][\w'-]*(?: [A-Z][\w'-]*)?))"
+            + _END,
+            re.I,
         ),
         "person",
     ),
@@ -198,10 +208,18 @@ _REQUESTS: list[tuple[re.Pattern[str], str]] = [
     ),
     (
         re.compile(
-            _ASKING + rf"what(?:'s| is) (?:the name of )?my ({PEOPLE})(?: called)?\b",
+            _ASKING + rf"what(?:'s| is) (?:the name of )?my ({PEOPLE})(?: called)?[.!?]*$",
             re.I,
         ),
         "ask_person",
+    ),
+    (
+        re.compile(
+            _ASKING + r"(?:what(?:'s| is) my job|what do i do for (?:a living|work)"
+            r"|what(?: job| work)? do i do)[.!?]*$",
+            re.I,
+        ),
+        "ask_job",
     ),
     (
         re.compile(_ASKING + rf"who(?:'s| is) my ({PEOPLE})\b", re.I),
@@ -293,20 +311,75 @@ def asks_about_user(utterance: str) -> bool:
 
 def could_answer(text: str, about: list[str]) -> bool:
     """Whether something the user said (or a fact kept from it) may answer a question about
-    these words: it names the person the question names, if any, and shares one of the
-    question's other words, if it has any. "Their sister is called Marie." does not answer
-    "where does my sister live?"; "Their sister lives in Lyon." does."""
-    said = {stem(w) for w in re.findall(r"[a-z0-9]+", text.lower())}
+    these words: it names the person the question names, if any (and, if the question names
+    none, it is not about someone else), and shares one of the question's other words, in
+    any form, if it has any. "Their sister is called Marie." does not answer "where does my
+    sister live?"; "Their sister lives in Lyon." does; "Their brother lives in Toronto." does
+    not answer "which city do I live in?"."""
+    said = {stem(w) for w in re.findall(r"[a-z0-9']+", text.lower())}
     people = people_in(about)
     rest = [w for w in about if w not in people]
     if people and not any(stem(p) in said for p in people):
         return False
+    if not people and _SOMEONE_ELSES.match(text):
+        return False
     return not rest or any(stem(w) in said for w in rest)
 
 
+_SOMEONE_ELSES = re.compile(rf"^(?:The user's|Their) (?:\w+ )?(?:{PEOPLE})\b(?!'s name)", re.I)
+"""A fact about someone in the user's life, not about the user."""
+_IRREGULAR = {
+    "grew": "grow",
+    "grown": "grow",
+    "went": "go",
+    "gone": "go",
+    "broke": "break",
+    "broken": "break",
+    "drove": "drive",
+    "driven": "drive",
+    "spoke": "speak",
+    "spoken": "speak",
+    "taught": "teach",
+    "bought": "buy",
+    "met": "meet",
+    "ran": "run",
+    "wrote": "write",
+    "written": "write",
+    "ate": "eat",
+    "eaten": "eat",
+    "left": "leave",
+    "kept": "keep",
+    "began": "begin",
+    "begun": "begin",
+    "flew": "fly",
+    "flown": "fly",
+    "moved": "move",
+    "born": "birth",
+}
+_SAME_THING = {
+    word: group[0]
+    for group in (
+        ("work", "job", "jobs", "career", "profession", "occupation", "works", "working"),
+        ("old", "age", "aged", "turned", "turns", "turning", "turn"),
+        ("home", "live", "lives", "living", "city", "town", "move", "moved"),
+        ("kid", "kids", "child", "children"),
+        ("mother", "mum", "mom", "mam"),
+        ("father", "dad"),
+        ("grandmother", "grandma", "gran", "granny", "nan"),
+        ("grandfather", "grandpa", "grandad"),
+    )
+    for word in group
+}
+"""Words that ask for the same thing ("What does my husband do for work?" is answered by
+"Their husband is a chef", kept as his job)."""
+
+
 def stem(word: str) -> str:
-    """Enough of a word to match its forms ("lives", "live"; "learning", "learn")."""
-    return word.removesuffix("'s")[:4]
+    """Enough of a word to match its forms ("lives", "live"; "learning", "learn"; "grew",
+    "grow"; "job", "work")."""
+    word = word.lower().removesuffix("'s")
+    word = _IRREGULAR.get(word, word)
+    return _SAME_THING.get(word, word)[:4]
 
 
 SAME_SHARE = 0.75
@@ -341,6 +414,7 @@ ASK_KEYS = {
     "ask_home": lambda s: "home",
     "ask_favourite": lambda s: f"favourite:{s}",
     "ask_birthday": lambda s: "birthday",
+    "ask_job": lambda s: "job",
 }
 
 

@@ -361,7 +361,9 @@ class Memory:
         known = self.store.by_key(ASK_KEYS[action](subject))
         if known is not None:
             return spoken(known.text)
-        what = {"ask_name": "your name", "ask_home": "where you live"}.get(action)
+        what = {"ask_name": "your name", "ask_home": "where you live", "ask_job": "your job"}.get(
+            action
+        )
         if what is None:
             what = f"your {subject}" if action != "ask_person" else f"your {subject}'s name"
         if action == "ask_birthday":

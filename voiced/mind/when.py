@@ -137,7 +137,7 @@ def dated(text: str, now: dt.datetime) -> str:
         ),
         (r"\b" + _COUNT + units + r" ago\b", ago),
         (r"\bin " + _COUNT + units + r"(?: time)?\b", within),
-        (r"\b(?:on )?(next |this |last )?" + _DAY + r"\b(?!,? \d)", weekday),
+        (r"(?<!every )(?<!each )\b(?:on )?(next |this |last )?" + _DAY + r"\b(?!,? \d)", weekday),
         (r"\b(?:this|next) weekend\b", f"on the weekend of {day(saturday_ahead)}"),
         (r"\blast weekend\b", f"on the weekend of {day(saturday_back)}"),
         (r"\b(?:the )?day after tomorrow\b", day(today + dt.timedelta(days=2))),
