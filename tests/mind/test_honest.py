@@ -172,3 +172,21 @@ def test_an_ordinary_question_is_not_touched(tmp_path, store):
     )
     assert spoken == ["A risotto."]
     assert len(prompts) == 1 and "never guess" not in str(prompts[0])
+
+
+def test_a_question_about_the_user_gets_only_the_facts_that_may_answer_it(tmp_path):
+    from voiced.mind.memory import Memory, MemoryStore
+
+    memory = Memory(MemoryStore(tmp_path / "memory.db"), lambda text: len(text.split()), 100)
+    for text in (
+        "Their brother lives in Toronto with his wife.",
+        "They moved to York in November 2026.",
+        "They grew up in a small village near Cork.",
+        "They drive an old blue Volvo.",
+    ):
+        memory.store.remember("other", text)
+    city = memory.recall_about(subject_words("Which city do I live in now?"), "")
+    assert [f.text for f in city] == ["They moved to York in November 2026."]
+    grew = memory.recall_about(subject_words("Where did I grow up?"), "Where did I grow up?")
+    assert [f.text for f in grew] == ["They grew up in a small village near Cork."]
+    assert memory.recall_about(subject_words("What is our rabbit called?"), "") == []

@@ -76,6 +76,7 @@ def test_several_statements_in_one_breath_and_none_in_a_question():
         ("Forget that I'm a nurse.", "forget_fact", "i'm a nurse"),
         ("What is my job?", "ask_job", ""),
         ("Where do I live?", "ask_home", ""),
+        ("Which city do I live in now?", "ask_home", ""),
     ],
 )
 def test_requests_to_the_memory(said, action, subject):

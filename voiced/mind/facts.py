@@ -232,7 +232,14 @@ _REQUESTS: list[tuple[re.Pattern[str], str]] = [
         ),
         "ask_name",
     ),
-    (re.compile(_ASKING + r"where do i live\b", re.I), "ask_home"),
+    (
+        re.compile(
+            _ASKING + r"(?:where do i live|(?:which|what) (?:city|town|country|place) do i live "
+            r"in(?: now| these days)?[.!?]*$)",
+            re.I,
+        ),
+        "ask_home",
+    ),
     (
         re.compile(_ASKING + r"what(?:'s| is) my favou?rite ([\w ]+?)[.!?]*$", re.I),
         "ask_favourite",

@@ -394,9 +394,28 @@ class Memory:
 
     def may_answer(self, about: list[str]) -> bool:
         """Whether a kept fact may answer a question about these words (`could_answer`)."""
-        return any(
-            could_answer(f"{f.text} {f.key.replace(':', ' ')}", about) for f in self.store.facts()
-        )
+        return bool(self._answering(about))
+
+    def _answering(self, about: list[str]) -> list[Fact]:
+        return [
+            f
+            for f in self.store.facts()
+            if could_answer(f"{f.text} {f.key.replace(':', ' ')}", about)
+        ]
+
+    def recall_about(self, about: list[str], question: str) -> list[Fact]:
+        """For a question about the user's life: the facts that may answer it, and no
+        other (the nearest to the question first, then the newest), within the budget."""
+        answering = self._answering(about)
+        if not answering:
+            return []
+        ranked = [f.id for f in self.recall(question)]
+
+        def order(fact: Fact) -> tuple[int, float]:
+            place = ranked.index(fact.id) if fact.id in ranked else len(ranked)
+            return place, -fact.id
+
+        return self._within_budget(sorted(answering, key=order))
 
     def learn(self, utterance: str) -> list[Fact]:
         """Store the facts stated in a finished turn (a failed write, say a full disk, is
@@ -462,9 +481,12 @@ class Memory:
         if self.embedder is not None:
             self._embed_missing()
             vector = self._embed([utterance])[0]
+        return self._within_budget(self.store.relevant(utterance, vector=vector))
+
+    def _within_budget(self, facts: list[Fact]) -> list[Fact]:
         chosen: list[Fact] = []
         room = self._budget
-        for fact in self.store.relevant(utterance, vector=vector):
+        for fact in facts:
             cost = self._count(fact.text) + 1
             if cost > room:
                 break

@@ -21,7 +21,7 @@ from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant
 from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
 from voiced.mind.conversation import Conversation, Message
-from voiced.mind.facts import NOT_TOLD, asks_about_user, could_answer, people_in, subject_words
+from voiced.mind.facts import NOT_TOLD, asks_about_user, could_answer, subject_words
 from voiced.mind.memory import Memory
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
@@ -251,10 +251,16 @@ class Router:
     def prompt(self, route: Route, mood: Affect | None) -> Prompt:
         """The language model's prompt: persona, history, the notes for this turn, the turn."""
         about = list(route.about_user)
-        # asked about someone (or something), only what is known of them: beside "they live
-        # in Leeds", the 1.5B answered "where does my brother live?" with Leeds
-        looked_up = " ".join(people_in(about) or about) if about else route.request
-        recalled = self.memory.recall(looked_up) if self.memory is not None else []
+        recalled = []
+        if self.memory is not None:
+            # asked about their own life, only what may answer it: beside "they live in
+            # Leeds", the 1.5B answered "where does my brother live?" with Leeds, and
+            # beside "their brother lives in Toronto", "which city do I live in?" with Toronto
+            recalled = (
+                self.memory.recall_about(about, route.request)
+                if about
+                else self.memory.recall(route.request)
+            )
         known = " ".join(fact.text for fact in recalled)
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
