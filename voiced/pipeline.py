@@ -152,6 +152,8 @@ class Pipeline:
                     self._confirm_onset(start_s)
                 heard = listener.segmenter
                 silence_ms = heard.silence_ms
+                if listener.in_speech:
+                    self.runner.heard_voice()  # (until the turn ends, pauses included)
                 # (a sound just after an early end, not words yet: no judge, nothing read)
                 if listener.in_speech and self._onset_s is None:
                     self.end_of_turn.hear(heard.quiet_ms, heard.heard_so_far)

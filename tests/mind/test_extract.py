@@ -316,3 +316,35 @@ def test_a_negation_or_a_name_nobody_gave_is_not_kept():
 def test_what_someone_watches_is_theirs_and_what_a_presenter_said_is_not():
     assert worth_reading("Honestly, the only thing I watch on telly is snooker.")
     assert not worth_reading("The man on the radio said his son is called Felix.")
+
+
+def test_readings_one_after_another_never_interleave(tmp_path):
+    """The reading context holds one prompt: a second reading waits for the first."""
+    from tests.test_pipeline import make_pipeline
+
+    stt, llm = ScriptedStt([]), ScriptedLlm([])
+    pipeline, _, _ = make_pipeline(stt, llm, speech_and_silence([("silence", 0.1)]), tmp_path)
+    runner = pipeline.runner
+    reader = ScriptedReader(["user|hobby|They play chess.", "user|hobby|They play golf."], steps=4)
+    original = reader.reading
+
+    def reading(messages, grammar, max_tokens):
+        reader.log.append(f"begin {messages[-1]['content']}")
+        return original(messages, grammar, max_tokens)
+
+    reader.reading = reading
+    memory = memory_with(tmp_path, FactReader(reader))
+
+    async def scenario():
+        runner._read_later(memory, "I play chess on Sundays.")
+        runner._read_later(memory, "I play golf on Mondays.")
+        await runner.settle()
+
+    asyncio.run(scenario())
+    assert reader.log == [
+        "begin I play chess on Sundays.",
+        *["step"] * 4,
+        "begin I play golf on Mondays.",
+        *["step"] * 4,
+    ]
+    runner.workers.shutdown()

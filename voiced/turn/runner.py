@@ -86,6 +86,7 @@ class TurnRunner:
         self._ahead_stop = threading.Event()
         self._noted: tuple[float, Affect | None] | None = None
         self._voice_at = float("-inf")
+        self._one_reading: tuple[asyncio.AbstractEventLoop, asyncio.Lock] | None = None
         """The mood read ahead with an utterance's words: (when it started, the mood)."""
 
     @property
@@ -398,8 +399,8 @@ class TurnRunner:
         reading.add_done_callback(self._reading.discard)
 
     def heard_voice(self) -> None:
-        """The user is speaking (called for every frame of an utterance): what the model
-        reads after a turn waits until they are done."""
+        """The user is speaking, or pausing within their turn (called for every frame of
+        it): what the model reads after a turn waits until the turn is answered."""
         self._voice_at = time.monotonic()
 
     def model_wanted(self) -> bool:
@@ -407,6 +408,14 @@ class TurnRunner:
         the user spoke within the last VOICE_HOLD_S (their words will be read ahead and
         transcribed)."""
         return self._responding or time.monotonic() - self._voice_at < VOICE_HOLD_S
+
+    def _reading_lock(self) -> asyncio.Lock:
+        """One reading of facts at a time (a lock of this event loop: `voiced memory check`
+        and the tests run one runner under several)."""
+        loop = asyncio.get_running_loop()
+        if self._one_reading is None or self._one_reading[0] is not loop:
+            self._one_reading = (loop, asyncio.Lock())
+        return self._one_reading[1]
 
     async def _model_free(self) -> None:
         while self.model_wanted() and not self.stopping.is_set():
@@ -424,13 +433,15 @@ class TurnRunner:
         async def read() -> None:
             cpu = 0.0
             try:
-                reading = await self.workers.run("llm", reader.reading, text)
-                while True:
+                async with self._reading_lock():  # its context holds one reading at a time
                     await self._model_free()
-                    done, spent = await self.workers.run("llm", _timed, reading.step)
-                    cpu += spent
-                    if done:
-                        break
+                    reading = await self.workers.run("llm", reader.reading, text)
+                    while True:
+                        await self._model_free()
+                        done, spent = await self.workers.run("llm", _timed, reading.step)
+                        cpu += spent
+                        if done:
+                            break
                 kept = memory.keep_read(reader.facts(reading, text, said_at), text, ticket)
             except Exception as exc:  # a misreading model must not harm the loop
                 log.warning("reading facts failed: %s: %s", type(exc).__name__, exc)

@@ -106,7 +106,6 @@ class Turns:
         stops (at its next few tokens: a step of reading, 4 tokens in about 100 ms on both
         cores, would slow the transcription) and what they said is looked at (the pause, if
         it comes, takes that transcript); when they go on, it starts again at once."""
-        self.runner.heard_voice()
         if speech_s < self._ahead_at_s:
             self._ahead_at_s = 0.0  # a new utterance
         if self.runner.settings.pipeline.sequential or self.runner.busy:
