@@ -115,7 +115,7 @@ def measure_facts(out_dir: Path) -> dict[str, Any]:
             "reading_cpu_median_s": median(cpu),
             "cpu_s": round(stats.cpu_s, 2),
         }
-    on, off, again = (report[name]["follow_up_median_s"] for name, _ in RUNS)
+    off, on, again = (report[name]["follow_up_median_s"] for name, _ in RUNS)
     report["noise_s"] = round(abs(off - again), 3) if off and again else None
     report["on_minus_off_s"] = round(on - (off + again) / 2, 3) if on and off and again else None
     return report
