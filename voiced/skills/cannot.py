@@ -24,7 +24,8 @@ _THINGS = (
     r"(?:lights?|lamps?|bulbs?|fan|heater|heating|tv|television|radio|kettle|oven|stove"
     r"|air ?con(?:ditioning|ditioner)?|ac|thermostat|plugs?|sockets?|switch|speaker|vacuum"
     r"|hoover|dishwasher|washing machine|dryer|coffee (?:machine|maker)|blinds|curtains"
-    r"|shutters|garage(?: door)?|doors?|gate|windows?|lock|alarm system|camera|sprinklers?)"
+    r"|shutters|garage(?: door)?|doors?|gate|windows?|lock|alarm system|camera|sprinklers?"
+    r"|car|bath)"
 )
 _DEVICE = re.compile(
     _LEAD
@@ -41,6 +42,12 @@ _DEVICE = re.compile(
     + r" (?:up|down|to .+)"
     + r"|(?:dim|brighten|open|close|shut|lock|unlock|start|stop|run|raise|lower) "
     + _THINGS
+    + r"|put (?:on )?"
+    + _THINGS
+    + r"(?: on)?"
+    + r"|(?:get|make) "
+    + _THINGS
+    + r" ready"
     + r"|(?:make|set|get) (?:it|things|the room|the house|the \w+ room)"
     + r"(?: a (?:bit|little|lot))? (?:warmer|cooler|colder|brighter|darker)"
     + r"|(?:make|set) "
@@ -55,7 +62,7 @@ _CALL = re.compile(
     + r"|send (?:a |an )?(?:message|text|email|e mail|sms)"
     + r"|(?:make|place) a (?:phone |video )?call"
     # a message for someone else, in other words: "let my wife know", "remind my son to"
-    + r"|(?:let|tell) (?!me\b|us\b)(?:my |our |the )?\w+(?: \w+)? know\b"
+    + r"|(?:let|tell) (?!me\b|us\b)(?:\w+ ){1,4}know\b"
     + r"|(?:tell|remind|ask|warn) (?:my|our) \w+(?: \w+)? (?:to|that|about)\b"
     + r")"
 )
