@@ -438,7 +438,7 @@ def cmd_ask(args: argparse.Namespace, settings: Settings) -> int:
         if handed is not None:
             print(handed)
             return EXIT_OK
-    print(once.ask(settings, args.text))
+    once.ask(settings, args.text, show=lambda reply: print(reply, flush=True))
     return EXIT_OK
 
 

@@ -173,6 +173,7 @@ class Pipeline:
                         self._ended_early_s = now_s
             self._end_turn(self.runner.clock.now())
             await self.floor.finish()
+            await self.runner.settle()  # the input is over: the model reads what is left
             log.info("%s", INPUT_ENDED)
         finally:
             if ringer is not None:

@@ -348,3 +348,26 @@ def test_readings_one_after_another_never_interleave(tmp_path):
         *["step"] * 4,
     ]
     runner.workers.shutdown()
+
+
+def test_a_stopping_loop_leaves_a_reading_unfinished(tmp_path):
+    """A daemon told to stop does not wait for the model to finish reading (its first
+    reading, with no kept start, takes half a minute on 2 cores)."""
+    from tests.test_pipeline import make_pipeline
+
+    stt, llm = ScriptedStt([]), ScriptedLlm([])
+    pipeline, _, _ = make_pipeline(stt, llm, speech_and_silence([("silence", 0.1)]), tmp_path)
+    runner = pipeline.runner
+    reader = ScriptedReader(["user|hobby|They play chess."], steps=1000)
+    memory = memory_with(tmp_path, FactReader(reader))
+
+    async def scenario():
+        runner._responding = True  # a turn holds the model
+        runner._read_later(memory, "I play chess on Sundays.")
+        await asyncio.sleep(0.2)
+        runner.stopping.set()
+        await runner.settle()
+
+    asyncio.run(scenario())
+    assert reader.log == [] and memory.store.facts() == []
+    runner.workers.shutdown()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -29,12 +29,15 @@ def needs_ringer(settings: Settings, text: str) -> bool:
     return skills_router(settings).decide(Request.typed(text, Origin.TEXT)).needs_ringer
 
 
-def ask(settings: Settings, text: str) -> str:
-    """A typed request's reply, in words."""
+def ask(settings: Settings, text: str, show: Callable[[str], None] | None = None) -> str:
+    """A typed request's reply, in words; show(reply) is called as soon as it is known,
+    before the facts the model reads after the reply are kept (a few seconds more)."""
     runner = load_runner(settings, rings=False)
 
     async def turn() -> str:
         result = await text_turn(runner, text)
+        if show is not None:
+            show(result.reply)
         await runner.settle()  # the facts the model reads after the reply are kept
         return result.reply
 

@@ -438,6 +438,9 @@ class TurnRunner:
                     reading = await self.workers.run("llm", reader.reading, text)
                     while True:
                         await self._model_free()
+                        if self.stopping.is_set():  # a stopping loop does not wait for it
+                            log.info("a reading of facts was left unfinished: voiced stops")
+                            return
                         done, spent = await self.workers.run("llm", _timed, reading.step)
                         cpu += spent
                         if done:
