@@ -78,12 +78,7 @@ class LlamaChat:
 
     def _cached(self, tokens: list[int]) -> int:
         """How many of these tokens, from the start, the model's cache holds."""
-        common = 0
-        for cached, token in zip(self._llm._input_ids.tolist(), tokens, strict=False):
-            if cached != token:
-                break
-            common += 1
-        return common
+        return _shared_start(self._llm._input_ids.tolist(), tokens)
 
     def _prefix_tokens(self, messages: Sequence[Message]) -> list[int]:
         """The tokens a chat completion of these messages starts with, up to the end of the
@@ -225,12 +220,7 @@ class LlamaReader:
         if len(tokens) + max_tokens > llm.n_ctx():
             raise ValueError(f"a reading of {len(tokens)} tokens is over the context window")
         start = _tokens_before_last_user(llm, self._formatter, messages)
-        start = start[
-            : next(
-                (i for i, (a, b) in enumerate(zip(start, tokens, strict=False)) if a != b),
-                len(start),
-            )
-        ]
+        start = start[: _shared_start(start, tokens)]
         kept = self._kept_for(start)
         if kept is not None and llm.n_tokens == 0 and kept.is_file():
             self._restore(kept, start)
@@ -327,11 +317,7 @@ class LlamaReading:
         self.text = ""
 
     def _cached(self) -> int:
-        common = 0
-        for cached, token in zip(self._llm._input_ids.tolist(), self._tokens, strict=False):
-            if cached != token:
-                break
-            common += 1
+        common = _shared_start(self._llm._input_ids.tolist(), self._tokens)
         return min(common, len(self._tokens) - 1)  # the last one is read by the answer
 
     def step(self) -> bool:
@@ -383,6 +369,16 @@ def _formatter(llm: Any) -> Any:
         return str(llm._model.token_get_text(token)) if token != -1 else ""
 
     return Jinja2ChatFormatter(template, text(llm.token_eos()), text(llm.token_bos()))
+
+
+def _shared_start(a: Sequence[int], b: Sequence[int]) -> int:
+    """How many tokens two sequences share from their start."""
+    common = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        common += 1
+    return common
 
 
 def _tokens(llm: Any, prompt: str) -> list[int]:
