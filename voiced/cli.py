@@ -180,9 +180,19 @@ def _parser() -> argparse.ArgumentParser:
         help="does it get to know you: things said in passing, asked after a restart "
         "(in a memory of its own; yours is not touched)",
     )
-    memory_check.add_argument("--model", metavar="NAME", help="a named language model")
-    memory_check.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
-    memory_check.add_argument("--json", action="store_true")
+    memory_life = memory_sub.add_parser(
+        "life",
+        parents=[common],
+        help="four simulated weeks of talk, a few hundred turns: the store, the prompt's "
+        "memory, recall and latency as it grows (in a memory of its own)",
+    )
+    for measure in (memory_check, memory_life):
+        measure.add_argument("--model", metavar="NAME", help="a named language model")
+        measure.add_argument("--out", type=Path, default=Path("bench-out"), metavar="DIR")
+        measure.add_argument("--json", action="store_true")
+    memory_life.add_argument(
+        "--days", type=int, default=28, metavar="N", help="simulated days (default 28)"
+    )
     forget = sub.add_parser("forget", parents=[common], help="forget --all: erase the memory")
     forget.add_argument("--all", action="store_true", required=True)
 
@@ -592,7 +602,7 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
-    if args.command == "memory" and args.action == "check":
+    if args.command == "memory" and args.action in ("check", "life"):
         return cmd_memory_check(args, settings)  # a memory of its own, not the user's
     from datetime import datetime
 
@@ -634,15 +644,22 @@ def cmd_memory(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_memory_check(args: argparse.Namespace, settings: Settings) -> int:
-    from voiced.measure.memory import format_report, memory_check
+    """`voiced memory check` and `voiced memory life`."""
+    from voiced.measure import life, memory
     from voiced.models import manifest
 
     names = list(manifest.language_models())
     model = args.model or settings.llm.model
     if args.model and args.model not in names:
         raise UsageError(f"no model named {args.model!r}: there are {', '.join(names)}")
-    reports = memory_check(model, args.out)
-    print(json.dumps(reports) if args.json else format_report(reports))
+    if args.action == "life":
+        if args.days < 1:
+            raise UsageError("memory life: --days must be at least 1")
+        report = life.life(model, args.out, settings.memory.budget_tokens, args.days)
+        print(json.dumps(report) if args.json else life.format_report(report))
+    else:
+        reports = memory.memory_check(model, args.out)
+        print(json.dumps(reports) if args.json else memory.format_report(reports))
     return EXIT_OK
 
 

@@ -11,6 +11,9 @@ from voiced.mind.memory import Memory, MemoryStore
 ABOUT_THE_USER = [
     "Which instrument am I learning?",
     "What is our cat called?",
+    "Which city do we live in?",
+    "What car do we have?",
+    "What does my wife do for a living?",
     "Which city do I live in now?",
     "What does my husband do for work?",
     "When is Mum's birthday?",
@@ -46,6 +49,7 @@ NOT_ABOUT_THE_USER = [
     "What do I do now?",
     # general knowledge, asked as "we" and "I" ask it
     "Which planet do we live on?",
+    "Why do we dream?",
     "How many bones do I have?",
     "How many days are in a leap year?",
 ]

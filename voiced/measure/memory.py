@@ -51,130 +51,129 @@ class Item:
     """fact, hedge, correction, forget, hypothetical (nothing about the user), never (not told)."""
 
 
-def _fact(said: str, question: str, *answers: str) -> Item:
+def told(said: str, question: str, *answers: str) -> Item:
+    """Something said once in passing, its question, and the words that answer it."""
     return Item((said,), question, answers)
 
 
 ITEMS: list[Item] = [
-    _fact(
+    told(
         "I've been learning to play the cello for about three months now.",
         "Which instrument am I learning?",
         "cello",
     ),
-    _fact(
+    told(
         "We adopted a grey cat last weekend and called her Pebble.",
         "What is our cat called?",
         "pebble",
     ),
-    _fact(
+    told(
         "My mum moved to Edinburgh in the summer for a new job.",
         "Which city did my mum move to?",
         "edinburgh",
     ),
-    _fact(
+    told(
         "My husband Tom is a chef at a little Italian place.",
         "What does my husband do for work?",
         "chef",
         "cook",
     ),
-    _fact(
+    told(
         "Mum's birthday is on the fourteenth of March, I must not forget it again.",
         "When is Mum's birthday?",
         "march",
     ),
-    _fact("I'm allergic to peanuts.", "What am I allergic to?", "peanut", "peanuts"),
-    _fact(
+    told("I'm allergic to peanuts.", "What am I allergic to?", "peanut", "peanuts"),
+    told(
         "Green tea is more my thing than coffee these days.",
         "What do I like to drink?",
         "tea",
         "green tea",
     ),
-    _fact("My daughter Lily just turned seven.", "How old is my daughter?", "seven", "7"),
-    _fact(
-        "I work nights as a nurse at the Royal Infirmary.", "What is my job?", "nurse", "nursing"
-    ),
-    _fact(
+    told("My daughter Lily just turned seven.", "How old is my daughter?", "seven", "7"),
+    told("I work nights as a nurse at the Royal Infirmary.", "What is my job?", "nurse", "nursing"),
+    told(
         "Our dog Biscuit is terrified of thunder.",
         "What is our dog called?",
         "biscuit",
     ),
-    _fact("I grew up in a small village near Cork.", "Where did I grow up?", "cork"),
-    _fact(
+    told("I grew up in a small village near Cork.", "Where did I grow up?", "cork"),
+    told(
         "My brother Sam lives in Toronto with his wife.",
         "Where does my brother live?",
         "toronto",
     ),
-    _fact(
+    told(
         "I'm running the Berlin marathon in September.",
         "Which marathon am I running?",
         "berlin",
     ),
-    _fact("I drive an old blue Volvo.", "What car do I drive?", "volvo"),
-    _fact(
+    told("I drive an old blue Volvo.", "What car do I drive?", "volvo"),
+    told(
         "My best friend is called Priya, we met at university.",
         "What is my best friend called?",
         "priya",
     ),
-    _fact(
+    told(
         "I support Liverpool, have done since I was a kid.",
         "Which team do I support?",
         "liverpool",
     ),
-    _fact("I can't stand mushrooms.", "Which food can't I stand?", "mushroom", "mushrooms"),
-    _fact(
+    told("I can't stand mushrooms.", "Which food can't I stand?", "mushroom", "mushrooms"),
+    told(
         "I play five-a-side football every Tuesday evening.",
         "What do I play on Tuesdays?",
         "football",
         "soccer",
     ),
-    _fact(
+    told(
         "My son Ben is studying physics in Manchester.",
         "What is my son studying?",
         "physics",
     ),
-    _fact(
+    told(
         "We're going to Lisbon for our anniversary in May.",
         "Where are we going for our anniversary?",
         "lisbon",
     ),
-    _fact("My favourite film is Spirited Away.", "What's my favourite film?", "spirited away"),
-    _fact(
+    told("My favourite film is Spirited Away.", "What's my favourite film?", "spirited away"),
+    told(
         "I have a dentist appointment on the third of February.",
         "When is my dentist appointment?",
         "february",
     ),
-    _fact(
+    told(
         "I speak Spanish fairly well, my mother is from Seville.",
         "Which language do I speak?",
         "spanish",
     ),
-    _fact(
+    told(
         "My partner Alex teaches maths at the secondary school.",
         "What does my partner teach?",
         "maths",
         "math",
         "mathematics",
     ),
-    _fact("I've got two kids, a boy and a girl.", "How many kids have I got?", "two", "2"),
-    _fact(
+    told("I've got two kids, a boy and a girl.", "How many kids have I got?", "two", "2"),
+    told(
         "My grandmother turns ninety next week.",
         "How old is my grandmother turning?",
         "ninety",
         "90",
     ),
-    _fact(
+    told(
         "I'm trying to cut down on sugar this year.",
         "What am I trying to cut down on?",
         "sugar",
     ),
-    _fact(
+    told(
         "Our neighbour Mr Patel keeps bees in his garden.",
         "What does our neighbour keep in his garden?",
         "bees",
         "bee",
     ),
-    _fact("I broke my wrist skiing last winter.", "What did I break last winter?", "wrist"),
-    _fact(
+    told("I broke my wrist skiing last winter.", "What did I break last winter?", "wrist"),
+    told(
         "Honestly, the only thing I watch on telly is snooker.",
         "What do I watch on telly?",
         "snooker",

@@ -275,6 +275,15 @@ def about_whom(line: Line) -> str:
     return f"Their {line.who} {verb} {rest}".rstrip()
 
 
+def _mentioned(who: str, utterance: str) -> bool:
+    """Whether the user spoke of this one (a word of theirs, or a name they said)."""
+    said = set(_words(utterance))
+    return all(
+        any(form in said for form in (word, word + "s", word.removesuffix("s")))
+        for word in _words(who)
+    )
+
+
 def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
     """The checked facts in the model's answer, dated; anything else is dropped (logged)."""
     found: list[Statement] = []
@@ -288,6 +297,9 @@ def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
         if line.what == "name" and not _NAMING.search(utterance):
             log.debug("dropped %r: nobody was named", line.fact)
             continue
+        if line.who != "user" and not _mentioned(line.who, utterance):
+            # "teacher" for "I teach piano": nobody else was spoken of, so it is the user's
+            line = Line("user", line.what, line.fact)
         text = about_whom(line)
         statement = Statement(line.what, key_of(line), dated(text, now))
         if all(statement.text != f.text for f in found):

@@ -268,10 +268,12 @@ _ABOUT_ME = re.compile(
     r"^(?:(?:and|so|hey|ok|okay|now|then|sam)[, ]+)*"
     r"(?:(?:do you (?:know|remember)|can you (?:tell|remind) me|tell me|remind me) )?"
     r"(?P<rest>(?:what|which|where|when|who|whose|how old|"
-    r"(?:do|did|does|am|is|are|was|were|have|has) (?:i|my|our)\b).*)$",
+    r"(?:do|did|does|am|is|are|was|were|have|has) (?:i|my|our|we)\b).*)$",
     re.I,
 )
-_FIRST_PERSON = re.compile(rf"\b(?:i|i'm|i've|my|our|ours|me|mine|(?:{PEOPLE})'s)\b", re.I)
+_FIRST_PERSON = re.compile(
+    rf"\b(?:i|i'm|i've|my|our|ours|me|mine|we|we're|we've|us|(?:{PEOPLE})'s)\b", re.I
+)
 _YOU_ASKED = re.compile(
     r"^(?:what|which|where|when|who|whose|how)\b(?: \w+)? "
     r"(?:do|did|does|can|could|would|will|are|were|have|had) you\b"
@@ -288,6 +290,12 @@ _NOT_A_FACT = re.compile(
 )
 """Advice, plans, feelings and the conversation itself, not facts to recall: "what should
 I cook tonight?", "what am I going to do?", "what did I just say?"."""
+_ONLY_ME = re.compile(rf"\b(?:i|i'm|i've|my|me|mine|(?:{PEOPLE})'s)\b", re.I)
+_EVERYONE = re.compile(
+    r"\b(?:planet|earth|world|universe|galaxy|solar|species|humans?|humanity|mankind|people)\b",
+    re.I,
+)
+"""What a "we" shares with everyone: "which planet do we live on?" is not about the user."""
 QUESTION_FILLER = frozenset(
     """what which where when who whose how many much long do did does am is are was were
     have has had i i'm my our we me us the a an of in on at to for now still again called name
@@ -308,6 +316,8 @@ def asks_about_user(utterance: str) -> bool:
     rest = match.group("rest")
     if not text.endswith("?") and rest.lower().startswith(("do", "di", "am", "is", "ar", "wa")):
         return False  # "Do I ..." said without asking
+    if _EVERYONE.search(rest) and not _ONLY_ME.search(rest):
+        return False  # "which planet do we live on?": all of us
     return bool(
         _FIRST_PERSON.search(rest)
         and not _YOU_ASKED.search(rest)
@@ -370,6 +380,7 @@ _SAME_THING = {
         ("old", "age", "aged", "turned", "turns", "turning", "turn"),
         ("home", "live", "lives", "living", "city", "town", "move", "moved"),
         ("kid", "kids", "child", "children"),
+        ("diet", "vegetarian", "vegan", "meat", "eat", "eats", "eating"),
         ("mother", "mum", "mom", "mam"),
         ("father", "dad"),
         ("grandmother", "grandma", "gran", "granny", "nan"),
@@ -408,10 +419,15 @@ def people_in(words: list[str]) -> list[str]:
     return [w for w in words if w in PEOPLE_WORDS]
 
 
+_FOR_A_LIVING = re.compile(r"\bfor (?:a|their|his|her) living\b")
+"""What someone does "for a living" is their work, not where they live."""
+
+
 def subject_words(question: str) -> list[str]:
     """What a question is about: its words less the question's own ("cat" in "what is our
     cat called?")."""
-    words = [w.removesuffix("'s") for w in re.findall(r"[a-z0-9']+", question.lower())]
+    question = _FOR_A_LIVING.sub("work", question.lower())
+    words = [w.removesuffix("'s") for w in re.findall(r"[a-z0-9']+", question)]
     return [w for w in words if w not in QUESTION_FILLER and len(w) > 2]
 
 

@@ -94,8 +94,10 @@ class Fact:
 
 
 class MemoryStore:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Callable[[], float] = time.time) -> None:
         self.path = path
+        self.clock = clock
+        """The wall clock facts and exchanges are dated by (a simulated one in a long run)."""
         private_dir(path.parent)
         try:
             self._db = self._open(path)
@@ -166,7 +168,7 @@ class MemoryStore:
     ) -> Fact:
         """Store a fact, with the user's words it came from and what it means (its
         embedding, if known); one with the same non-empty key is replaced (a correction)."""
-        now = time.time()
+        now = self.clock()
         with self._transaction() as db:
             if key:
                 for fact in self._select("WHERE key = ?", (key,)):
@@ -243,12 +245,13 @@ class MemoryStore:
         """One turn of the conversation, kept for continuity across restarts."""
         with self._transaction() as db:
             db.execute(
-                "INSERT INTO history (at, user, reply) VALUES (?, ?, ?)", (time.time(), user, reply)
+                "INSERT INTO history (at, user, reply) VALUES (?, ?, ?)",
+                (self.clock(), user, reply),
             )
 
     def exchanges(self, keep_days: float) -> list[tuple[str, str]]:
         """The conversation of the last keep_days, oldest first; older turns are erased."""
-        cutoff = time.time() - keep_days * 86400
+        cutoff = self.clock() - keep_days * 86400
         with self._transaction() as db:
             db.execute("DELETE FROM history WHERE at < ?", (cutoff,))
         rows = self._db.execute("SELECT user, reply FROM history ORDER BY id").fetchall()

@@ -88,8 +88,11 @@ def dated(text: str, now: dt.datetime) -> str:
         which, name = (match.group(1) or "").strip().lower(), match.group(2).lower()
         index = WEEKDAYS.index(name)
         if which == "last" or (not which and past):
-            return f"on {day(_last(today, index))}"
-        return f"on {day(_next(today, index, skip_this_week=which == 'next'))}"
+            date = _last(today, index)
+        else:
+            date = _next(today, index, skip_this_week=which == "next")
+        part = match.group(3)
+        return f"on the {part.lower()} of {day(date)}" if part else f"on {day(date)}"
 
     def _unit(said: str) -> str:
         return said.lower().rstrip("s")
@@ -137,7 +140,14 @@ def dated(text: str, now: dt.datetime) -> str:
         ),
         (r"\b" + _COUNT + units + r" ago\b", ago),
         (r"\bin " + _COUNT + units + r"(?: time)?\b", within),
-        (r"(?<!every )(?<!each )\b(?:on )?(next |this |last )?" + _DAY + r"\b(?!,? \d)", weekday),
+        (
+            r"(?<!every )(?<!each )\b(?:on )?(next |this |last )?"
+            + _DAY
+            # "Saturday mornings", "Saturdays": every week, not a date
+            + r"\b(?!,? \d)(?! (?:mornings|afternoons|evenings|nights)\b)"
+            + r"(?: (morning|afternoon|evening|night)\b)?",
+            weekday,
+        ),
         (r"\b(?:this|next) weekend\b", f"on the weekend of {day(saturday_ahead)}"),
         (r"\blast weekend\b", f"on the weekend of {day(saturday_back)}"),
         (r"\b(?:the )?day after tomorrow\b", day(today + dt.timedelta(days=2))),

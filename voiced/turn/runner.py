@@ -428,7 +428,8 @@ class TurnRunner:
         reader = memory.reader
         if reader is None or not worth_reading(text):
             return
-        said_at, ticket = datetime.datetime.now(), memory.ticket()
+        said_at = datetime.datetime.fromtimestamp(self.router.alarms.clock())
+        ticket = memory.ticket()
 
         async def read() -> None:
             cpu = 0.0
