@@ -301,6 +301,19 @@ def test_a_fact_about_someone_says_whom_it_is_about():
     assert fact.key == "brother:home"
 
 
+def test_a_fact_is_about_someone_else_only_if_the_user_spoke_of_them():
+    piano = "I teach piano to kids on Saturday mornings."
+    (fact,) = parse("teacher|job|They teach piano to kids on Saturday mornings.", piano, MONDAY)
+    assert fact.text == "They teach piano to kids on Saturday mornings."
+    mum = "Mum's birthday is on the fourteenth of March."
+    (fact,) = parse("mother|birthday|Their birthday is on the fourteenth of March.", mum, MONDAY)
+    assert fact.text == "Their mother's birthday is on the fourteenth of March."
+    assert fact.key == "mother:birthday"
+    connor = "My best mate Connor lives in Belfast."
+    (fact,) = parse("connor|home|They live in Belfast.", connor, MONDAY)
+    assert fact.text == "Connor lives in Belfast."
+
+
 def test_a_negation_or_a_name_nobody_gave_is_not_kept():
     tea = "Green tea is more my thing than coffee these days."
     assert parse("user|dislikes|They don't like coffee these days.", tea, MONDAY) == []

@@ -102,6 +102,17 @@ def test_what_may_answer_a_question_names_its_person_and_what_it_asks(known, que
     assert could_answer(known, subject_words(question)) is answers
 
 
+def test_a_fact_about_someone_named_answers_questions_about_them_not_the_user():
+    from voiced.mind.facts import could_answer
+
+    connor = "Connor lives in Belfast. connor home"
+    assert could_answer(connor, subject_words("Where does Connor live?"), "home")
+    assert not could_answer(connor, subject_words("Which city do we live in?"), "home")
+    # the user's own words, kept as a note, are theirs whatever they begin with
+    assert could_answer("Bath is where we live now.", subject_words("Where do we live?"))
+    assert subject_words("What does my wife do for a living?") == ["wife", "work"]
+
+
 def converse(tmp_path, heard, replies, store):
     from tests.test_pipeline import make_pipeline, run
 

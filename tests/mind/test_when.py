@@ -61,3 +61,18 @@ def test_a_weekday_said_on_that_day_is_the_next_one():
 def test_a_weekday_every_week_is_kept_as_said():
     said = "They play football every Tuesday evening."
     assert dated(said, MONDAY) == said
+
+
+@pytest.mark.parametrize(
+    ("said", "kept"),
+    [
+        ("They teach piano on Saturday mornings.", "They teach piano on Saturday mornings."),
+        ("They swim on Sundays.", "They swim on Sundays."),
+        (
+            "Their son has a gig on Friday night.",
+            "Their son has a gig on the night of Friday 11 December 2026.",
+        ),
+    ],
+)
+def test_a_part_of_one_day_is_dated_and_of_every_week_is_not(said, kept):
+    assert dated(said, MONDAY) == kept

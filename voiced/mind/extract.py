@@ -259,25 +259,38 @@ def key_of(line: Line) -> str:
 _PLURAL_VERBS = {"are": "is", "were": "was", "have": "has", "do": "does", "don't": "doesn't"}
 
 
-def about_whom(line: Line) -> str:
+def about_whom(line: Line, said: str = "") -> str:
     """The fact, saying whom it is about: "They live in Toronto." about their brother is
-    "Their brother lives in Toronto." (else it reads as the user's own home)."""
+    "Their brother lives in Toronto." (else it reads as the user's own home); about Sam,
+    whom the user named (in said), "Sam lives in Toronto."."""
     fact = re.sub(rf"^They (?=(?:{PEOPLE})\b)", "Their ", line.fact)
-    if line.who == "user" or not fact.startswith("They ") or " " in line.who:
+    if line.who == "user" or " " in line.who:
         return fact
-    if line.who not in PEOPLE_WORDS and line.who not in _SAME:
+    if line.who in PEOPLE_WORDS or line.who in _SAME:
+        whom = f"Their {line.who}"
+    elif name := re.search(rf"\b{re.escape(line.who)}\b", said, flags=re.I):
+        whom = name.group(0)  # "Sam", as the user said it
+        if not whom[0].isupper():
+            return fact
+    else:
+        return fact
+    if fact.startswith("Their ") and not _mentioned(line.who, fact):
+        # "Their birthday is in March." about their mother is her birthday, not theirs
+        return f"{whom}'s {fact[len('Their ') :]}"
+    if not fact.startswith("They "):
         return fact
     verb, _, rest = fact[len("They ") :].partition(" ")
     if verb in _PLURAL_VERBS:
         verb = _PLURAL_VERBS[verb]
     elif re.fullmatch(r"[a-z]+", verb) and not verb.endswith(("ed", "s", "ly")):
         verb = verb + ("es" if verb.endswith(("sh", "ch", "o", "x")) else "s")
-    return f"Their {line.who} {verb} {rest}".rstrip()
+    return f"{whom} {verb} {rest}".rstrip()
 
 
 def _mentioned(who: str, utterance: str) -> bool:
     """Whether the user spoke of this one (a word of theirs, or a name they said)."""
-    said = set(_words(utterance))
+    plain = utterance.lower().replace("’", "'")
+    said = {_SAME.get(w, w) for w in (w.removesuffix("'s") for w in _WORD.findall(plain))}
     return all(
         any(form in said for form in (word, word + "s", word.removesuffix("s")))
         for word in _words(who)
@@ -300,7 +313,7 @@ def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
         if line.who != "user" and not _mentioned(line.who, utterance):
             # "teacher" for "I teach piano": nobody else was spoken of, so it is the user's
             line = Line("user", line.what, line.fact)
-        text = about_whom(line)
+        text = about_whom(line, utterance)
         statement = Statement(line.what, key_of(line), dated(text, now))
         if all(statement.text != f.text for f in found):
             found.append(statement)

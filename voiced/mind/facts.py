@@ -326,25 +326,38 @@ def asks_about_user(utterance: str) -> bool:
     )
 
 
-def could_answer(text: str, about: list[str]) -> bool:
+def could_answer(text: str, about: list[str], kind: str = "note") -> bool:
     """Whether something the user said (or a fact kept from it) may answer a question about
     these words: it names the person the question names, if any (and, if the question names
     none, it is not about someone else), and shares one of the question's other words, in
     any form, if it has any. "Their sister is called Marie." does not answer "where does my
     sister live?"; "Their sister lives in Lyon." does; "Their brother lives in Toronto." does
-    not answer "which city do I live in?"."""
+    not answer "which city do I live in?". kind: a kept fact's, or "note" for the user's own
+    words."""
     said = {stem(w) for w in re.findall(r"[a-z0-9']+", text.lower())}
     people = people_in(about)
     rest = [w for w in about if w not in people]
     if people and not any(stem(p) in said for p in people):
         return False
-    if not people and _SOMEONE_ELSES.match(text):
+    named = text.split(" ", 1)[0].lower().removesuffix("'s") in about  # "Connor ..."
+    if not people and someone_elses(text, kind) and not named:
         return False
     return not rest or any(stem(w) in said for w in rest)
 
 
 _SOMEONE_ELSES = re.compile(rf"^(?:The user's|Their) (?:\w+ )?(?:{PEOPLE})\b(?!'s name)", re.I)
 """A fact about someone in the user's life, not about the user."""
+_NAMED_FIRST = re.compile(r"^(?!The |They |Their )[A-Z]")
+"""A kept fact about someone the user named ("Connor lives in Belfast."): the model's are
+about "They", the patterns' about "The user"."""
+
+
+def someone_elses(fact: str, kind: str) -> bool:
+    """Whether a kept fact is about someone else than the user (a note is the user's own
+    words, whoever it begins with)."""
+    return bool(_SOMEONE_ELSES.match(fact)) or (kind != "note" and bool(_NAMED_FIRST.match(fact)))
+
+
 _IRREGULAR = {
     "grew": "grow",
     "grown": "grow",

@@ -403,16 +403,18 @@ class Memory:
         return [
             f
             for f in self.store.facts()
-            if could_answer(f"{f.text} {f.key.replace(':', ' ')}", about)
+            if could_answer(f"{f.text} {f.key.replace(':', ' ')}", about, f.kind)
         ]
 
-    def recall_about(self, about: list[str], question: str) -> list[Fact]:
+    def recall_about(
+        self, about: list[str], question: str, meaning: np.ndarray | None = None
+    ) -> list[Fact]:
         """For a question about the user's life: the facts that may answer it, and no
         other (the nearest to the question first, then the newest), within the budget."""
         answering = self._answering(about)
         if not answering:
             return []
-        ranked = [f.id for f in self.recall(question)]
+        ranked = [f.id for f in self.recall(question, meaning)]
 
         def order(fact: Fact) -> tuple[int, float]:
             place = ranked.index(fact.id) if fact.id in ranked else len(ranked)
@@ -478,13 +480,19 @@ class Memory:
             log.warning("could not embed %d text(s): %s", len(texts), exc)
             return [None] * len(texts)
 
-    def recall(self, utterance: str) -> list[Fact]:
-        """The relevant facts that fit the token budget, best first, for the prompt."""
-        vector = None
+    def meaning(self, utterance: str) -> np.ndarray | None:
+        """What an utterance means (its embedding; None without embeddings): about 20 ms,
+        touching no store, so it may run off the event loop."""
+        return self._embed([utterance])[0]
+
+    def recall(self, utterance: str, meaning: np.ndarray | None = None) -> list[Fact]:
+        """The relevant facts that fit the token budget, best first, for the prompt (given
+        the utterance's meaning, or finding it)."""
         if self.embedder is not None:
             self._embed_missing()
-            vector = self._embed([utterance])[0]
-        return self._within_budget(self.store.relevant(utterance, vector=vector))
+            if meaning is None:
+                meaning = self.meaning(utterance)
+        return self._within_budget(self.store.relevant(utterance, vector=meaning))
 
     def _within_budget(self, facts: list[Fact]) -> list[Fact]:
         chosen: list[Fact] = []

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
+import numpy as np
+
 from voiced.config import Settings
 from voiced.device import NoMicrophone, Volume
 from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant, looks_like_command
@@ -248,8 +250,11 @@ class Router:
         assert route.outcome is Outcome.MEMORY and self.memory is not None
         return route.answer or self.memory.answer(route.request) or ""
 
-    def prompt(self, route: Route, mood: Affect | None) -> Prompt:
-        """The language model's prompt: persona, history, the notes for this turn, the turn."""
+    def prompt(
+        self, route: Route, mood: Affect | None, meaning: np.ndarray | None = None
+    ) -> Prompt:
+        """The language model's prompt: persona, history, the notes for this turn, the turn
+        (meaning: what the request means, found off the loop, to recall by)."""
         about = list(route.about_user)
         recalled = []
         if self.memory is not None:
@@ -257,9 +262,9 @@ class Router:
             # Leeds", the 1.5B answered "where does my brother live?" with Leeds, and
             # beside "their brother lives in Toronto", "which city do I live in?" with Toronto
             recalled = (
-                self.memory.recall_about(about, route.request)
+                self.memory.recall_about(about, route.request, meaning)
                 if about
-                else self.memory.recall(route.request)
+                else self.memory.recall(route.request, meaning)
             )
         known = " ".join(fact.text for fact in recalled)
         max_sentences = self.settings.llm.max_sentences

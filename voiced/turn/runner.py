@@ -155,7 +155,7 @@ class TurnRunner:
             return
         noted = self._noted_for(request)
         mood = noted[1] if noted is not None else await self._mood(request, route)
-        messages = self.router.prompt(route, mood).messages
+        messages = self.router.prompt(route, mood, await self._meaning(route)).messages
         read = 0
         if noted is None:
             # The note first, on its own: the turn's prompt carries it only once the model
@@ -334,7 +334,7 @@ class TurnRunner:
             # a model that reads ahead follows only a note it has read; the voice follows
             # how the whole turn sounds either way (its pace)
             noted = self._noted_mood(request) if self.reads_ahead else mood
-            prompt = self.router.prompt(route, noted)
+            prompt = self.router.prompt(route, noted, await self._meaning(route))
             if prompt.memories:
                 timings.extra["memories"] = list(prompt.memories)
             pipeline = self.settings.pipeline
@@ -344,6 +344,13 @@ class TurnRunner:
         voiced = request.origin.speaks
         await self.speaker.speak(reply, sink, timings, spoken, gate, pace, voiced)
         return mood, route
+
+    async def _meaning(self, route: Route) -> np.ndarray | None:
+        """What the request means, to recall memories by, found off the event loop."""
+        memory = self.router.memory
+        if memory is None or memory.embedder is None:
+            return None
+        return await self.workers.run("answers", memory.meaning, route.request)
 
     async def _ask_home(self, request: Request, route: Route) -> Route:
         """Home Assistant asked (off the loop), and the route its answer leads to."""
