@@ -6,7 +6,8 @@ that decides, and a handler that does the work (set a timer, change the volume) 
 returns what to say. The pipeline runs the handler only once the user's turn has really
 ended, so a pause in "set a timer for five ... minutes" sets nothing early.
 alarms.py keeps the timers and reminders; numbers.py reads and says numbers, times and
-durations. Uses only the leaves.
+durations; sums, units and dates answer what has one right answer. Uses only the leaves
+(and Pint, for units).
 """
 
 from __future__ import annotations
@@ -81,7 +82,10 @@ class Skills:
 
 
 def default_skills() -> Skills:
-    from voiced.skills import assistant, cannot, clock, timers
+    from voiced.skills import assistant, cannot, clock, dates, sums, timers, units
 
-    # what it cannot do comes last: "turn the volume up" is the assistant's own
-    return Skills([timers.match, clock.match, assistant.match, cannot.match])
+    units.warm()
+    # the calendar before units (a year is 365 or 366 days, not 365.25); what it cannot do
+    # comes last: "turn the volume up" is the assistant's own
+    matchers = [timers.match, clock.match, dates.match, sums.match, units.match]
+    return Skills([*matchers, assistant.match, cannot.match])

@@ -266,6 +266,42 @@ def parse_number(words: str) -> float | None:
     return found[0]
 
 
+def read_numbers(text: str) -> list[float | str]:
+    """The words and signs of a text, each number (in digits or words, "2.5", "1,200",
+    "twenty-five", "three quarters") as its value: what sums and conversions read. A lone
+    "a" stays a word ("a third", "a mile")."""
+    toks = _tokens(text.replace("−", "-"))
+    out: list[float | str] = []
+    i = 0
+    while i < len(toks):
+        found = _number_at(toks, i)
+        if _fraction(toks, i) is not None or _w(toks, i) == "quarter":
+            found = None  # "half", "a quarter", "three quarters": a share, read word by word
+            count = SMALL_NUMBERS.get(_w(toks, i))
+            if count is not None or toks[i].kind == "num":
+                out.append(float(count if count is not None else toks[i].text))
+                i += 1
+                continue
+        lone_a = _w(toks, i) in ("a", "an") and found is not None and found[1] == i + 1
+        if found is None or lone_a or ":" in toks[i].text:  # ("3:04" is a time of day)
+            out.append(toks[i].text)
+            i += 1
+        else:
+            value, i = found
+            j = i + 1 if _w(toks, i) == "point" else i  # "twelve point five"
+            while j > i and _w(toks, j) in _DIGIT_WORDS:
+                j += 1
+            if j > i + 1 and value == int(value):
+                decimals = "".join(_DIGIT_WORDS[_w(toks, k)] for k in range(i + 1, j))
+                value, i = float(f"{int(value)}.{decimals}"), j
+            out.append(value)
+    return out
+
+
+_DIGIT_WORDS = {**{w: str(n) for w, n in SMALL_NUMBERS.items() if n < 10}, "oh": "0"}
+_DIGIT_WORDS.update({str(n): str(n) for n in range(10)})
+
+
 # ---------------------------------------------------------------- durations
 
 
@@ -555,6 +591,19 @@ def find_clock_time(text: str, now: datetime) -> tuple[datetime, int, int] | Non
 
 
 # ---------------------------------------------------------------- speaking back
+
+
+def spoken_number(value: float, places: int = 2) -> str:
+    """A number as a person says it: whole when it is ("12", not "12.0"), else to a few
+    places, "about" when that rounds it; "minus" for a negative."""
+    if places < 3 and abs(round(value, 3) - value) <= 1e-9 * max(1.0, abs(value)):
+        places = 3  # 0.125, exactly
+    rounded = round(value, places)
+    about = "about " if abs(rounded - value) > 1e-9 * max(1.0, abs(value)) else ""
+    if rounded == 0 and value != 0:  # too small for the places: its first figures
+        return f"about {value:.2g}"
+    text = f"{abs(rounded):,.{places}f}".rstrip("0").rstrip(".")
+    return f"{about}{'minus ' if rounded < 0 else ''}{text}"
 
 
 def _plural(count: int, unit: str) -> str:
