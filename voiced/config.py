@@ -329,6 +329,20 @@ class AffectSettings:
         return []
 
 
+@dataclass(frozen=True)
+class CompanionSettings:
+    crisis_line: str = ""
+    """Who to call when someone says they want to die or to hurt someone, as it is to be
+    said ("Samaritans on 116 123"). Empty: it says to talk to someone they trust, a doctor,
+    or the local emergency number; a number is not guessed from the locale, since a wrong
+    one, said at that moment, is worse than none."""
+
+    def check(self) -> list[tuple[str, str]]:
+        if len(self.crisis_line) > 200:
+            return [("crisis_line", "must be a short phrase to be said aloud")]
+        return []
+
+
 ACTIVATION_MODES = ("conversation", "wake", "ptt")
 WAKE_SOURCES = ("acoustic", "transcript")
 DEFAULT_NAME = "Sam"
@@ -490,6 +504,7 @@ class Settings:
     pipeline: PipelineSettings = field(default_factory=PipelineSettings)
     memory: MemorySettings = field(default_factory=MemorySettings)
     affect: AffectSettings = field(default_factory=AffectSettings)
+    companion: CompanionSettings = field(default_factory=CompanionSettings)
     activation: ActivationSettings = field(default_factory=ActivationSettings)
     service: ServiceSettings = field(default_factory=ServiceSettings)
     wyoming: WyomingSettings = field(default_factory=WyomingSettings)
@@ -521,6 +536,7 @@ SECTIONS: dict[str, type] = {
     "pipeline": PipelineSettings,
     "memory": MemorySettings,
     "affect": AffectSettings,
+    "companion": CompanionSettings,
     "activation": ActivationSettings,
     "service": ServiceSettings,
     "wyoming": WyomingSettings,

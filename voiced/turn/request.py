@@ -90,6 +90,9 @@ class Outcome(enum.Enum):
     """An exact answer from a skill (the clock, timers, the volume, what it cannot do)."""
     MEMORY = "memory"
     """An exact answer from the memory (what it knows of the user, forgetting)."""
+    CARE = "care"
+    """Someone who said they want to die or to hurt someone: a serious, kind reply that
+    points to a person (never left to the model)."""
     GENERATE = "llm"
     """The language model writes the reply."""
     HOME = "home_assistant"
@@ -106,6 +109,7 @@ class Outcome(enum.Enum):
             Outcome.WAKE,
             Outcome.SKILL,
             Outcome.MEMORY,
+            Outcome.CARE,
             Outcome.HOME,
             Outcome.HOME_DOWN,
         )

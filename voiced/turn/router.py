@@ -22,6 +22,7 @@ from voiced.device import NoMicrophone, Volume
 from voiced.engines.home_assistant import UNREACHABLE, HomeAnswer, HomeAssistant, looks_like_command
 from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
+from voiced.mind.care import at_risk, crisis_reply
 from voiced.mind.conversation import Conversation, Message
 from voiced.mind.facts import NOT_TOLD, asks_about_user, could_answer, subject_words
 from voiced.mind.memory import Memory
@@ -136,6 +137,10 @@ class Router:
             return Route(Outcome.STOP, waits=on_pause)
         if woke and not said:
             return Route(Outcome.WAKE, waits=on_pause)
+        risk = at_risk(said)
+        if risk is not None:  # before anything else: the house, a skill, the model
+            answer = crisis_reply(risk, self.settings.companion.crisis_line)
+            return Route(Outcome.CARE, said, on_pause, answer=answer)
         if self.home is not None and self._for_home(said):
             # it acts on the house: only once the end of the turn is confirmed
             return Route(Outcome.HOME, said, waits=on_pause)
@@ -240,7 +245,7 @@ class Router:
         a fact forgotten)."""
         if route.outcome is Outcome.WAKE:
             return self.settings.activation.acknowledgement
-        if route.outcome in (Outcome.HOME, Outcome.HOME_DOWN):
+        if route.outcome in (Outcome.HOME, Outcome.HOME_DOWN, Outcome.CARE):
             return route.answer
         if route.outcome is Outcome.SKILL:
             assert route.skill is not None
