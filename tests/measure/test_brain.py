@@ -14,7 +14,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def report():
-    return check("standard")
+    return check("standard", quick=True)
 
 
 def test_everyday_questions_are_answered_right(report):
@@ -42,6 +42,12 @@ def test_no_reply_recites_the_notes(report):
     assert not leaked
     noted = [r for r in report["rows"] if r["kind"] == "noted"]
     assert len(noted) >= 6 and all(r["reply"] for r in noted)
+
+
+def test_feelings_are_met_and_the_serious_set_taken_seriously(report):
+    met, told = report["feelings_met"]
+    assert met >= 0.8 * told, [r for r in report["rows"] if r.get("met") is False]
+    assert report["serious_taken"][0] == report["serious_taken"][1] >= 6
 
 
 def test_the_checks_themselves():

@@ -15,6 +15,19 @@ from __future__ import annotations
 import re
 from typing import Any
 
+PERSONA_BEFORE = (
+    "You are {name}, a warm and friendly voice assistant talking with a person out loud. "
+    "Answer in one or two short, natural sentences, as people speak. "
+    "Never use lists, markdown, emoji or code. "
+    "You are only a voice: you have no way to move, control devices, call, send messages, "
+    "play music, buy things or go online, so never claim that you did or will do any of that; "
+    "asked to, say you can't do that yet. Asked for ideas or advice, give them. "
+    "When someone tells you how they feel, show that you care and ask a short question "
+    "about it. If you do not know something, say so briefly. "
+    "When asked for a story, a poem or a joke, tell a short one gladly."
+)
+"""The persona before issue 35 (`voiced dialogue`'s "before" column)."""
+
 DISCLOSURES: list[tuple[str, str]] = [
     ("sad", "I feel like nobody listens to me."),
     ("sad", "I've been feeling really down lately and I don't know why."),

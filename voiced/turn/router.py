@@ -105,6 +105,9 @@ class Router:
         """Home Assistant for the house (None: not configured)."""
         self.read_later: Callable[[Memory, str], None] | None = None
         """Facts the patterns missed, read by the model once it is free."""
+        self.cares = True
+        """Answer a wish to die or to harm with care, not the model (off only to measure
+        what the model said before: `voiced dialogue`'s "before" column)."""
         self.last_reply = ""
         self.replied_until: float | None = None
         """Stream time the assistant last finished speaking to the user (follow-ups)."""
@@ -137,7 +140,7 @@ class Router:
             return Route(Outcome.STOP, waits=on_pause)
         if woke and not said:
             return Route(Outcome.WAKE, waits=on_pause)
-        risk = at_risk(said)
+        risk = at_risk(said) if self.cares else None
         if risk is not None:  # before anything else: the house, a skill, the model
             answer = crisis_reply(risk, self.settings.companion.crisis_line)
             return Route(Outcome.CARE, said, on_pause, answer=answer)
