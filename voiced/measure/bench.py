@@ -27,18 +27,20 @@ import numpy as np
 from voiced.measure.barge_in import format_barge_ins
 from voiced.measure.devices import measure_on_devices
 from voiced.measure.facts import format_facts, measure_facts
+from voiced.measure.feelings import PERSONA_BEFORE
 from voiced.measure.files import STAGES, measure
 from voiced.measure.loop import idle_cpu_percent
 from voiced.measure.prompts import build_prompts, lay_out
 from voiced.measure.wake import format_wake, measure_wake
 from voiced.types import SAMPLE_RATE_HZ
 
-PROMPT_RUNS = ("voiced", "small", "sequential", "pulseaudio", "pipewire")
+PROMPT_RUNS = ("voiced", "persona-before", "small", "sequential", "pulseaudio", "pipewire")
 """The runs over the prompts, side by side."""
 
 
 RUNS = (*PROMPT_RUNS, "wake", "facts")
-"""As configured; the same on the small model; the sequential baseline (configured model);
+"""As configured; the same with the persona before issue 35 (what the longer one costs the
+first token); the same on the small model; the sequential baseline (configured model);
 as configured through real devices: a private PulseAudio, and PipeWire (its PulseAudio
 server, WirePlumber), each with a speaker that leaks into the microphone; the wake word; and
 what reading facts after each turn costs the next (measure/facts.py)."""
@@ -49,6 +51,7 @@ DEVICE_RUNS = ("pulseaudio", "pipewire")
 
 LABELS = {
     "voiced": "voiced",
+    "persona-before": "voiced, the persona before",
     "small": "voiced, small model",
     "sequential": "sequential baseline",
     "pulseaudio": "voiced on PulseAudio devices",
@@ -126,8 +129,11 @@ def bench(
     baseline_config = out_dir / "sequential.toml"
     baseline_config.write_text("[pipeline]\nsequential = true\n[audio]\nhalf_duplex = true\n")
     echo = ["--echo-gain", str(echo_gain), "--echo-delay-ms", "60"] if echo_gain else []
+    persona_before = out_dir / "persona-before.toml"
+    persona_before.write_text(f"[llm]\npersona = {json.dumps(PERSONA_BEFORE)}\n")
     extra = {
         "voiced": echo,
+        "persona-before": [*echo, "--config", str(persona_before)],
         "small": [*echo, "--set", "llm.model=small"],
         "sequential": ["--config", str(baseline_config)],
     }
@@ -173,6 +179,7 @@ def format_report(report: dict[str, Any]) -> str:
     runs = [report[name] for name in names]
     heads = {
         "voiced": "voiced",
+        "persona-before": "persona0",
         "small": "small",
         "sequential": "baseline",
         "pulseaudio": "pulse",
