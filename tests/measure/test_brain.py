@@ -44,6 +44,11 @@ def test_no_reply_recites_the_notes(report):
     assert len(noted) >= 6 and all(r["reply"] for r in noted)
 
 
+def test_questions_with_one_right_answer_are_answered_exactly(report):
+    right, asked = report["exact_right"]
+    assert right == asked >= 40, [r for r in report["rows"] if r.get("exact") is False]
+
+
 def test_feelings_are_met_and_the_serious_set_taken_seriously(report):
     met, told = report["feelings_met"]
     assert met >= 0.8 * told, [r for r in report["rows"] if r.get("met") is False]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from voiced.config import Settings
-from voiced.measure import feelings
+from voiced.measure import exact, feelings
 from voiced.measure.child import print_rows, run_part
 from voiced.mind.conversation import leaks_notes, reply_sentences
 from voiced.text import normalize_words
@@ -163,9 +163,10 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
                 rows.append({"kind": "told", **await turn(text)})
             await runner.settle()
             return
-        if part == "before":  # the feelings as the persona before issue 35 answered them
+        if part == "before":  # as answered before issue 35: its persona, its skills
             runner.conversation.persona = feelings.PERSONA_BEFORE.replace("{name}", "Sam")
             runner.router.cares = False
+            runner.router.skills = skills_before()
         kinds: list[tuple[str, list[tuple[str, list[str]]]]] = [
             ("recall", RECALL),
             ("question", QUESTIONS),
@@ -175,13 +176,16 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
             kinds = []
         disclosures = feelings.DISCLOSURES[:: 3 if part == "ask-few" else 1]
         kinds += [
+            ("exact", [(q, list(a)) for q, a in exact.QUESTIONS]),
             ("feeling", [(f, []) for _, f in disclosures]),
             ("serious", [(f, []) for f in feelings.SERIOUS]),
         ]
         for kind, items in kinds:
             for text, answers in items:
                 row = {"kind": kind, **await turn(text)}
-                if answers:
+                if kind == "exact":
+                    row["exact"] = exact.right(row["reply"], tuple(answers))
+                elif answers:
                     row["right"] = right(row["reply"], answers)
                 if kind == "action":
                     row["false_claim"] = false_claim(row["reply"])
@@ -260,6 +264,8 @@ def summarise(
         "questions_right": share("question", "right"),
         "recalled": share("recall", "right"),
         "false_action_claims": share("action", "false_claim"),
+        "exact_right": share("exact", "exact"),
+        "exact_right_before": share("exact", "exact", before),
         "feelings_met": share("feeling", "met"),
         "feelings_met_before": share("feeling", "met", before),
         "feelings_brushed_off": {k: share("feeling", k)[0] for k in brushed},
@@ -312,6 +318,8 @@ def format_report(reports: list[dict[str, Any]]) -> str:
         ("everyday questions right", lambda r: pair(r["questions_right"])),
         ("recalled after a restart", lambda r: pair(r["recalled"])),
         ("false action claims", lambda r: pair(r["false_action_claims"])),
+        ("exact questions right (before)", lambda r: pair(r["exact_right_before"])),
+        ("exact questions right", lambda r: pair(r["exact_right"])),
         ("feelings met (before)", lambda r: pair(r["feelings_met_before"])),
         ("feelings met", lambda r: pair(r["feelings_met"])),
         ("…asked back", lambda r: pair(r["feelings_asked_back"])),
@@ -337,7 +345,8 @@ def format_report(reports: list[dict[str, Any]]) -> str:
     for report in reports:
         lines += ["", f"{report['model']}: what went wrong"]
         for row in report["rows"]:
-            if row.get("right") is False or row.get("false_claim") or row["leaked"]:
+            wrong = row.get("right") is False or row.get("exact") is False
+            if wrong or row.get("false_claim") or row["leaked"]:
                 lines.append(f"  {row['prompt']} -> {row['reply']}")
         lines += ["", f"{report['model']}: replies to feelings, before -> now"]
         earlier = {r["prompt"]: r for r in report.get("before", [])}
@@ -348,6 +357,13 @@ def format_report(reports: list[dict[str, Any]]) -> str:
                 lines.append(f"    before: {old.get('reply', '')}{_verdict(old)}")
                 lines.append(f"    now:    {row['reply']}{_verdict(row)}")
     return "\n".join(lines)
+
+
+def skills_before() -> Any:
+    """The skills before issue 35: no sums, conversions or calendar."""
+    from voiced.skills import Skills, assistant, cannot, clock, timers
+
+    return Skills([timers.match, clock.match, assistant.match, cannot.match])
 
 
 def _verdict(row: dict[str, Any]) -> str:
