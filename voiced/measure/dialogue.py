@@ -309,6 +309,46 @@ def spoken(model: str, out_dir: Path) -> dict[str, Any]:
     }
 
 
+SPOKEN_EXACT = exact.QUESTIONS[::5]
+"""Exact questions said by the configured voice through `voiced run` (`--spoken`): the
+skills read Whisper's words for them ("15%", "2.5")."""
+
+
+def spoken_exact(model: str, out_dir: Path) -> dict[str, Any]:
+    """SPOKEN_EXACT through `voiced run` on this tier: what was heard and said for each."""
+    import ast
+
+    from voiced.measure.files import measure
+    from voiced.measure.prompts import lay_out, synthesised
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    prompts = [synthesised(question) for question, _ in SPOKEN_EXACT]
+    source = out_dir / "exact.wav"
+    lay_out(prompts, source)
+    measure(prompts, source, out_dir, f"exact-{model}", ["-v", "--set", f"llm.model={model}"])
+    log = (out_dir / f"exact-{model}.log").read_text()
+    heard = [
+        (ast.literal_eval(h), ast.literal_eval(r))
+        for h, r in re.findall(r"heard ('.*'|\".*\"), said ('.*'|\".*\")$", log, re.M)
+    ]
+    rows: list[dict[str, Any]] = []
+    for question, answer in SPOKEN_EXACT:
+        asked = set(normalize_words(question).split())
+        best = max(
+            heard, key=lambda hr: len(asked & set(normalize_words(hr[0]).split())), default=None
+        )
+        said = best[1] if best else ""
+        rows.append(
+            {
+                "question": question,
+                "heard": best[0] if best else "",
+                "reply": said,
+                "right": exact.right(said, answer),
+            }
+        )
+    return {"right": (sum(bool(r["right"]) for r in rows), len(rows)), "rows": rows}
+
+
 def format_report(reports: list[dict[str, Any]]) -> str:
     def pair(value: tuple[int, int]) -> str:
         return f"{value[0]}/{value[1]}"
@@ -339,6 +379,7 @@ def format_report(reports: list[dict[str, Any]]) -> str:
                 lambda r: str(r["spoken"]["sentences_leaking_notes"]),
             ),
             ("spoken: peak RSS", lambda r: f"{r['spoken']['peak_rss_mb']:.0f} MB"),
+            ("spoken: exact questions right", lambda r: pair(r["spoken_exact"]["right"])),
         ]
     for label, cell in rows:
         lines.append(f"{label:<36}" + "".join(f"{cell(r):>16}" for r in reports))
@@ -383,6 +424,7 @@ def dialogue(models: list[str], out_dir: Path, with_spoken: bool) -> list[dict[s
         report = check(model)
         if with_spoken:
             report["spoken"] = spoken(model, out_dir)
+            report["spoken_exact"] = spoken_exact(model, out_dir)
         reports.append(report)
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "dialogue.json").write_text(json.dumps(reports, indent=2) + "\n")
