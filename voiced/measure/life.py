@@ -320,6 +320,7 @@ def _first_sound_s(timings: dict[str, Any]) -> float | None:
 def _restart(settings: Settings, days: int) -> list[dict[str, Any]]:
     """Every question, in a new process the morning after the last day."""
     from voiced.turn.load import load_runner
+    from voiced.turn.request import StageError
     from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
@@ -330,7 +331,11 @@ def _restart(settings: Settings, days: int) -> list[dict[str, Any]]:
     async def run() -> None:
         told = {id(t.item) for t in weeks_of_turns(days) if t.role == "tell"}
         for item in [i for i in FACTS + CHANGES if id(i) in told] + NEVER:
-            reply = (await text_turn(runner, item.question)).reply
+            try:
+                reply = (await text_turn(runner, item.question)).reply
+            except StageError as exc:  # counted as a reply that says nothing
+                print(f"memory life: {item.question!r} failed: {exc}", file=sys.stderr)
+                reply = ""
             runner.conversation.history.clear()
             rows.append(score(item, reply))
 
@@ -403,12 +408,15 @@ def _median(values: list[float]) -> float | None:
 
 
 def life(model: str, out_dir: Path, budget: int, days: int = DAYS) -> dict[str, Any]:
+    """Both processes, in a memory of their own; the weeks' rows are written out as soon as
+    they are back (memory-life-weeks.json), so a failing restart does not lose them."""
     what = f"the long run on {model}"
+    out_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="voiced-life-") as state:
         live = run_part(__name__, [model, "live", str(days)], Path(state), what)
+        (out_dir / "memory-life-weeks.json").write_text(json.dumps(live, indent=1) + "\n")
         restart = run_part(__name__, [model, "restart", str(days)], Path(state), what)
     report = summarise(live, restart, budget, days)
-    out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "memory-life.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
 
