@@ -83,6 +83,7 @@ def test_the_default_llm_knows_an_easy_fact():
 def test_llm_generation_stops_at_the_deadline(settings):
     from dataclasses import replace
 
+    from voiced.engines import CUT_SHORT
     from voiced.engines.llama import LlamaChat
 
     hurried = LlamaChat(
@@ -90,6 +91,7 @@ def test_llm_generation_stops_at_the_deadline(settings):
         settings.llm_path,
     )
     pieces = list(hurried.stream([{"role": "user", "content": "Write a very long story."}]))
+    assert pieces[-1] == CUT_SHORT  # what follows the last sentence is not to be said
     long = LlamaChat(replace(settings.llm, max_tokens=400), settings.llm_path)
     assert len(pieces) < len(
         list(long.stream([{"role": "user", "content": "Write a very long story."}]))

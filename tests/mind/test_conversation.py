@@ -89,6 +89,20 @@ def test_reply_sentences_are_speakable_and_the_tail_is_kept():
     assert first_token == [1]
 
 
+def test_words_after_the_last_sentence_of_a_reply_cut_short_are_not_said():
+    from voiced.engines import CUT_SHORT
+
+    class CutShort(ScriptedLlm):
+        def stream(self, messages):
+            yield from super().stream(messages)
+            yield CUT_SHORT
+
+    cut = CutShort(["Oh no, that must be so frustrating. How are"])
+    assert list(reply_sentences(cut, [], 3)) == ["Oh no, that must be so frustrating."]
+    ended = CutShort(["That's a lovely idea."])
+    assert list(reply_sentences(ended, [], 3)) == ["That's a lovely idea."]
+
+
 def test_reply_stops_when_asked():
     llm = ScriptedLlm(["A long reply. That goes on."])
     asked = iter([False, True])

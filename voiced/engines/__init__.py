@@ -37,11 +37,18 @@ class TurnJudge(Protocol):
         ...
 
 
+CUT_SHORT = "\x00"
+"""Yielded last by a stream that stopped before the model ended its reply (at its deadline,
+or its length in tokens): the words after the last whole sentence are not to be said ("Oh
+no, that must be so frustrating. How are")."""
+
+
 class ChatModel(Protocol):
     def count_tokens(self, text: str) -> int: ...
 
     def stream(self, messages: Sequence[Message]) -> Iterator[str]:
-        """Yield the reply as text pieces; blocking, so run it in a worker thread."""
+        """Yield the reply as text pieces, then CUT_SHORT if it was stopped before its end;
+        blocking, so run it in a worker thread."""
         ...
 
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from voiced.config import LlmSettings
-from voiced.engines import Message
+from voiced.engines import CUT_SHORT, Message
 from voiced.engines.whisper import FETCH_HINT
 from voiced.errors import ModelError
 from voiced.models import manifest
@@ -151,11 +151,12 @@ class LlamaChat:
             break
         try:
             for chunk in itertools.chain(first, chunks):
-                delta: Any = chunk["choices"][0]["delta"]
-                text = delta.get("content")
+                choice: Any = chunk["choices"][0]
+                text = choice["delta"].get("content")
                 if text:
                     yield str(text)
-                if time.monotonic() > deadline:
+                if choice.get("finish_reason") == "length" or time.monotonic() > deadline:
+                    yield CUT_SHORT
                     break
         finally:
             chunks.close()

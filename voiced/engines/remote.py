@@ -19,7 +19,7 @@ import numpy as np
 
 from voiced.audio import resample, to_int16
 from voiced.config import LlmSettings
-from voiced.engines import ChatModel, Message, SpeechToText, TextToSpeech
+from voiced.engines import CUT_SHORT, ChatModel, Message, SpeechToText, TextToSpeech
 from voiced.types import SAMPLE_RATE_HZ, Transcript
 
 log = logging.getLogger(__name__)
@@ -104,7 +104,9 @@ class OpenAiChat:
                 text = chunk.choices[0].delta.content if chunk.choices else None
                 if text:
                     yield str(text)
-                if time.monotonic() > deadline:
+                length = bool(chunk.choices) and chunk.choices[0].finish_reason == "length"
+                if length or time.monotonic() > deadline:
+                    yield CUT_SHORT
                     break
         except self._errors as exc:
             raise RemoteError(_why(exc)) from None

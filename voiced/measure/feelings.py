@@ -96,7 +96,8 @@ _PLATITUDE = re.compile(
 _ADVICE = re.compile(
     r"\b(?:it's important to|it is important to|make sure (?:to|you)|seek (?:professional )?"
     r"(?:help|support)|talk to a (?:therapist|professional|counsell?or)|self-care|"
-    r"practice mindfulness|deep breaths?|try to (?:relax|stay|focus|think)|you should (?:try|"
+    r"practice mindfulness|deep breaths?|try to (?:relax|stay|focus|think)|how about you|"
+    r"you should (?:try|"
     r"consider|talk)|i recommend|i suggest|consider (?:talking|speaking|reaching))\b"
 )
 _FEELING = re.compile(

@@ -8,7 +8,7 @@ import logging
 import re
 from collections.abc import Callable, Iterator
 
-from voiced.engines import ChatModel, Message
+from voiced.engines import CUT_SHORT, ChatModel, Message
 from voiced.text import SentenceSplitter, ends_sentence, speakable
 
 log = logging.getLogger(__name__)
@@ -221,10 +221,14 @@ def reply_sentences(
     if should_stop():  # cancelled while it waited for the model: not even the prompt is read
         return
     pieces = llm.stream(messages)
+    cut = False
     try:
         for piece in pieces:
             if should_stop():
                 return
+            if piece == CUT_SHORT:
+                cut = True
+                continue
             if on_first_token is not None:
                 on_first_token()
                 on_first_token = None
@@ -243,7 +247,9 @@ def reply_sentences(
                     if count >= max_sentences:
                         return
         rest = speakable(splitter.flush())
-        if rest and leaks_notes(rest):
+        if rest and cut and not ends_sentence(rest):
+            log.info("the model was stopped mid-sentence: %r left unsaid", rest)
+        elif rest and leaks_notes(rest):
             leaked.append(rest)
         elif rest and _repeats(rest, said_before):
             skipped.append(rest)
