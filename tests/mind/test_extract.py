@@ -314,6 +314,15 @@ def test_a_fact_is_about_someone_else_only_if_the_user_spoke_of_them():
     assert fact.text == "Connor lives in Belfast."
 
 
+def test_what_is_true_only_today_or_names_a_relation_nobody_said_is_not_kept():
+    soup = "I'm making soup tonight."
+    assert parse("user|plan|They are making soup tonight.", soup, MONDAY) == []
+    nadia = "Nadia has been run off her feet at the vet's all week."
+    assert parse("niece|other|Their niece Nadia has been busy at the vet's.", nadia, MONDAY) == []
+    mum = "Mum's birthday is on the fourteenth of March."
+    assert parse("mother|birthday|Their mother's birthday is in March.", mum, MONDAY)
+
+
 def test_a_negation_or_a_name_nobody_gave_is_not_kept():
     tea = "Green tea is more my thing than coffee these days."
     assert parse("user|dislikes|They don't like coffee these days.", tea, MONDAY) == []

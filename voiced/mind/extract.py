@@ -206,6 +206,10 @@ def grounded(fact: str, utterance: str) -> bool:
         plain = name.lower().removesuffix("'s")
         if plain not in said and plain not in WEEKDAYS and plain not in MONTHS:
             return False
+    for word in _words(fact):  # "Their niece Nadia" from "Nadia has been busy": who she is
+        person = word.removesuffix("'s")  # to them must have been said too
+        if person in PEOPLE_WORDS and not _mentioned(person, utterance):
+            return False
     own = [
         w
         for w in _words(fact)
@@ -287,6 +291,11 @@ def about_whom(line: Line, said: str = "") -> str:
     return f"{whom} {verb} {rest}".rstrip()
 
 
+_PASSING = re.compile(r"\b(?:today|tonight|this (?:morning|afternoon|evening)|right now)\b", re.I)
+"""What is true only today ("They are making soup tonight.") is not kept: a week of
+"I'm making soup tonight" had kept six dated soups."""
+
+
 def _mentioned(who: str, utterance: str) -> bool:
     """Whether the user spoke of this one (a word of theirs, or a name they said)."""
     plain = utterance.lower().replace("’", "'")
@@ -306,6 +315,9 @@ def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
             continue
         if not grounded(line.fact, utterance):
             log.debug("dropped %r: not what the user said", line.fact)
+            continue
+        if _PASSING.search(line.fact):
+            log.debug("dropped %r: true only today", line.fact)
             continue
         if line.what == "name" and not _NAMING.search(utterance):
             log.debug("dropped %r: nobody was named", line.fact)

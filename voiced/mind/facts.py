@@ -394,6 +394,7 @@ _SAME_THING = {
         ("home", "live", "lives", "living", "city", "town", "move", "moved"),
         ("kid", "kids", "child", "children"),
         ("diet", "vegetarian", "vegan", "meat", "eat", "eats", "eating"),
+        ("car", "cars", "drive", "drives", "driving", "vehicle"),
         ("mother", "mum", "mom", "mam"),
         ("father", "dad"),
         ("grandmother", "grandma", "gran", "granny", "nan"),
