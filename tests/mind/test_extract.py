@@ -314,6 +314,12 @@ def test_a_fact_is_about_someone_else_only_if_the_user_spoke_of_them():
     assert fact.text == "Connor lives in Belfast."
 
 
+def test_a_move_said_as_where_they_are_now_is_their_home():
+    bath = "We've moved house, we're in Bath now."
+    (fact,) = parse("user|home|They are in Bath now.", bath, MONDAY)
+    assert fact.key == "home"
+
+
 def test_what_is_true_only_today_or_names_a_relation_nobody_said_is_not_kept():
     soup = "I'm making soup tonight."
     assert parse("user|plan|They are making soup tonight.", soup, MONDAY) == []

@@ -45,7 +45,7 @@ KINDS = (
 )
 SINGLE = {
     "name": r"\b(?:called|name|named)\b",
-    "home": r"\b(?:live|lives|living|moved|home|based)\b",
+    "home": r"\b(?:live|lives|living|moved|home|based)\b|\b(?:are|is) (?:now )?in\b",
     "job": r"\b(?:work|works|working|job|is an?|are an?|as an?)\b",
     "workplace": r"\b(?:at|for)\b",
     "birthday": r"\bbirthday\b",
