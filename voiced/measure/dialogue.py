@@ -156,6 +156,8 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
             "caught": caught.count - before,
         }
 
+    runner.router.alarms.clock = exact.ASKED_ON.timestamp  # "days until Christmas": from then
+
     async def run() -> None:
         await runner.settle()
         if part == "tell":
