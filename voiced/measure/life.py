@@ -35,7 +35,7 @@ from typing import Any
 
 from voiced.config import Settings
 from voiced.measure.child import print_rows, run_part
-from voiced.measure.memory import Item, score, told
+from voiced.measure.memory import Item, score, told, typed_turn
 
 START = dt.datetime(2026, 9, 7, 8, 0)
 """The first morning (a Monday)."""
@@ -256,8 +256,6 @@ class SimulatedClock:
 def _live(settings: Settings, days: int) -> list[dict[str, Any]]:
     """The four weeks in one process: a row per turn, then the store at each week's end."""
     from voiced.turn.load import load_runner
-    from voiced.turn.request import StageError
-    from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
     memory = runner.router.memory
@@ -277,15 +275,11 @@ def _live(settings: Settings, days: int) -> list[dict[str, Any]]:
                     rows.append({"week_end": len(memory.store.facts())})
                 runner.conversation.history.clear()
                 day = turn.at.date()
-            try:
-                result = await text_turn(runner, turn.text)
-                reply, timings = result.reply, result.timings.as_dict()
-            except StageError as exc:  # counted as a reply that says nothing
-                print(f"memory life: {turn.text!r} failed: {exc}", file=sys.stderr)
-                reply, timings = "", {}
+            result = await typed_turn(runner, turn.text, "memory life")
+            reply, timings = result.reply, result.timings.as_dict()
             await runner.settle()
             used = {f.id: f.text for f in memory.store.facts()}
-            ids: list[int] = list(timings.get("memories") or [])  # type: ignore[call-overload]
+            ids: list[int] = list(timings.get("memories") or [])
             tokens = count(" ".join(used[i] for i in ids if i in used)) if ids else 0
             row = {
                 "day": (turn.at - START).days,
@@ -320,8 +314,6 @@ def _first_sound_s(timings: dict[str, Any]) -> float | None:
 def _restart(settings: Settings, days: int) -> list[dict[str, Any]]:
     """Every question, in a new process the morning after the last day."""
     from voiced.turn.load import load_runner
-    from voiced.turn.request import StageError
-    from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
     clock = SimulatedClock(START + dt.timedelta(days=days))
@@ -331,11 +323,7 @@ def _restart(settings: Settings, days: int) -> list[dict[str, Any]]:
     async def run() -> None:
         told = {id(t.item) for t in weeks_of_turns(days) if t.role == "tell"}
         for item in [i for i in FACTS + CHANGES if id(i) in told] + NEVER:
-            try:
-                reply = (await text_turn(runner, item.question)).reply
-            except StageError as exc:  # counted as a reply that says nothing
-                print(f"memory life: {item.question!r} failed: {exc}", file=sys.stderr)
-                reply = ""
+            reply = (await typed_turn(runner, item.question, "memory life")).reply
             runner.conversation.history.clear()
             rows.append(score(item, reply))
 

@@ -274,8 +274,6 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
     """One process: "tell" (everything said in passing, then what the store holds) or
     "ask" (every question)."""
     from voiced.turn.load import load_runner
-    from voiced.turn.request import StageError
-    from voiced.turn.runner import text_turn
 
     runner = load_runner(settings, rings=False)
     rows: list[dict[str, Any]] = []
@@ -284,11 +282,7 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
         for item in ITEMS:
             texts = item.said if part == "tell" else (item.question,) if item.question else ()
             for text in texts:
-                try:
-                    reply = (await text_turn(runner, text)).reply
-                except StageError as exc:  # counted as a reply that says nothing
-                    print(f"memory check: {text!r} failed: {exc}", file=sys.stderr)
-                    reply = ""
+                reply = (await typed_turn(runner, text, "memory check")).reply
                 await runner.settle()  # what the model reads is kept before the next turn
                 if part == "ask":
                     rows.append(score(item, reply))
@@ -302,6 +296,20 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
     if part == "tell" and memory is not None:
         rows = [{"fact": f.text, "source": f.source} for f in memory.store.facts()]
     return rows
+
+
+async def typed_turn(runner: Any, text: str, check: str) -> Any:
+    """A typed turn's result; one that fails (the model gave no words) is counted as a
+    reply that says nothing, and said on stderr."""
+    from voiced.turn.request import StageError, TurnResult
+    from voiced.turn.runner import text_turn
+    from voiced.types import Transcript
+
+    try:
+        return await text_turn(runner, text)
+    except StageError as exc:
+        print(f"{check}: {text!r} failed: {exc}", file=sys.stderr)
+        return TurnResult(Transcript(text))
 
 
 def wrongly_kept(facts: list[dict[str, Any]]) -> list[dict[str, Any]]:

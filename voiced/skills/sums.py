@@ -11,10 +11,10 @@ whole goes to the model as before.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from fractions import Fraction
 
-from voiced.skills import Context, Handler
+from voiced.skills import Handler
 from voiced.skills.numbers import read_numbers, spoken_number
 
 _LEADS: tuple[tuple[str, ...], ...] = (
@@ -345,7 +345,7 @@ def read_sum(text: str) -> Value | None:
     return value, said
 
 
-def _answer(text: str) -> Callable[[Context], str] | None:
+def match(text: str) -> Handler | None:
     try:
         found = read_sum(text)
     except DivideByZero:
@@ -354,14 +354,6 @@ def _answer(text: str) -> Callable[[Context], str] | None:
         return None
     value, said = found
     # a percentage asked for is said whole already
-    sentence = f"{said}." if " is " in said else f"{said} is {_said_answer(value)}."
+    sentence = f"{said}." if " is " in said else f"{said} is {spoken_number(float(value))}."
     sentence = sentence[0].upper() + sentence[1:]
     return lambda ctx: sentence
-
-
-def _said_answer(value: Fraction) -> str:
-    return spoken_number(float(value))
-
-
-def match(text: str) -> Handler | None:
-    return _answer(text)
