@@ -55,12 +55,24 @@ def wait_for_port(port: int, process: subprocess.Popen, log_path, timeout_s: flo
             time.sleep(0.2)
 
 
+def zone_where_it_is(hour: int, minute: int) -> str:
+    """A POSIX TZ under which the local time is now hour:minute: the clock skill's answer
+    is then one the test chose, not whatever the wall clock says. At 2:14 the small Whisper
+    heard Piper's "two fourteen" as "2.40"; that teen/ty mix-up is the model's, so the time
+    said starts at 10:21 and has more than half an hour before a teen minute."""
+    utc = time.gmtime()
+    offset = (utc.tm_hour * 3600 + utc.tm_min * 60 + utc.tm_sec - hour * 3600 - minute * 60) % 86400
+    offset -= 86400 if offset > 43200 else 0  # POSIX: local = UTC - offset, within a day
+    sign, offset = ("-" if offset < 0 else "+"), abs(offset)
+    return f"VOI{sign}{offset // 3600:02d}:{offset % 3600 // 60:02d}:{offset % 60:02d}"
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("wyoming")
     port = free_port()
     log_path = tmp / "serve.log"
-    env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state")}
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp / "state"), "TZ": zone_where_it_is(10, 21)}
     with log_path.open("w") as log:
         process = subprocess.Popen(
             [sys.executable, "-m", "voiced", "serve", "-v", "--wyoming", f"tcp://127.0.0.1:{port}"]
