@@ -205,3 +205,29 @@ def test_a_question_about_the_user_gets_only_the_facts_that_may_answer_it(tmp_pa
     grew = memory.recall_about(subject_words("Where did I grow up?"), "Where did I grow up?")
     assert [f.text for f in grew] == ["They grew up in a small village near Cork."]
     assert memory.recall_about(subject_words("What is our rabbit called?"), "") == []
+
+
+def test_how_i_do_a_thing_is_asked_of_the_memory_only_when_a_fact_names_it(tmp_path, store):
+    """ "How do I take my coffee?" asks after the user's ways where a fact tells them; "how do
+    I make pancakes?" asks how to, and is never "You haven't told me that yet."."""
+    store.remember("note", "They take their coffee black.")
+    store.remember("note", "They cycle to work along the canal.")
+    questions = ["How do I take my coffee?", "How do I get to work?", "How do I make pancakes?"]
+    spoken, prompts = converse(
+        tmp_path, questions, ["Black.", "You cycle.", "Mix flour and eggs."], store
+    )
+    assert spoken == ["Black.", "You cycle.", "Mix flour and eggs."]
+    coffee, work, pancakes = (p[-2]["content"] for p in prompts)
+    assert "coffee black" in coffee and "canal" not in coffee and "never guess" in coffee.lower()
+    assert "canal" in work and "coffee" not in work
+    assert "never guess" not in pancakes.lower()
+
+
+def test_what_a_how_question_would_ask_of_the_memory():
+    from voiced.mind.facts import how_about_me
+
+    assert how_about_me("How do I take my coffee?") == ["take", "coffee"]
+    assert how_about_me("How do I get to work?") == ["work"]
+    assert how_about_me("How should I cook rice?") == []  # advice
+    assert how_about_me("How are you?") == []
+    assert how_about_me("Where do I work?") == []  # asks_about_user's

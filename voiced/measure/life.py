@@ -258,6 +258,7 @@ def _live(settings: Settings, days: int) -> list[dict[str, Any]]:
     from voiced.turn.load import load_runner
 
     runner = load_runner(settings, rings=False)
+    runner.warm_up()  # as the daemon does: a first turn is not a cold one
     memory = runner.router.memory
     assert memory is not None, "remembering is on for this run"
     clock = SimulatedClock(START)
@@ -316,6 +317,7 @@ def _restart(settings: Settings, days: int) -> list[dict[str, Any]]:
     from voiced.turn.load import load_runner
 
     runner = load_runner(settings, rings=False)
+    runner.warm_up()  # as the daemon does: a first turn is not a cold one
     clock = SimulatedClock(START + dt.timedelta(days=days))
     runner.router.alarms.clock = clock
     rows: list[dict[str, Any]] = []

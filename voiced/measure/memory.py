@@ -276,6 +276,7 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
     from voiced.turn.load import load_runner
 
     runner = load_runner(settings, rings=False)
+    runner.warm_up()  # as the daemon does: a first turn is not a cold one
     rows: list[dict[str, Any]] = []
 
     async def run() -> None:

@@ -326,6 +326,28 @@ def asks_about_user(utterance: str) -> bool:
     )
 
 
+_HOW_I = re.compile(
+    r"^(?:(?:and|so|hey|ok|okay|now|then)[, ]+)*"
+    r"(?P<rest>how (?:do|did|does|am|are|is|was|were) (?:i|we|my|our)\b.*)$",
+    re.I,
+)
+_LIGHT = frozenset({"get", "gets", "got", "go", "goes", "going", "went", "usually", "normally"})
+"""Verbs of a "how do I ..." question that say little of what it asks ("how do I get to
+work?" asks about work)."""
+
+
+def how_about_me(utterance: str) -> list[str]:
+    """What a "how do I ..." question would be about if it asked after the user's own ways
+    ("how do I take my coffee?", "how do I get to work?"); it may as well ask how to do a
+    thing ("how do I reset my router?"), so only a kept fact that names every one of
+    these words makes it one (`Memory.may_answer(..., every=True)`). Empty for other
+    sentences."""
+    match = _HOW_I.match(utterance.strip().rstrip(" ?.!"))
+    if match is None or _NOT_A_FACT.search(match.group("rest")):
+        return []
+    return [w for w in subject_words(match.group("rest")) if w not in _LIGHT]
+
+
 def could_answer(text: str, about: list[str], kind: str = "note") -> bool:
     """Whether something the user said (or a fact kept from it) may answer a question about
     these words: it names the person the question names, if any (and, if the question names

@@ -395,16 +395,19 @@ class Memory:
             said += f" And {more} more {things}: ask me about anything you told me."
         return "Here is what I remember. " + said
 
-    def may_answer(self, about: list[str]) -> bool:
-        """Whether a kept fact may answer a question about these words (`could_answer`)."""
-        return bool(self._answering(about))
+    def may_answer(self, about: list[str], every: bool = False) -> bool:
+        """Whether a kept fact may answer a question about these words (`could_answer`;
+        every: naming each of them)."""
+        return bool(self._answering(about, every))
 
-    def _answering(self, about: list[str]) -> list[Fact]:
-        return [
-            f
-            for f in self.store.facts()
-            if could_answer(f"{f.text} {f.key.replace(':', ' ')}", about, f.kind)
-        ]
+    def _answering(self, about: list[str], every: bool = False) -> list[Fact]:
+        def answers(fact: Fact) -> bool:
+            text = f"{fact.text} {fact.key.replace(':', ' ')}"
+            if every:
+                return all(could_answer(text, [word], fact.kind) for word in about)
+            return could_answer(text, about, fact.kind)
+
+        return [f for f in self.store.facts() if answers(f)]
 
     def recall_about(
         self, about: list[str], question: str, meaning: np.ndarray | None = None

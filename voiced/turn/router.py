@@ -24,7 +24,13 @@ from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
 from voiced.mind.care import at_risk, crisis_reply
 from voiced.mind.conversation import Conversation, Message
-from voiced.mind.facts import NOT_TOLD, asks_about_user, could_answer, subject_words
+from voiced.mind.facts import (
+    NOT_TOLD,
+    asks_about_user,
+    could_answer,
+    how_about_me,
+    subject_words,
+)
 from voiced.mind.memory import Memory
 from voiced.skills import Context as SkillContext
 from voiced.skills import Device, Handler, Skills, needs_ringer
@@ -181,6 +187,9 @@ class Router:
             return Route(Outcome.MEMORY, said, on_pause)
         asked = self.memory is not None and asks_about_user(said)
         about = subject_words(said) if asked else []
+        if self.memory is not None and not asked:
+            how = how_about_me(said)  # "how do I take my coffee?": only if a fact says
+            about = how if how and self.memory.may_answer(how, every=True) else []
         if about and self._never_told(about):
             return Route(Outcome.MEMORY, said, on_pause, answer=NOT_TOLD)
         waits = on_pause and not looks_finished(said)
