@@ -17,7 +17,8 @@ TORTURE = {
     "other scripts": "你好世界. Привет, мир. مرحبا بالعالم. Γειά σου. Hello there.",
     "only emoji": "😀😀😀",
     "only symbols": "*** ### --- ``` ~~~",
-    "very long": ("This is a long sentence that goes on and on, " * 110)[:5000] + ".",
+    # far longer than any reply (a few sentences, their tokens capped)
+    "very long": ("This is a long sentence that goes on and on, " * 45)[:2000] + ".",
     "control characters": "Hello\x00\x07\x1b[31m world\u200b\ufeff.",
 }
 

@@ -171,7 +171,7 @@ def _session(settings: Settings, part: str) -> list[dict[str, Any]]:
             runner.router.skills = skills_before()
         kinds: list[tuple[str, list[tuple[str, list[str]]]]] = [
             ("recall", RECALL),
-            ("question", QUESTIONS),
+            ("question", QUESTIONS[:: 2 if part == "ask-few" else 1]),
             ("action", [(a, []) for a in ACTIONS]),
         ]
         if part == "before":
@@ -238,8 +238,8 @@ def _child(model: str, part: str, state: Path) -> list[dict[str, Any]]:
 
 def check(model: str, quick: bool = False) -> dict[str, Any]:
     """Both processes for one tier, in a memory of their own; then the feelings as they
-    were answered before, in a third (quick: a third of the disclosures, and not before:
-    what the tests run)."""
+    were answered before, in a third (quick: half the everyday questions, a third of the
+    disclosures, and not before: what the tests run)."""
     with tempfile.TemporaryDirectory(prefix="voiced-dialogue-") as state:
         rows = _child(model, "tell", Path(state))
         rows += _child(model, "ask-few" if quick else "ask", Path(state))
