@@ -153,13 +153,20 @@ def private_notes(known: str, mood: str, asked_about_them: bool = False) -> str:
     ("I'm sorry, but I can't assist with that." to a joke), and there it is read ahead
     with the words while the user speaks."""
     notes = []
-    if known:
+    if known and asked_about_them:
+        notes.append(
+            "Private notes: they are asking about their own life, and this is what they told "
+            f"you about themselves, as you would say it to them: {known} Answer their question "
+            "from this alone, in one short sentence; if it does not say, tell them they have not "
+            "told you that yet. Never guess."
+        )
+    elif known:
         notes.append(
             "Private notes, never to be read out: what the person you are talking with has "
             "told you before (use it only where it bears on what they say, in your own words; "
             f"never describe them or bring it up unasked): {about_them(known)}"
         )
-    if asked_about_them:
+    elif asked_about_them:
         notes.append(
             "They are asking about their own life: answer only from what they have told you; "
             "if it does not say, tell them they have not told you that yet. Never guess."

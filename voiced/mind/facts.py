@@ -436,6 +436,21 @@ def stem(word: str) -> str:
     return _SAME_THING.get(word, word)[:4]
 
 
+def form(word: str) -> str:
+    """A word without its endings ("saturdays", "saturday"; "painting", "paint"): stricter
+    than `stem`, whose four letters take "therapist" for "there's", and which takes "job"
+    for the "work" in "they cycle to work"."""
+    word = word.lower().removesuffix("'s")
+    word = _IRREGULAR.get(word, word)
+    return re.sub(r"(?<=\w{3})(?:ies|es|s|ing|ed)$", "", word)
+
+
+def names_all(text: str, words: list[str]) -> bool:
+    """Whether a fact names every one of a question's words, in some form of each."""
+    said = {form(w) for w in re.findall(r"[a-z0-9']+", text.lower())}
+    return all(form(w) in said for w in words)
+
+
 SAME_SHARE = 0.75
 """Two facts whose words (any forms) overlap this much say the same thing."""
 
@@ -477,10 +492,15 @@ ASK_KEYS = {
 }
 
 
+_YOURS = {"me": "you", "my": "your", "mine": "yours", "our": "your", "ours": "yours"}
+
+
 def spoken(fact_text: str) -> str:
     """A stored fact, said to the user: "The user's sister is called Anna." -> "Your sister
     is called Anna."; "They moved to York." -> "You moved to York." """
-    text = re.sub(r"^The user's ", "Your ", fact_text)
+    # the user's own words in it ("he's older than me") are theirs: "older than you"
+    text = re.sub(r"\b(?:me|my|mine|our|ours)\b", lambda m: _YOURS[m.group(0)], fact_text)
+    text = re.sub(r"^The user's ", "Your ", text)
     text = re.sub(r"^The user asked to remember: ", "You asked me to remember: ", text)
     text = re.sub(r"^The user (\w+)", lambda m: "You " + _unthird(m.group(1)), text)
     for third, second in (

@@ -28,6 +28,7 @@ from voiced.mind.facts import (
     Statement,
     could_answer,
     memory_request,
+    names_all,
     same_fact,
     spoken,
     statements,
@@ -408,6 +409,20 @@ class Memory:
             return could_answer(text, about, fact.kind)
 
         return [f for f in self.store.facts() if answers(f)]
+
+    def told_exactly(self, about: list[str]) -> str | None:
+        """The one kept fact that names every word a question about the user asks about,
+        as said back to them ("You teach piano to kids on Saturday mornings." for "what do
+        I teach on Saturdays?"): it answers exactly, where the 1.5B, given it,
+        answered "how do I take my coffee?" with how to pour one. None where no fact, or
+        more than one, does, or where a fact with a key may answer too ("what do I do for
+        work?": their job, not "they cycle to work"): the model chooses among them."""
+        answering = self._answering(about)
+        full = [f for f in answering if names_all(f.text, about)]
+        if len(full) != 1 or any(f.key and f not in full for f in answering):
+            return None
+        said = spoken(full[0].text).removeprefix("You asked me to remember: ")
+        return said[:1].upper() + said[1:]
 
     def recall_about(
         self, about: list[str], question: str, meaning: np.ndarray | None = None

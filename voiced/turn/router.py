@@ -29,6 +29,7 @@ from voiced.mind.facts import (
     asks_about_user,
     could_answer,
     how_about_me,
+    spoken,
     subject_words,
 )
 from voiced.mind.memory import Memory
@@ -192,6 +193,9 @@ class Router:
             about = how if how and self.memory.may_answer(how, every=True) else []
         if about and self._never_told(about):
             return Route(Outcome.MEMORY, said, on_pause, answer=NOT_TOLD)
+        told = self.memory.told_exactly(about) if self.memory is not None and about else None
+        if told is not None:
+            return Route(Outcome.MEMORY, said, on_pause, answer=told)
         waits = on_pause and not looks_finished(said)
         return Route(Outcome.GENERATE, said, waits, about_user=tuple(about))
 
@@ -283,7 +287,10 @@ class Router:
                 if about
                 else self.memory.recall(route.request, meaning)
             )
-        known = " ".join(fact.text for fact in recalled)
+        # asked about their life, the facts as said back to them ("You are scared of
+        # spiders."): from "They are scared of spiders." the 1.5B answered "I'm scared of
+        # spiders."
+        known = " ".join(spoken(f.text) if about else f.text for f in recalled)
         max_sentences = self.settings.llm.max_sentences
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
