@@ -96,6 +96,8 @@ def test_grounding(fact, said, expected):
         ("If I ever get a horse I'll call her Storm.", False),
         ("The weather presenter said his wife is called Maria.", False),
         ("Okay.", False),
+        ("I'd love to learn the violin one day.", False),  # a wish ("They love the violin.")
+        ("I love the violin.", True),
     ],
 )
 def test_what_is_worth_reading(said, worth):
@@ -339,6 +341,19 @@ def test_a_negation_or_a_name_nobody_gave_is_not_kept():
         MONDAY,
     )
     assert [s.text for s in kept] == ["Their mother is from Seville."]
+
+
+def test_a_name_given_after_a_word_or_a_thing_filed_as_a_name_is_kept():
+    connor = "My best mate Connor lives in Belfast."
+    (fact,) = parse("mate|name|Their best mate Connor lives in Belfast.", connor, MONDAY)
+    assert fact.text == "Their best mate Connor lives in Belfast."
+    car = "We drive a red Fiat Panda."
+    (fact,) = parse("car|name|Their car is a red Fiat Panda.", car, MONDAY)
+    assert (fact.kind, fact.text) == ("other", "Their car is a red Fiat Panda.")
+    bakery = "Ewa gave up flying, she runs a bakery now."  # "run" is a form of "runs"
+    assert [f.text for f in parse("ewa|job|They run a bakery now.", bakery, MONDAY)] == [
+        "Ewa runs a bakery now."
+    ]
 
 
 def test_what_someone_watches_is_theirs_and_what_a_presenter_said_is_not():

@@ -109,6 +109,11 @@ EXAMPLES: list[tuple[str, str]] = [
         "user|plan|They are flying to Crete for a week in August.",
     ),
     (
+        "I'm off to Rome in the spring with my dad.",
+        "user|plan|They are going to Rome in the spring with their father.",
+    ),
+    ("Marta left the bank last year, she teaches yoga now.", "marta|job|They teach yoga now."),
+    (
         "My uncle is from Galway and speaks Irish.",
         "uncle|other|Their uncle is from Galway and speaks Irish.",
     ),
@@ -125,7 +130,8 @@ EXAMPLES: list[tuple[str, str]] = [
 _QUESTION = re.compile(r"\?\s*$")
 _IMAGINED = re.compile(
     r"^(?:\w+,? )?(?:if|imagine|suppose|what if|i wonder|i wish|wouldn't it)\b"
-    r"|\bif (?:i|we) (?:ever|had|were|was|could|won|get|got)\b",
+    r"|\bif (?:i|we) (?:ever|had|were|was|could|won|get|got)\b"
+    r"|\b(?:i'd|i would|we'd|we would) (?:love|like) to\b|\bsome ?day\b",
     re.I,
 )
 _ON_THE_AIR = re.compile(
@@ -140,11 +146,11 @@ _NEGATION = re.compile(
     r"\b(?:not|no|never|don't|doesn't|didn't|can't|cannot|won't|isn't|aren't)\b|n't\b", re.I
 )
 _NAMING = re.compile(
-    rf"\b(?i:call|called|calls|named|name|name's)\b|\b(?i:my|our) (?i:{PEOPLE}),? [A-Z]"
+    rf"\b(?i:call|called|calls|named|name|name's)\b|\b(?i:my|our) (?:\w+ )?(?i:{PEOPLE}),? [A-Z]"
     r"|\b(?:Dr|Mr|Mrs|Ms|Miss)\b",
 )
-"""Words that give someone's name: without them, "my mother is from Seville" does not name
-her Seville."""
+"""Words that give someone's name ("my best mate Connor"): without them, "my mother is from
+Seville" does not name her Seville."""
 _WORD = re.compile(r"[a-z0-9']+")
 _SAME = {
     "mum": "mother",
@@ -320,8 +326,10 @@ def parse(answer: str, utterance: str, now: dt.datetime) -> list[Statement]:
             log.debug("dropped %r: true only today", line.fact)
             continue
         if line.what == "name" and not _NAMING.search(utterance):
-            log.debug("dropped %r: nobody was named", line.fact)
-            continue
+            if _NAMING.search(line.fact):
+                log.debug("dropped %r: nobody was named", line.fact)
+                continue
+            line = Line(line.who, "other", line.fact)  # "Their car is a red Fiat Panda."
         if line.who != "user" and not _mentioned(line.who, utterance):
             # "teacher" for "I teach piano": nobody else was spoken of, so it is the user's
             line = Line("user", line.what, line.fact)

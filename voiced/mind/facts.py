@@ -433,7 +433,10 @@ def stem(word: str) -> str:
     "grow"; "job", "work")."""
     word = word.lower().removesuffix("'s")
     word = _IRREGULAR.get(word, word)
-    return _SAME_THING.get(word, word)[:4]
+    word = _SAME_THING.get(word, word)
+    if len(word) > 3 and word.endswith("s") and not word.endswith("ss"):
+        word = word[:-1]  # "runs", "run": four letters alone kept them apart
+    return word[:4]
 
 
 def form(word: str) -> str:
