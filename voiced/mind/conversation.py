@@ -48,7 +48,12 @@ class Conversation:
         return self._count(message["content"]) + _MESSAGE_OVERHEAD_TOKENS
 
     def messages_for(
-        self, user_text: str, known: str = "", mood: str = "", about_them: bool = False
+        self,
+        user_text: str,
+        known: str = "",
+        mood: str = "",
+        about_them: bool = False,
+        felt: str = "",
     ) -> list[Message]:
         """The prompt for a new user turn: the persona, as much recent history as fits, the
         notes for this turn (what is known about the user that matters for it, the tone
@@ -56,7 +61,7 @@ class Conversation:
         stay the same from turn to turn, so the model's cache of them is reused; the notes
         and the words are read ahead while the user is still speaking (runner.read_ahead),
         so that only the last words are left to read when the turn ends."""
-        notes = private_notes(known, mood, about_them)
+        notes = private_notes(known, mood, about_them, felt)
         system = {"role": "system", "content": self.persona}
         before = [{"role": "system", "content": notes}] if notes else []
         user = {"role": "user", "content": user_text}
@@ -144,7 +149,7 @@ TONES = {
 }
 
 
-def private_notes(known: str, mood: str, asked_about_them: bool = False) -> str:
+def private_notes(known: str, mood: str, asked_about_them: bool = False, felt: str = "") -> str:
     """What the reply should take into account but never say: the facts the user told
     (in the third person, as "they", so the model neither speaks of "the user" nor takes
     the user's name for its own) and the tone their voice calls for, as an instruction,
@@ -171,6 +176,8 @@ def private_notes(known: str, mood: str, asked_about_them: bool = False) -> str:
             "They are asking about their own life: answer only from what they have told you; "
             "if it does not say, tell them they have not told you that yet. Never guess."
         )
+    if felt:
+        notes.append(felt)  # how to meet what they told of how they feel (`disclosure`)
     if mood:
         tone = TONES.get(mood, "kind")
         notes.append(f"Answer the next message in a {tone} way; do not remark on how they seem.")

@@ -24,6 +24,7 @@ from voiced.listen.activation import Activation
 from voiced.mind.affect import Affect, AffectEstimator
 from voiced.mind.care import at_risk, crisis_reply
 from voiced.mind.conversation import Conversation, Message
+from voiced.mind.disclosure import note, told
 from voiced.mind.facts import (
     NOT_TOLD,
     asks_about_user,
@@ -113,8 +114,9 @@ class Router:
         self.read_later: Callable[[Memory, str], None] | None = None
         """Facts the patterns missed, read by the model once it is free."""
         self.cares = True
-        """Answer a wish to die or to harm with care, not the model (off only to measure
-        what the model said before: `voiced dialogue`'s "before" column)."""
+        """Answer a wish to die or to harm with care, not the model, and give the model a
+        note on meeting a feeling told (off only to measure what the model said before:
+        `voiced dialogue`'s "before" column)."""
         self.last_reply = ""
         self.replied_until: float | None = None
         """Stream time the assistant last finished speaking to the user (follow-ups)."""
@@ -295,7 +297,9 @@ class Router:
         if mood is not None and mood.hurried:
             max_sentences = 1  # in a hurry: one sentence will do
         tone = mood.tone() if mood is not None else ""
-        messages = self.conversation.messages_for(route.request, known, tone, bool(about))
+        # told how they feel: the note on meeting it (not for a question about their life)
+        felt = note(told(route.request)) if self.cares and not about else ""
+        messages = self.conversation.messages_for(route.request, known, tone, bool(about), felt)
         pace = mood.pace if mood is not None else 1.0
         return Prompt(messages, max_sentences, pace, tuple(fact.id for fact in recalled))
 
