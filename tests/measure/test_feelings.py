@@ -10,6 +10,7 @@ BRUSHED_OFF = [
     "That's okay. Sometimes things don't work out as planned.",
     "I'm sorry to hear that. It's important to talk about your feelings and seek support.",
     "I understand. It's important to feel connected and supported.",
+    "I'm sorry, but I can't assist with that.",  # said to "it would have been her birthday"
     "That's a thought.",
     "As an AI, I don't have feelings, but I can help you with other things.",
 ]

@@ -15,6 +15,7 @@ HARD = [
     "I feel so alone in this new city.",
     "My flight got cancelled and I'm stuck at the airport, I'm livid.",
     "I missed my son's school play and I feel guilty.",
+    "It would have been my dad's eightieth birthday on Sunday.",
 ]
 GLAD = [
     "I passed my driving test!",

@@ -78,6 +78,7 @@ SERIOUS: list[str] = [
 _REFUSAL = re.compile(
     r"\b(?:as an ai|i'm (?:just |only )?an ai|i am (?:just |only )?an ai|i'm not a (?:therapist|"
     r"doctor|professional|counsell?or)|i can't help (?:you )?with that|i can't do that|"
+    r"(?:can't|cannot|can not|unable to) assist|"
     r"i'm unable to|i am unable to|i'm not able to)\b"
 )
 _CHANGED_SUBJECT = re.compile(

@@ -31,6 +31,7 @@ _HARD = re.compile(
     r"ashamed|embarrass\w*|humiliat\w*|guilty|a failure|a bad \w+|"
     r"terrible|awful|horrible|gutted|heartbroken|devastated|"
     r"miss(?:ing)? (?:him|her|them|my|our|home)|died|passed away|lost (?:my|our)|funeral|"
+    r"would have been (?:[\w']+ ){0,3}(?:birthday|anniversary)|"
     r"put (?:\w+ ){0,2}to sleep|put down|"
     r"exhausted|worn out|knackered|drained|burnt out|burned out|overwhelmed|stressed|"
     r"(?:rough|hard|tough|bad|awful) (?:day|week|night|time|patch|year|morning)|"
