@@ -414,3 +414,13 @@ def test_a_stopping_loop_leaves_a_reading_unfinished(tmp_path):
     asyncio.run(scenario())
     assert reader.log == [] and memory.store.facts() == []
     runner.workers.shutdown()
+
+
+def test_a_granddad_or_a_tortoise_is_not_the_user():
+    """Found by `voiced memory life`: "They were a fisherman." was kept from "My granddad
+    was a fisherman.", and read as the user's own job."""
+    (fact,) = parse("granddad|job|They were a fisherman.", "My granddad was a fisherman.", MONDAY)
+    assert fact.text == "Their granddad was a fisherman."
+    said = "We've got a tortoise called Columbus, he's older than me."
+    (fact,) = parse("tortoise|other|They are older than me.", said, MONDAY)
+    assert fact.text == "Their tortoise is older than me."

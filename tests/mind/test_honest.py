@@ -260,3 +260,11 @@ def test_a_fact_is_said_back_only_where_it_alone_names_what_is_asked(tmp_path):
         told("What is my tortoise called?")
         == "You have a tortoise called Columbus, he's older than you."
     )
+
+
+def test_what_a_fact_is_filed_under_answers_for_it(tmp_path):
+    memory = Memory(MemoryStore(tmp_path / "memory.db"), lambda text: len(text.split()), 100)
+    memory.store.remember("job", "Their granddad was a fisherman.")
+    memory.store.remember("other", "They cycle to work along the canal.")
+    about = subject_words("What did my granddad do for work?")
+    assert [f.text for f in memory.recall_about(about, "")] == ["Their granddad was a fisherman."]

@@ -46,7 +46,7 @@ KINDS = (
 SINGLE = {
     "name": r"\b(?:called|name|named)\b",
     "home": r"\b(?:live|lives|living|moved|home|based)\b|\b(?:are|is) (?:now )?in\b",
-    "job": r"\b(?:work|works|working|job|is an?|are an?|as an?)\b",
+    "job": r"\b(?:work|works|worked|working|job|is an?|are an?|as an?|was an?|were an?)\b",
     "workplace": r"\b(?:at|for)\b",
     "birthday": r"\bbirthday\b",
     "age": r"\d|\b(?:old|age|turn|turns|turned|aged)\b",
@@ -165,6 +165,7 @@ _SAME = {
     "nan": "grandmother",
     "grandpa": "grandfather",
     "grandad": "grandfather",
+    "granddad": "grandfather",
     "kids": "children",
     "kid": "child",
 }

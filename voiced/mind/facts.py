@@ -15,8 +15,11 @@ from dataclasses import dataclass
 
 PEOPLE = (
     "sister|brother|mother|mom|mum|father|dad|wife|husband|partner|girlfriend|boyfriend|"
-    "son|daughter|friend|best friend|boss|cat|dog|grandmother|grandma|grandfather|grandpa|"
-    "aunt|uncle|cousin|neighbour|neighbor|roommate|colleague|doctor|dentist|therapist|teacher"
+    "fiance|fiancee|son|daughter|kids|children|baby|friend|best friend|mate|best mate|"
+    "flatmate|housemate|boss|grandmother|grandma|gran|granny|nan|nana|grandfather|grandpa|"
+    "grandad|granddad|grandson|granddaughter|niece|nephew|aunt|uncle|cousin|neighbour|"
+    "neighbor|roommate|colleague|doctor|dentist|therapist|teacher|"
+    "cat|dog|puppy|kitten|tortoise|rabbit|hamster|parrot|budgie|horse|pony"
 )
 PEOPLE_WORDS = frozenset(PEOPLE.split("|"))
 _NAME = r"([A-Z][\w'-]*(?: [A-Z][\w'-]*)?|[a-z][\w'-]*)"

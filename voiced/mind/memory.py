@@ -403,7 +403,9 @@ class Memory:
 
     def _answering(self, about: list[str], every: bool = False) -> list[Fact]:
         def answers(fact: Fact) -> bool:
-            text = f"{fact.text} {fact.key.replace(':', ' ')}"
+            # what the fact is filed under speaks for it too: a "job" answers "work"
+            kind = fact.kind if fact.kind not in ("other", "note") else ""
+            text = f"{fact.text} {fact.key.replace(':', ' ')} {kind}"
             if every:
                 return all(could_answer(text, [word], fact.kind) for word in about)
             return could_answer(text, about, fact.kind)
