@@ -13,6 +13,8 @@ HARD = [
     "Our dog died this morning.",
     "I'm really nervous about the interview.",
     "I feel so alone in this new city.",
+    "All my friends were invited except me.",
+    "I haven't spoken to anyone since Sunday.",
     "My flight got cancelled and I'm stuck at the airport, I'm livid.",
     "I missed my son's school play and I feel guilty.",
     "It would have been my dad's eightieth birthday on Sunday.",

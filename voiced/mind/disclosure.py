@@ -39,6 +39,8 @@ _HARD = re.compile(
     r"didn't get|did not get|failed|rejected|turned down|dumped|broke up|split up|"
     r"divorce\w*|argument|row with|fight with|fell out|laid off|made redundant|fired|"
     r"nobody|no one|no-one|by myself|on my own|so quiet|cancelled|took credit|"
+    r"(?:haven't|hasn't|not|never) (?:really )?(?:talked|spoken|seen|heard from) "
+    r"(?:to |with )?(?:anyone|anybody|a soul)|except (?:me|us)|but me\b|"
     r"diagnos\w*|cancer|(?:my|the) scan|in hospital|sick|ill|in pain)\b",
     re.I,
 )
