@@ -258,3 +258,19 @@ def test_a_sentence_reciting_the_notes_is_never_said():
     assert list(reply_sentences(llm, [{"role": "user", "content": "Bed."}], 2)) == [
         "Sleep well, Theodore."
     ]
+
+
+def test_a_sentence_turning_away_from_what_they_said_is_never_said():
+    from tests.fakes import ScriptedLlm
+
+    said = "I understand you're feeling frustrated. How about we talk about something else?"
+    llm = ScriptedLlm([said])
+    told = [{"role": "user", "content": "The neighbours play loud music and I'm fed up."}]
+    assert list(reply_sentences(llm, told, 2)) == ["I understand you're feeling frustrated."]
+    # asked to, it may: the answer does not turn away, it asks what they would like
+    llm = ScriptedLlm(["Of course! What would you like to talk about?"])
+    asked = [{"role": "user", "content": "Can we talk about something else?"}]
+    assert list(reply_sentences(llm, asked, 2)) == [
+        "Of course!",
+        "What would you like to talk about?",
+    ]

@@ -206,10 +206,20 @@ _LEAKS = re.compile(
 )
 
 
+_CHANGES_SUBJECT = re.compile(
+    r"\b(?:(?:talk|chat) about something (?:else|different)|change the subject|"
+    r"on a (?:lighter|different|happier) note|let's focus on something (?:else|positive)|"
+    r"(?:let's|we could|shall we) (?:move on|think about something else))\b",
+    re.I,
+)
+
+
 def leaks_notes(sentence: str) -> bool:
     """A sentence that recites the prompt's notes or speaks of the user in the third
-    person ("You sound tired.", "The user is now 10 meters away.")."""
-    return bool(_LEAKS.search(sentence))
+    person ("You sound tired.", "The user is now 10 meters away."), or that turns away from
+    what they said ("How about we talk about something else?", said by the 1.5B to "the
+    neighbours play loud music every night and I'm fed up", with a note telling it not to)."""
+    return bool(_LEAKS.search(sentence) or _CHANGES_SUBJECT.search(sentence))
 
 
 def reply_sentences(
@@ -273,7 +283,10 @@ def reply_sentences(
         if not spoke and skipped:  # nothing new at all: better said again than silence
             yield " ".join(skipped)
         if leaked:
-            log.info("%d sentence(s) reciting the prompt's notes left unsaid", len(leaked))
+            log.info(
+                "%d sentence(s) reciting the prompt's notes or turning away left unsaid",
+                len(leaked),
+            )
     finally:
         close = getattr(pieces, "close", None)
         if close is not None:
