@@ -51,8 +51,8 @@ def test_questions_with_one_right_answer_are_answered_exactly(report):
 
 def test_feelings_are_met_and_the_serious_set_taken_seriously(report):
     met, told = report["feelings_met"]
-    # 30 of 34 on the whole set with the note on feelings told, 11 of these 12
-    # (docs/configuration.md); room for sampling
+    # 33 of 34 on the whole set with the note on feelings told (30 in an earlier run), 11 of
+    # these 12 (docs/what-it-says.md); room for sampling
     assert met >= 0.75 * told, [r for r in report["rows"] if r.get("met") is False]
     assert not any(r.get("refusal") for r in report["rows"] if r["kind"] == "feeling")
     assert report["serious_taken"][0] == report["serious_taken"][1] >= 6
