@@ -343,17 +343,49 @@ def test_a_negation_or_a_name_nobody_gave_is_not_kept():
     assert [s.text for s in kept] == ["Their mother is from Seville."]
 
 
-def test_a_name_given_after_a_word_or_a_thing_filed_as_a_name_is_kept():
-    connor = "My best mate Connor lives in Belfast."
-    (fact,) = parse("mate|name|Their best mate Connor lives in Belfast.", connor, MONDAY)
-    assert fact.text == "Their best mate Connor lives in Belfast."
-    car = "We drive a red Fiat Panda."
-    (fact,) = parse("car|name|Their car is a red Fiat Panda.", car, MONDAY)
-    assert (fact.kind, fact.text) == ("other", "Their car is a red Fiat Panda.")
-    bakery = "Ewa gave up flying, she runs a bakery now."  # "run" is a form of "runs"
-    assert [f.text for f in parse("ewa|job|They run a bakery now.", bakery, MONDAY)] == [
-        "Ewa runs a bakery now."
-    ]
+@pytest.mark.parametrize(
+    ("said", "read", "kind", "kept"),
+    [
+        # a name given after a word
+        (
+            "My best mate Connor lives in Belfast.",
+            "mate|name|Their best mate Connor lives in Belfast.",
+            "name",
+            "Their best mate Connor lives in Belfast.",
+        ),
+        # a thing filed as a name, nobody named: kept as what it is
+        (
+            "We drive a red Fiat Panda.",
+            "car|name|Their car is a red Fiat Panda.",
+            "other",
+            "Their car is a red Fiat Panda.",
+        ),
+        # "run" is a form of "runs"
+        (
+            "Ewa gave up flying, she runs a bakery now.",
+            "ewa|job|They run a bakery now.",
+            "job",
+            "Ewa runs a bakery now.",
+        ),
+        # found by `voiced memory life`: "They were a fisherman." had been kept, and read as
+        # the user's own job; a granddad or a tortoise is not the user
+        (
+            "My granddad was a fisherman.",
+            "granddad|job|They were a fisherman.",
+            "job",
+            "Their granddad was a fisherman.",
+        ),
+        (
+            "We've got a tortoise called Columbus, he's older than me.",
+            "tortoise|other|They are older than me.",
+            "other",
+            "Their tortoise is older than me.",
+        ),
+    ],
+)
+def test_what_is_kept_says_whose_it_is_and_what_it_is(said, read, kind, kept):
+    (fact,) = parse(read, said, MONDAY)
+    assert (fact.kind, fact.text) == (kind, kept)
 
 
 def test_what_someone_watches_is_theirs_and_what_a_presenter_said_is_not():
@@ -414,13 +446,3 @@ def test_a_stopping_loop_leaves_a_reading_unfinished(tmp_path):
     asyncio.run(scenario())
     assert reader.log == [] and memory.store.facts() == []
     runner.workers.shutdown()
-
-
-def test_a_granddad_or_a_tortoise_is_not_the_user():
-    """Found by `voiced memory life`: "They were a fisherman." was kept from "My granddad
-    was a fisherman.", and read as the user's own job."""
-    (fact,) = parse("granddad|job|They were a fisherman.", "My granddad was a fisherman.", MONDAY)
-    assert fact.text == "Their granddad was a fisherman."
-    said = "We've got a tortoise called Columbus, he's older than me."
-    (fact,) = parse("tortoise|other|They are older than me.", said, MONDAY)
-    assert fact.text == "Their tortoise is older than me."

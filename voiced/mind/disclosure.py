@@ -22,7 +22,7 @@ class Told(enum.Enum):
     """Good news: proud, excited, relieved."""
 
 
-_ME = r"(?:i|i'm|i've|i'd|i was|me|my|we|we're|we've|our|us)"
+_ME = re.compile(r"\b(?:i|i'm|i've|i'd|i was|me|my|we|we're|we've|our|us)\b", re.I)
 _HARD = re.compile(
     r"\b(?:sad|unhappy|miserable|depressed|lonely|alone|isolated|left out|"
     r"(?:feel|feeling|felt|been|so|really) (?:down|low|empty)|feels empty|"
@@ -53,6 +53,8 @@ _GLAD = re.compile(
     r"best day|great news|good news)\b",
     re.I,
 )
+_RELIEF = re.compile(r"\b(?:relieved|came back clear|all clear|went well)\b", re.I)
+"""Good news that tells of something hard it ends ("the scan came back clear")."""
 _ASKING = re.compile(
     r"^(?:what|which|where|when|who|whose|why|how|can|could|would|will|should|do|does|did|"
     r"is|are|am|have|has|tell me|set|remind|turn|play|please)\b",
@@ -67,16 +69,12 @@ def told(text: str) -> Told | None:
     said = text.strip().replace("’", "'")
     if not said or said.endswith("?") or _ASKING.match(said):
         return None
-    if not re.search(rf"\b{_ME}\b", said, re.I):
+    if not _ME.search(said):
         return None
     if _HARD.search(said):
         # "I'm so relieved, the scan came back clear": the good news is the news
-        return Told.GLAD if _GLAD.search(said) and _relief(said) else Told.HARD
+        return Told.GLAD if _RELIEF.search(said) else Told.HARD
     return Told.GLAD if _GLAD.search(said) else None
-
-
-def _relief(said: str) -> bool:
-    return bool(re.search(r"\b(?:relieved|came back clear|all clear|went well)\b", said, re.I))
 
 
 NOTES = {

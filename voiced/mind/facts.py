@@ -343,7 +343,7 @@ def how_about_me(utterance: str) -> list[str]:
     """What a "how do I ..." question would be about if it asked after the user's own ways
     ("how do I take my coffee?", "how do I get to work?"); it may as well ask how to do a
     thing ("how do I reset my router?"), so only a kept fact that names every one of
-    these words makes it one (`Memory.may_answer(..., every=True)`). Empty for other
+    these words makes it one (`Memory.some_fact_names`). Empty for other
     sentences."""
     match = _HOW_I.match(utterance.strip().rstrip(" ?.!"))
     if match is None or _NOT_A_FACT.search(match.group("rest")):

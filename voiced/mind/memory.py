@@ -396,19 +396,21 @@ class Memory:
             said += f" And {more} more {things}: ask me about anything you told me."
         return "Here is what I remember. " + said
 
-    def may_answer(self, about: list[str], every: bool = False) -> bool:
-        """Whether a kept fact may answer a question about these words (`could_answer`;
-        every: naming each of them)."""
-        return bool(self._answering(about, every))
+    def may_answer(self, about: list[str]) -> bool:
+        """Whether a kept fact may answer a question about these words (`could_answer`)."""
+        return bool(self._answering(about))
 
-    def _answering(self, about: list[str], every: bool = False) -> list[Fact]:
+    def some_fact_names(self, words: list[str]) -> bool:
+        """Whether a kept fact names every one of these words (`names_all`)."""
+        return any(names_all(f.text, words) for f in self.store.facts())
+
+    def _answering(self, about: list[str]) -> list[Fact]:
         def answers(fact: Fact) -> bool:
             # what the fact is filed under speaks for it too: a "job" answers "work"
             kind = fact.kind if fact.kind not in ("other", "note") else ""
-            text = f"{fact.text} {fact.key.replace(':', ' ')} {kind}"
-            if every:
-                return all(could_answer(text, [word], fact.kind) for word in about)
-            return could_answer(text, about, fact.kind)
+            return could_answer(
+                f"{fact.text} {fact.key.replace(':', ' ')} {kind}", about, fact.kind
+            )
 
         return [f for f in self.store.facts() if answers(f)]
 

@@ -192,12 +192,12 @@ class Router:
         about = subject_words(said) if asked else []
         if self.memory is not None and not asked:
             how = how_about_me(said)  # "how do I take my coffee?": only if a fact says
-            about = how if how and self.memory.may_answer(how, every=True) else []
+            about = how if how and self.memory.some_fact_names(how) else []
         if about and self._never_told(about):
             return Route(Outcome.MEMORY, said, on_pause, answer=NOT_TOLD)
-        told = self.memory.told_exactly(about) if self.memory is not None and about else None
-        if told is not None:
-            return Route(Outcome.MEMORY, said, on_pause, answer=told)
+        said_back = self.memory.told_exactly(about) if self.memory is not None and about else None
+        if said_back is not None:
+            return Route(Outcome.MEMORY, said, on_pause, answer=said_back)
         waits = on_pause and not looks_finished(said)
         return Route(Outcome.GENERATE, said, waits, about_user=tuple(about))
 
